@@ -1,0 +1,3 @@
+from pulse_backfill.cli import main
+
+main()

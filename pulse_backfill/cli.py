@@ -1,0 +1,252 @@
+"""The command line: parses options into settings, runs the core, turns errors into exit codes."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from typer._click import exceptions as click_exceptions  # typer 0.29 vendors click
+from typer.core import TyperGroup
+
+from pulse_backfill import __version__
+from pulse_backfill.backfill import GitBackfillSettings, run_git_backfill
+from pulse_backfill.client import DEFAULT_BASE_URL, check_base_url
+from pulse_backfill.dates import parse_date
+from pulse_backfill.derive import ChangeTime, DeployTime, DerivationOptions, ReleaseRules
+from pulse_backfill.errors import PulseBackfillError, UsageError
+from pulse_backfill.store import default_store_path
+from pulse_backfill.ui import Display, print_json
+
+
+class _Group(TyperGroup):
+    """Every expected failure becomes one line on stderr and an exit code, never a traceback."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click_exceptions.UsageError as error:
+            hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
+            _fail(f"{error.format_message()}{hint}", 2)
+        except click_exceptions.ClickException as error:
+            _fail(error.format_message(), error.exit_code)
+        except typer.Abort:
+            _fail("aborted", 130)
+        except PulseBackfillError as error:
+            _fail(str(error), error.exit_code)
+        code = code if isinstance(code, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+app = typer.Typer(
+    cls=_Group,
+    help="Backfill Pulse with a repository's history of deployments and changes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"pulse-backfill {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Backfill Pulse with a repository's history of deployments and changes."""
+
+
+def _date(value: str | None, option: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_date(value)
+    except ValueError as error:
+        raise UsageError(f"{option}: {error}") from None
+
+
+def _release_rules(
+    tag_prefix: str | None, tag_pattern: str | None, include_prereleases: bool
+) -> ReleaseRules:
+    if tag_prefix is not None and tag_pattern is not None:
+        raise UsageError("--tag-prefix and --tag-pattern exclude each other: pass only one")
+    if tag_pattern is None:
+        return ReleaseRules(prefix=tag_prefix or "", include_prereleases=include_prereleases)
+    try:
+        pattern = re.compile(tag_pattern)
+    except re.error as error:
+        raise UsageError(
+            f"--tag-pattern {tag_pattern!r} is not a valid regular expression ({error})"
+        ) from None
+    return ReleaseRules(pattern=pattern)
+
+
+def _teams(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(team.strip() for team in value.split(",") if team.strip())
+
+
+@app.command("git")
+def git_command(
+    repo: Annotated[Path, typer.Argument(help="A local git repository, with a work tree or bare.")],
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Send deployments from this date on (inclusive): YYYY-MM-DD (UTC), "
+            "ISO 8601 date-time or epoch seconds. Earlier ones only bound what later ones shipped."
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(help="Leave out deployments at or after this date (exclusive)."),
+    ] = None,
+    tag_prefix: Annotated[
+        str | None,
+        typer.Option(help="Release tags are this prefix plus a version, e.g. 'service-a/'."),
+    ] = None,
+    tag_pattern: Annotated[
+        str | None,
+        typer.Option(help="Release tags are those whose whole name matches this regex."),
+    ] = None,
+    include_prereleases: Annotated[
+        bool,
+        typer.Option(
+            "--include-prereleases", help="Count prerelease versions (1.2.0-rc.1) as deployments."
+        ),
+    ] = False,
+    deploy_time: Annotated[
+        DeployTime,
+        typer.Option(
+            help="Deployment time: the tagger date (commit date for lightweight "
+            "tags), or always the commit date."
+        ),
+    ] = DeployTime.TAG,
+    change_time: Annotated[
+        ChangeTime, typer.Option(help="Change time: the commit's author or committer date.")
+    ] = ChangeTime.AUTHOR,
+    include_first: Annotated[
+        bool,
+        typer.Option(
+            "--include-first",
+            help="Send the first deployment too, with all its history as changes.",
+        ),
+    ] = False,
+    no_merges: Annotated[
+        bool, typer.Option("--no-merges", help="Leave merge commits out of the changes.")
+    ] = False,
+    system: Annotated[
+        str | None,
+        typer.Option(help="Pulse system of every event. [default: the repository's name]"),
+    ] = None,
+    teams: Annotated[
+        str | None, typer.Option(help="Comma-separated teams for every deployment.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Derive and report; send and record nothing.")
+    ] = False,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FILE|-", help="Write every event as NDJSON to FILE, or - for stdout."
+        ),
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PULSE_API_KEY",
+            show_default=False,
+            help="Pulse API key. Without one, events are only recorded in the store. "
+            "Prefer the environment variable: a command line is visible to other users.",
+        ),
+    ] = None,
+    base_url: Annotated[
+        str, typer.Option(envvar="PULSE_BASE_URL", help="Pulse ingestion base URL.")
+    ] = DEFAULT_BASE_URL,
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="PULSE_BACKFILL_STORE",
+            help="The local store (SQLite). [default: store.sqlite3 in the user's state folder]",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Send again what the target already acknowledged.")
+    ] = False,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=256, help="Requests in flight at once.")
+    ] = 1,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress and no summary.")
+    ] = False,
+    json_summary: Annotated[
+        bool, typer.Option("--json", help="Print the summary as one JSON object on stdout.")
+    ] = False,
+) -> None:
+    """Derive deployments and changes from a repository's semver tags, and send them."""
+    if json_summary and output == "-":
+        raise UsageError("--json and --output - both write to stdout: write the events to a file")
+    settings = GitBackfillSettings(
+        repository=repo,
+        derivation=DerivationOptions(
+            rules=_release_rules(tag_prefix, tag_pattern, include_prereleases),
+            since=_date(since, "--since"),
+            until=_date(until, "--until"),
+            deploy_time=deploy_time,
+            change_time=change_time,
+            include_first=include_first,
+            no_merges=no_merges,
+        ),
+        system=system,
+        teams=_teams(teams),
+        dry_run=dry_run,
+        output=output,
+        api_key=api_key or None,
+        base_url=check_base_url(base_url),
+        store_path=store or default_store_path(),
+        force=force,
+        concurrency=concurrency,
+        environment=dict(os.environ),
+    )
+    options = settings.derivation
+    if options.since is not None and options.until is not None and options.since >= options.until:
+        raise UsageError("--since must be before --until")
+    display = Display(quiet=quiet)
+    summary = run_git_backfill(settings, display)
+    if json_summary:
+        print_json(summary)
+    else:
+        display.summary(summary)
+    raise typer.Exit(summary.exit_code)
+
+
+def main() -> None:
+    app()

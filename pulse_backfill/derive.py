@@ -1,0 +1,185 @@
+"""Which tags are deployments, in which order, and which commits each one shipped first.
+
+Pure logic over `history` data: no git, no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pulse_backfill.history import CommitGraph, TagRef
+from pulse_backfill.semver import Version, parse_version
+
+
+class DeployTime(StrEnum):
+    TAG = "tag"
+    COMMIT = "commit"
+
+
+class ChangeTime(StrEnum):
+    AUTHOR = "author"
+    COMMIT = "commit"
+
+
+class Status(StrEnum):
+    SEND = "send"
+    BASELINE = "baseline"  # bounds later deployments, is not sent
+    EMPTY = "empty"  # shipped nothing new (e.g. a second tag on a commit already shipped)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReleaseRules:
+    """Rule 1: which tag names are releases."""
+
+    prefix: str = ""
+    pattern: re.Pattern[str] | None = None
+    include_prereleases: bool = False
+
+    def match(self, name: str) -> tuple[bool, Version | None]:
+        """Whether `name` is a release, and its version when semver decides the order."""
+        if self.pattern is not None:
+            return self.pattern.fullmatch(name) is not None, None
+        if not name.startswith(self.prefix):
+            return False, None
+        version = parse_version(name[len(self.prefix) :])
+        if version is None or (version.is_prerelease and not self.include_prereleases):
+            return False, None
+        return True, version
+
+
+@dataclass(frozen=True, kw_only=True)
+class DerivationOptions:
+    rules: ReleaseRules = ReleaseRules()
+    since: int | None = None  # inclusive, epoch seconds
+    until: int | None = None  # exclusive, epoch seconds
+    deploy_time: DeployTime = DeployTime.TAG
+    change_time: ChangeTime = ChangeTime.AUTHOR
+    include_first: bool = False
+    no_merges: bool = False
+
+
+@dataclass(frozen=True)
+class Release:
+    tag: TagRef
+    commit: str
+    version: Version | None
+
+
+@dataclass(frozen=True)
+class Change:
+    id: str
+    time: int
+
+
+@dataclass(frozen=True)
+class Deployment:
+    tag: str
+    commit: str
+    time: int
+    status: Status
+    changes: tuple[Change, ...] = ()
+
+
+@dataclass(frozen=True)
+class Derivation:
+    deployments: tuple[Deployment, ...]
+
+    @property
+    def sent(self) -> tuple[Deployment, ...]:
+        return tuple(d for d in self.deployments if d.status is Status.SEND)
+
+    def count(self, status: Status) -> int:
+        return sum(1 for d in self.deployments if d.status is status)
+
+
+def select_releases(tags: Iterable[TagRef], rules: ReleaseRules) -> tuple[list[Release], list[str]]:
+    """Rules 1 and 2: the release tags, peeled to commits, and a warning for each that is not."""
+    releases: list[Release] = []
+    warnings: list[str] = []
+    for tag in tags:
+        is_release, version = rules.match(tag.name)
+        if not is_release:
+            continue
+        if tag.commit is None:
+            warnings.append(f"tag {tag.name} points at a {tag.target_type}, not a commit: skipped")
+            continue
+        releases.append(Release(tag=tag, commit=tag.commit, version=version))
+    return releases, warnings
+
+
+def deployment_time(release: Release, graph: CommitGraph, mode: DeployTime) -> int:
+    """Rule 3: the tagger date of an annotated tag, else the commit's committer date."""
+    if mode is DeployTime.TAG and release.tag.tagger_time is not None:
+        return release.tag.tagger_time
+    return graph.commit_time[graph.index[release.commit]]
+
+
+def _order_key(release: Release, time: int) -> tuple[int, tuple[object, ...], str]:
+    # Rule 4: time, then semver precedence, then name. Without versions (--tag-pattern),
+    # every precedence is the same empty tuple, so ties fall to the name.
+    precedence: tuple[object, ...] = release.version.precedence() if release.version else ()
+    return (time, precedence, release.tag.name)
+
+
+def derive(
+    releases: Sequence[Release], graph: CommitGraph, options: DerivationOptions
+) -> Derivation:
+    """Every deployment in order, with the commits it shipped first (rules 3 to 8).
+
+    `graph` must hold every commit reachable from the releases.
+    """
+    timed = [
+        (release, deployment_time(release, graph, options.deploy_time)) for release in releases
+    ]
+    timed.sort(key=lambda pair: _order_key(*pair))
+    if options.until is not None:
+        timed = [(release, time) for release, time in timed if time < options.until]
+
+    change_times = (
+        graph.author_time if options.change_time is ChangeTime.AUTHOR else graph.commit_time
+    )
+    shipped = bytearray(len(graph))
+    deployments: list[Deployment] = []
+    for position, (release, time) in enumerate(timed):
+        new_commits = _ship(graph, graph.index[release.commit], shipped)
+        is_baseline = (position == 0 and not options.include_first) or (
+            options.since is not None and time < options.since
+        )
+        if is_baseline:
+            deployments.append(Deployment(release.tag.name, release.commit, time, Status.BASELINE))
+            continue
+        if options.no_merges:
+            new_commits = [c for c in new_commits if len(graph.parents[c]) <= 1]
+        changes = sorted(
+            (Change(graph.ids[c], change_times[c]) for c in new_commits),
+            key=lambda change: (change.time, change.id),
+        )
+        status = Status.SEND if changes else Status.EMPTY
+        deployments.append(
+            Deployment(release.tag.name, release.commit, time, status, tuple(changes))
+        )
+    return Derivation(tuple(deployments))
+
+
+def _ship(graph: CommitGraph, start: int, shipped: bytearray) -> list[int]:
+    """Rule 5: commits reachable from `start` that no earlier deployment reached; marks them.
+
+    `shipped` is closed under ancestry (every earlier walk marked whole histories), so the walk
+    stops at the first shipped commit on each path: each commit is visited once over all walks.
+    """
+    if shipped[start]:
+        return []
+    shipped[start] = 1
+    found = [start]
+    stack = [start]
+    parents = graph.parents
+    while stack:
+        for parent in parents[stack.pop()]:
+            if not shipped[parent]:
+                shipped[parent] = 1
+                found.append(parent)
+                stack.append(parent)
+    return found

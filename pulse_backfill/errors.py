@@ -1,0 +1,33 @@
+"""One base error; each kind carries its exit code. The CLI turns them into one stderr line."""
+
+from __future__ import annotations
+
+
+class PulseBackfillError(Exception):
+    """An expected failure: shown as one line, never as a traceback."""
+
+    exit_code = 1
+
+
+class UsageError(PulseBackfillError):
+    """The user asked for something we cannot do; the message names the fix."""
+
+    exit_code = 2
+
+
+class RepositoryError(PulseBackfillError):
+    """The repository cannot be read as asked (missing, not a repository, shallow, corrupt)."""
+
+    exit_code = 2
+
+
+class StoreError(PulseBackfillError):
+    """The local store cannot be used (not ours, corrupt, newer schema, unwritable)."""
+
+    exit_code = 2
+
+
+class DeliveryError(PulseBackfillError):
+    """Events could not be delivered; the run stops."""
+
+    exit_code = 1

@@ -1,0 +1,210 @@
+"""The local store: every event we derived, and which targets acknowledged it.
+
+A target is a base URL plus a fingerprint of the API key (never the key itself). Events recorded
+without a key wait in the store until a run with a key delivers them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import platformdirs
+
+from pulse_backfill.errors import StoreError
+from pulse_backfill.events import Event
+
+APPLICATION_ID = 0x50554C53  # "PULS": marks the file as ours
+SCHEMA_VERSION = 1
+
+# Index i holds the statements that upgrade a store from version i to version i + 1.
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        system TEXT NOT NULL,              -- '' when the event has no system
+        kind TEXT NOT NULL CHECK (kind IN ('change', 'deployment', 'incident')),
+        identifier TEXT NOT NULL,
+        body TEXT NOT NULL,                -- the exact JSON that is POSTed
+        recorded_at INTEGER NOT NULL,
+        UNIQUE (system, kind, identifier)
+    );
+    CREATE TABLE targets (
+        id INTEGER PRIMARY KEY,
+        base_url TEXT NOT NULL,
+        key_fingerprint TEXT NOT NULL,
+        UNIQUE (base_url, key_fingerprint)
+    );
+    CREATE TABLE deliveries (
+        event INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+        target INTEGER NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
+        -- 'sending' is written before the request: a crash leaves it, and the event goes again.
+        state TEXT NOT NULL CHECK (state IN ('sending', 'acked', 'rejected')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        detail TEXT,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (event, target)
+    ) WITHOUT ROWID;
+    -- A re-derived event whose body changed is news to every target.
+    CREATE TRIGGER events_body_changed AFTER UPDATE OF body ON events
+    WHEN old.body IS NOT new.body
+    BEGIN
+        DELETE FROM deliveries WHERE event = old.id;
+    END;
+    """,
+)
+
+
+def default_store_path() -> Path:
+    return platformdirs.user_state_path("pulse-backfill") / "store.sqlite3"
+
+
+def key_fingerprint(api_key: str) -> str:
+    """Tells keys apart without keeping them."""
+    digest = hashlib.sha256(b"pulse-backfill key fingerprint\0" + api_key.encode()).hexdigest()
+    return f"sha256:{digest[:16]}"
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        _check_existing(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except (OSError, sqlite3.OperationalError) as error:
+            raise StoreError(
+                f"cannot write the store at {path} ({error}): "
+                "pass --store with a writable path, or set PULSE_BACKFILL_STORE"
+            ) from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        version: int = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        for statements in _MIGRATIONS[version:]:
+            for statement in _split_statements(statements):
+                self._db.execute(statement)
+        self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self._db.execute("COMMIT")
+
+    def target(self, base_url: str, api_key: str) -> int:
+        fingerprint = key_fingerprint(api_key)
+        self._db.execute(
+            "INSERT INTO targets (base_url, key_fingerprint) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (base_url, fingerprint),
+        )
+        row = self._db.execute(
+            "SELECT id FROM targets WHERE base_url = ? AND key_fingerprint = ?",
+            (base_url, fingerprint),
+        ).fetchone()
+        return int(row[0])
+
+    def record(self, events: Sequence[Event]) -> list[int]:
+        """Upsert `events`; returns their row ids, in order."""
+        now = int(time.time())
+        rows = [
+            (e.system or "", e.kind, e.identifier, e.encode().decode("utf-8"), now) for e in events
+        ]
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.executemany(
+                "INSERT INTO events (system, kind, identifier, body, recorded_at)"
+                " VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (system, kind, identifier) DO UPDATE SET body = excluded.body"
+                " WHERE body IS NOT excluded.body",
+                rows,
+            )
+            ids = self._ids({e.system or "" for e in events})
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return [ids[(e.system or "", e.kind, e.identifier)] for e in events]
+
+    def _ids(self, systems: Iterable[str]) -> dict[tuple[str, str, str], int]:
+        ids: dict[tuple[str, str, str], int] = {}
+        for system in systems:
+            for row_id, kind, identifier in self._db.execute(
+                "SELECT id, kind, identifier FROM events WHERE system = ?", (system,)
+            ):
+                ids[(system, kind, identifier)] = row_id
+        return ids
+
+    def acknowledged(self, target: int) -> set[int]:
+        """Row ids of the events `target` has acknowledged."""
+        return {
+            row[0]
+            for row in self._db.execute(
+                "SELECT event FROM deliveries WHERE target = ? AND state = 'acked'", (target,)
+            )
+        }
+
+    def mark(self, event: int, target: int, state: str, detail: str | None = None) -> None:
+        self._db.execute(
+            "INSERT INTO deliveries (event, target, state, attempts, detail, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (event, target) DO UPDATE SET state = excluded.state,"
+            " attempts = attempts + excluded.attempts, detail = excluded.detail,"
+            " updated_at = excluded.updated_at",
+            (event, target, state, 1 if state == "sending" else 0, detail, int(time.time())),
+        )
+
+
+def _split_statements(script: str) -> list[str]:
+    """Statements of a migration script; sqlite3.complete_statement keeps triggers whole."""
+    statements: list[str] = []
+    current = ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    return [s for s in statements if s]
+
+
+def _check_existing(path: Path) -> None:
+    """Refuse, before touching it, a file that is not a store of ours or is from a newer schema."""
+    if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+        return
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder: pass --store the path of a file")
+    try:
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        with sqlite3.connect(uri, uri=True) as db:
+            application_id = db.execute("PRAGMA application_id").fetchone()[0]
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+        db.close()
+    except sqlite3.DatabaseError:
+        raise StoreError(
+            f"{path} is not a pulse-backfill store (not an SQLite database, or corrupt): "
+            "pass --store a new path; the file was left untouched"
+        ) from None
+    if application_id != APPLICATION_ID:
+        raise StoreError(
+            f"{path} is not a pulse-backfill store: pass --store a new path; "
+            "the file was left untouched"
+        )
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} was written by a newer pulse-backfill (schema {version}, this one knows "
+            f"{SCHEMA_VERSION}): upgrade pulse-backfill"
+        )

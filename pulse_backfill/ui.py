@@ -1,0 +1,155 @@
+"""What a person sees: progress while it runs, a summary at the end, warnings on the way."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from pulse_backfill.backfill import Summary
+from pulse_backfill.client import Outcome, Result
+from pulse_backfill.derive import Status
+from pulse_backfill.events import Event
+
+_HINT_TAGS = 5
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed or 0:>5.0f}/s")
+
+
+class Display:
+    """Progress bars on a terminal, a line per deployment elsewhere, nothing when quiet.
+
+    Everything goes to stderr: stdout is kept for --json and --output -.
+    """
+
+    def __init__(self, *, quiet: bool, console: Console | None = None) -> None:
+        self.quiet = quiet
+        self.console = console or Console(stderr=True, highlight=False)
+        self._progress: Progress | None = None
+        self._deployments: TaskID | None = None
+        self._events: TaskID | None = None
+
+    def warn(self, message: str) -> None:
+        if not self.quiet:
+            self.console.print(f"[yellow]warning:[/] {escape(message)}")
+
+    def start_delivery(self, events: Sequence[Event]) -> None:
+        if self.quiet or not self.console.is_terminal:
+            return
+        self._progress = Progress(
+            TextColumn("{task.description:<11}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            _RateColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=self.console,
+        )
+        deployments = sum(1 for event in events if event.kind == "deployment")
+        self._deployments = self._progress.add_task("deployments", total=deployments)
+        self._events = self._progress.add_task("events", total=len(events))
+        self._progress.start()
+
+    def delivered(self, event: Event, result: Result | None) -> None:
+        if self.quiet:
+            return
+        if self._progress is not None:
+            assert self._events is not None
+            assert self._deployments is not None
+            self._progress.advance(self._events)
+            if event.kind == "deployment":
+                self._progress.advance(self._deployments)
+        if result is None:
+            return
+        if result.outcome is not Outcome.ACKNOWLEDGED:
+            self.console.print(
+                f"[red]not delivered:[/] {event.kind} {escape(event.identifier)}: "
+                f"{escape(result.detail)}"
+            )
+        elif event.kind == "deployment" and self._progress is None:
+            self.console.print(
+                f"sent deployment {escape(event.identifier)} ({len(event.requires)} changes)"
+            )
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def summary(self, summary: Summary) -> None:
+        if self.quiet:
+            return
+        for line in summary_lines(summary):
+            self.console.print(line, markup=False, soft_wrap=True)
+
+
+def summary_lines(summary: Summary) -> list[str]:
+    derivation = summary.derivation
+    where = summary.repository + (f" (system {summary.system})" if summary.system else "")
+    lines = [
+        f"{summary.derived('deployment')} deployments with {summary.derived('change')} changes "
+        f"derived from {where}; skipped: {derivation.count(Status.EMPTY)} with no new changes, "
+        f"{derivation.count(Status.BASELINE)} as baselines"
+    ]
+    if not derivation.deployments:
+        lines.append(_no_release_hint(summary.tag_names))
+    if summary.dry_run:
+        lines.append("Dry run: nothing was sent or recorded.")
+    elif summary.delivery is None:
+        lines.append(
+            f"Nothing was sent (no API key): {len(summary.events)} events are recorded in "
+            f"{summary.store}. To send them, set PULSE_API_KEY and run the same command again."
+        )
+    else:
+        lines.append(
+            f"Sent {summary.count('deployment', 'sent')} deployments and "
+            f"{summary.count('change', 'sent')} changes to {summary.destination}; already "
+            f"delivered: {summary.count('deployment', 'already')} deployments, "
+            f"{summary.count('change', 'already')} changes."
+        )
+        if summary.delivery.stopped:
+            lines.append(f"Stopped early: {summary.delivery.stopped}")
+        undelivered = summary.undelivered
+        if undelivered:
+            kinds = {u.kind for u in undelivered}
+            counts = ", ".join(
+                f"{sum(1 for u in undelivered if u.kind == kind)} {kind}s" for kind in sorted(kinds)
+            )
+            lines.append(f"Not delivered: {counts}; run the same command again to retry them.")
+            lines.extend(f"  {u.kind} {u.identifier}: {u.reason}" for u in undelivered[:20])
+            if len(undelivered) > 20:
+                lines.append(f"  ... and {len(undelivered) - 20} more (see --json)")
+    lines.append(f"Done in {summary.elapsed_seconds:.1f}s.")
+    return lines
+
+
+def _no_release_hint(tag_names: Sequence[str]) -> str:
+    if not tag_names:
+        return "No release tags: the repository has no tags at all."
+    sample = ", ".join(sorted(tag_names)[:_HINT_TAGS])
+    return (
+        f"No release tags among its {len(tag_names)} tags (such as {sample}): "
+        "use --tag-prefix for prefixed versions (service/v1.2.3) "
+        "or --tag-pattern REGEX for other names."
+    )
+
+
+def print_json(summary: Summary) -> None:
+    print(json.dumps(summary.to_json(), indent=None, sort_keys=False))
