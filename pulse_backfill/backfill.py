@@ -19,6 +19,7 @@ from pulse_backfill.derive import Derivation, DerivationOptions, Status, derive,
 from pulse_backfill.errors import UsageError
 from pulse_backfill.events import Event, EventKind, events_in_order
 from pulse_backfill.gitrepo import Repository
+from pulse_backfill.history import TagRef
 from pulse_backfill.store import Store
 
 STDOUT = "-"
@@ -112,17 +113,23 @@ class Summary:
         }
 
 
+def derive_repository(
+    repository: Repository, options: DerivationOptions
+) -> tuple[Derivation, list[TagRef], list[str]]:
+    """The repository's deployments, the tags seen, and warnings about tags left out."""
+    tags, warnings = repository.read_tags()
+    if not tags and not repository.has_commits():
+        raise UsageError(f"{repository.path} has no commits yet: nothing to backfill")
+    releases, skipped = select_releases(tags, options.rules)
+    graph = repository.read_history(release.commit for release in releases)
+    return derive(releases, graph, options), tags, warnings + skipped
+
+
 def run_git_backfill(settings: GitBackfillSettings, listener: RunListener) -> Summary:
     started = time.monotonic()
     repository = Repository(settings.repository)
     system = repository.name if settings.system is None else (settings.system or None)
-    tags, warnings = repository.read_tags()
-    if not tags and not repository.has_commits():
-        raise UsageError(f"{settings.repository} has no commits yet: nothing to backfill")
-    releases, skipped = select_releases(tags, settings.derivation.rules)
-    warnings += skipped
-    graph = repository.read_history(release.commit for release in releases)
-    derivation = derive(releases, graph, settings.derivation)
+    derivation, tags, warnings = derive_repository(repository, settings.derivation)
     for warning in warnings:
         listener.warn(warning)
     events = list(events_in_order(derivation, system=system, teams=settings.teams))

@@ -58,6 +58,7 @@ def _fail(message: str, code: int) -> NoReturn:
 
 app = typer.Typer(
     cls=_Group,
+    name="pulse-backfill",
     help="Backfill Pulse with a repository's history of deployments and changes.",
     no_args_is_help=True,
     add_completion=False,

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fixtures.build_repos import BUILDERS
+from pulse_backfill.ci_env import VARIABLES
+from pulse_backfill.cli import app
+from tests.ingestion_server import IngestionServer, ServerThread
+
+API_KEY = "pk_test_SECRET_1f2e3d4c5b6a"
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No CI detection, no user settings, no colour, a fixed width: outputs are exact."""
+    for name in [*VARIABLES, "PULSE_API_KEY", "PULSE_BASE_URL", "PULSE_BACKFILL_STORE"]:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.setenv("TERM", "dumb")
+    # Never touch the real user's state folder.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+
+@pytest.fixture(scope="session")
+def repos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every fixture repository, built once per test session."""
+    root = tmp_path_factory.mktemp("repos")
+    for name, build in BUILDERS.items():
+        build(root / name)
+    return {name: root / name for name in BUILDERS}
+
+
+@pytest.fixture(scope="session")
+def _server_thread() -> Iterator[IngestionServer]:
+    with ServerThread(IngestionServer()) as server:
+        yield server
+
+
+@pytest.fixture
+def server(_server_thread: IngestionServer) -> Iterator[IngestionServer]:
+    _server_thread.reset()
+    yield _server_thread
+    _server_thread.reset()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    return tmp_path / "store.sqlite3"
+
+
+class Cli:
+    """Runs pulse-backfill in-process, as a user would type it."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str | os.PathLike[str], env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+        return self.runner.invoke(app, [str(a) for a in args], env=env)
+
+
+@pytest.fixture
+def cli() -> Cli:
+    return Cli()

@@ -1,0 +1,191 @@
+"""A real Pulse ingestion endpoint for tests: an ASGI app served by uvicorn on 127.0.0.1.
+
+It validates each request as PROTOCOL.md describes the standard CLI's, records every request,
+and can be told to add latency or to answer the next requests with given statuses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+import uvicorn
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+INGESTION_PATH = "/v1/ingestion/cli"
+_FIELDS = {
+    "change": ["source", "change_id", "time_created", "event_type", "$type"],
+    "deployment": ["source", "deploy_id", "time_created", "changes", "teams", "$type"],
+    "incident": ["source", "incident_id", "time_created", "time_resolved", "$type"],
+}
+_TIMES = ("time_created", "time_resolved")
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    raw_query: str
+    headers: dict[str, str]
+    body: bytes
+    status: int
+
+    @property
+    def query(self) -> dict[str, list[str]]:
+        return parse_qs(self.raw_query, keep_blank_values=True)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """An answer to give instead of the normal one."""
+
+    status: int
+    body: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class IngestionServer:
+    accepted_keys: set[str] | None = None  # None: any non-empty key
+    latency: float = 0.0
+    requests: list[Request] = field(default_factory=list)
+    faults: deque[Fault] = field(default_factory=deque)
+    base_url: str = ""
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.faults.clear()
+        self.accepted_keys = None
+        self.latency = 0.0
+
+    @property
+    def accepted(self) -> list[Request]:
+        """Requests answered with a 2xx, in arrival order."""
+        with self._lock:
+            return [r for r in self.requests if 200 <= r.status < 300]
+
+    def accepted_bodies(self) -> list[Any]:
+        return [r.json() for r in self.accepted]
+
+    def validate(
+        self, method: str, path: str, raw_query: str, body: bytes, headers: dict[str, str]
+    ) -> Fault | None:
+        if path != INGESTION_PATH:
+            return Fault(404, "not found")
+        if method != "POST":
+            return Fault(405, "method not allowed")
+        query = parse_qs(raw_query, keep_blank_values=True)
+        keys = query.get("api_key", [])
+        if len(keys) != 1 or not keys[0]:
+            return Fault(401, "missing api_key")
+        if self.accepted_keys is not None and keys[0] not in self.accepted_keys:
+            return Fault(401, "invalid api key")
+        if headers.get("content-type") != "application/json":
+            return Fault(415, "expected application/json")
+        try:
+            event = json.loads(body)
+        except ValueError:
+            return Fault(400, "body is not JSON")
+        problem = _body_problem(event)
+        return Fault(400, problem) if problem else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "http"
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        raw_query = scope["query_string"].decode("latin-1")
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        with self._lock:
+            fault = self.faults.popleft() if self.faults else None
+        if fault is None:
+            fault = self.validate(scope["method"], scope["path"], raw_query, body, headers)
+        status = fault.status if fault else 202
+        text = fault.body if fault else ""
+        with self._lock:
+            self.requests.append(
+                Request(scope["method"], scope["path"], raw_query, headers, body, status)
+            )
+        extra = [(k.encode(), v.encode()) for k, v in (fault.headers if fault else ())]
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"text/plain"), *extra],
+            }
+        )
+        await send({"type": "http.response.body", "body": text.encode()})
+
+
+def _body_problem(event: Any) -> str | None:
+    if not isinstance(event, dict):
+        return "body is not a JSON object"
+    kind = event.get("$type")
+    if kind not in _FIELDS:
+        return f"unknown $type {kind!r}"
+    if list(event) != _FIELDS[kind]:
+        return f"{kind} fields must be {_FIELDS[kind]}, got {list(event)}"
+    for name, value in event.items():
+        if name in ("changes", "teams"):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                return f"{name} must be a list of strings"
+        elif not isinstance(value, str):
+            return f"{name} must be a string"
+    for name in _TIMES:
+        if name in event:
+            try:
+                datetime.fromisoformat(event[name].replace("Z", "+00:00"))
+            except ValueError:
+                return f"{name} is not an RFC 3339 time"
+    if kind == "deployment" and not event["changes"]:
+        return "a deployment needs at least one change"
+    return None
+
+
+class ServerThread:
+    """Runs an IngestionServer under uvicorn in a daemon thread on a free loopback port."""
+
+    def __init__(self, app: IngestionServer) -> None:
+        self.app = app
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", http="h11"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def __enter__(self) -> IngestionServer:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the test ingestion server did not start")
+            time.sleep(0.01)
+        port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.app.base_url = f"http://127.0.0.1:{port}"
+        return self.app
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)

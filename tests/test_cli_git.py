@@ -1,0 +1,462 @@
+"""`pulse-backfill git` end to end: real repositories, a real server, exact bytes and lines."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pulse_backfill import __version__
+from tests.conftest import API_KEY, Cli
+from tests.gitoracle import commit_of, git
+from tests.ingestion_server import Fault, IngestionServer
+
+
+def send(cli: Cli, repo: Path, server: IngestionServer, store: Path, *args: str):  # type: ignore[no-untyped-def]
+    return cli(
+        "git", repo, "--api-key", API_KEY, "--base-url", server.base_url, "--store", store, *args
+    )
+
+
+def kinds_and_ids(bodies: list[dict[str, object]]) -> list[tuple[object, object]]:
+    return [(b["$type"], b.get("deploy_id") or b.get("change_id")) for b in bodies]
+
+
+def test_sends_exactly_what_the_standard_cli_sends(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
+) -> None:
+    path = repos["release-branches"]
+    result = send(cli, path, server, store)
+    assert result.exit_code == 0, result.output
+
+    a, b = commit_of(path, "feature a"), commit_of(path, "feature b")
+    first = server.accepted[:3]
+    assert [r.body for r in first] == [
+        (
+            '{"source":"git","change_id":"%s","time_created":"2020-10-03T09:30:00Z",'
+            '"event_type":"commit","$type":"change"}' % a
+        ).encode(),
+        (
+            '{"source":"git","change_id":"%s","time_created":"2020-10-04T09:30:00Z",'
+            '"event_type":"commit","$type":"change"}' % b
+        ).encode(),
+        (
+            '{"source":"git","deploy_id":"v1.1.0","time_created":"2020-10-04T11:00:00Z",'
+            '"changes":["%s","%s"],"teams":[],"$type":"deployment"}' % (a, b)
+        ).encode(),
+    ]
+    for request in server.requests:
+        assert request.method == "POST"
+        assert request.path == "/v1/ingestion/cli"
+        assert request.raw_query == f"api_key={API_KEY}&system=release-branches"
+        assert request.headers["content-type"] == "application/json"
+        assert request.headers["environment"] == "_unknown_"
+        assert request.headers["cli-version"] == __version__
+
+    deployments = [b["deploy_id"] for b in server.accepted_bodies() if b["$type"] == "deployment"]
+    assert deployments == ["v1.1.0", "v2.0.0", "v1.1.1", "v2.1.0", "v1.1.2", "v2.2.0"]
+    assert len(server.requests) == 6 + 10
+
+
+def test_every_deployment_follows_its_changes(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
+) -> None:
+    assert send(cli, repos["linear"], server, store).exit_code == 0
+    seen: set[str] = set()
+    for body in server.accepted_bodies():
+        if body["$type"] == "change":
+            assert body["change_id"] not in seen
+            seen.add(body["change_id"])
+        else:
+            assert set(body["changes"]) <= seen
+
+
+def test_summary_says_what_was_sent(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
+) -> None:
+    result = send(cli, repos["release-branches"], server, store)
+    lines = result.stderr.splitlines()[-3:]
+    assert lines[0] == (
+        f"6 deployments with 10 changes derived from {repos['release-branches']} "
+        "(system release-branches); skipped: 0 with no new changes, 1 as baselines"
+    )
+    assert lines[1] == (
+        f"Sent 6 deployments and 10 changes to {server.base_url}/v1/ingestion/cli; "
+        "already delivered: 0 deployments, 0 changes."
+    )
+    assert lines[-1].startswith("Done in ")
+    assert result.stdout == ""
+
+
+def test_a_second_run_sends_nothing_new(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
+) -> None:
+    send(cli, repos["linear"], server, store)
+    server.reset()
+    result = send(cli, repos["linear"], server, store)
+    assert result.exit_code == 0
+    assert server.requests == []
+    assert "already delivered: 5 deployments, 11 changes." in result.stderr
+
+
+def test_force_sends_again(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
+) -> None:
+    send(cli, repos["linear"], server, store)
+    first = server.accepted_bodies()
+    server.reset()
+    assert send(cli, repos["linear"], server, store, "--force").exit_code == 0
+    assert server.accepted_bodies() == first
+
+
+def test_new_tags_send_only_what_is_new(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path, tmp_path: Path
+) -> None:
+    clone = tmp_path / "clone"
+    git(repos["release-branches"], "clone", "--quiet", str(repos["release-branches"]), str(clone))
+    for tag in git(repos["release-branches"], "tag").split():
+        git(clone, "fetch", "--quiet", "origin", f"refs/tags/{tag}:refs/tags/{tag}")
+    git(clone, "tag", "-d", "v2.2.0")
+    send(cli, clone, server, store, "--system", "app")
+    server.reset()
+    git(clone, "fetch", "--quiet", "origin", "refs/tags/v2.2.0:refs/tags/v2.2.0")
+    result = send(cli, clone, server, store, "--system", "app")
+    assert result.exit_code == 0
+    assert kinds_and_ids(server.accepted_bodies()) == [
+        ("change", commit_of(clone, "feature e")),  # its beta tags are not releases
+        ("change", commit_of(clone, "feature f")),
+        ("deployment", "v2.2.0"),
+    ]
+
+
+def test_without_a_key_events_wait_in_the_store_until_a_key_comes(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
+) -> None:
+    keyless = cli("git", repos["linear"], "--store", store)
+    assert keyless.exit_code == 0, keyless.output
+    assert server.requests == []
+    assert (
+        f"Nothing was sent (no API key): 16 events are recorded in {store}. "
+        "To send them, set PULSE_API_KEY and run the same command again."
+    ) in keyless.stderr.splitlines()
+
+    keyed = cli(
+        "git",
+        repos["linear"],
+        "--store",
+        store,
+        "--base-url",
+        server.base_url,
+        env={"PULSE_API_KEY": API_KEY},
+    )
+    assert keyed.exit_code == 0, keyed.output
+    assert len(server.accepted) == 16
+
+
+def test_a_new_key_is_a_new_target(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
+) -> None:
+    send(cli, repos["linear"], server, store)
+    server.reset()
+    cli(
+        "git",
+        repos["linear"],
+        "--store",
+        store,
+        "--base-url",
+        server.base_url,
+        "--api-key",
+        "another-key",
+    )
+    assert len(server.accepted) == 16
+
+
+def test_dry_run_neither_sends_nor_records(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
+) -> None:
+    result = send(cli, repos["linear"], server, store, "--dry-run")
+    assert result.exit_code == 0
+    assert server.requests == []
+    assert not store.exists()
+    assert "Dry run: nothing was sent or recorded." in result.stderr.splitlines()
+
+
+def test_output_writes_ndjson_in_sending_order(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "events.ndjson"
+    assert send(cli, repos["linear"], server, store, "--output", output).exit_code == 0
+    lines = output.read_text().splitlines()
+    sent = [r.body.decode() for r in server.accepted]
+    assert [json.loads(line) for line in lines] == [
+        {**json.loads(body), "system": "linear"} for body in sent
+    ]
+    assert lines[0].endswith(',"system":"linear"}')
+
+
+def test_output_to_stdout_with_dry_run(cli: Cli, repos: dict[str, Path]) -> None:
+    result = cli("git", repos["linear"], "--dry-run", "--output", "-", "--system", "")
+    assert result.exit_code == 0
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(events) == 16
+    assert all(event["system"] is None for event in events)
+
+
+def test_system_and_teams(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
+) -> None:
+    send(cli, repos["linear"], server, store, "--system", "web app/α", "--teams", "core, web")
+    assert server.requests[0].raw_query == f"api_key={API_KEY}&system=web+app%2F%CE%B1"
+    deployment = next(b for b in server.accepted_bodies() if b["$type"] == "deployment")
+    assert deployment["teams"] == ["core", "web"]
+
+
+def test_environment_header_names_the_ci(
+    cli: Cli,
+    repos: dict[str, Path],
+    server: IngestionServer,
+    store: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    send(cli, repos["linear"], server, store)
+    assert {r.headers["environment"] for r in server.requests} == {"github-actions"}
+
+
+def test_json_summary(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
+) -> None:
+    result = send(cli, repos["linear"], server, store, "--json")
+    summary = json.loads(result.stdout)
+    summary.pop("elapsed_seconds")
+    assert summary == {
+        "repository": str(repos["linear"]),
+        "system": "linear",
+        "destination": f"{server.base_url}/v1/ingestion/cli",
+        "store": str(store),
+        "dry_run": False,
+        "deployments": {
+            "derived": 5,
+            "sent": 5,
+            "already_delivered": 0,
+            "not_delivered": 0,
+            "skipped_empty": 1,
+            "baselines": 1,
+        },
+        "changes": {"derived": 11, "sent": 11, "already_delivered": 0, "not_delivered": 0},
+        "not_delivered": [],
+        "stopped": None,
+        "warnings": ["tag v9.9.9 points at a tree, not a commit: skipped"],
+    }
+    assert "Done in" not in result.stderr  # the JSON replaces the human summary
+
+
+def test_a_rejected_event_holds_back_its_deployment_only(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
+) -> None:
+    server.faults.append(Fault(400, "change_id: malformed"))
+    result = send(cli, repos["release-branches"], server, store)
+    assert result.exit_code == 1
+    a = commit_of(repos["release-branches"], "feature a")
+    assert "Not delivered: 1 changes, 1 deployments; run the same command again to retry them." in (
+        result.stderr.splitlines()
+    )
+    assert f"  change {a}: 400 Bad Request: change_id: malformed" in result.stderr.splitlines()
+    assert "  deployment v1.1.0: 1 of its changes were not delivered" in result.stderr.splitlines()
+    sent = [b.get("deploy_id") for b in server.accepted_bodies() if b["$type"] == "deployment"]
+    assert sent == ["v2.0.0", "v1.1.1", "v2.1.0", "v1.1.2", "v2.2.0"]
+
+    server.reset()
+    retry = send(cli, repos["release-branches"], server, store)
+    assert retry.exit_code == 0
+    assert kinds_and_ids(server.accepted_bodies()) == [("change", a), ("deployment", "v1.1.0")]
+
+
+def test_a_rejected_key_stops_the_run(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
+) -> None:
+    server.accepted_keys = {"the-right-key"}
+    result = send(cli, repos["linear"], server, store, "--json")
+    assert result.exit_code == 1
+    assert len(server.requests) == 1
+    summary = json.loads(result.stdout)
+    assert summary["stopped"] == "401 Unauthorized: invalid api key"
+    assert len(summary["not_delivered"]) == 16
+
+
+def test_an_unreachable_server_fails_with_exit_1(
+    cli: Cli, repos: dict[str, Path], store: Path
+) -> None:
+    result = cli(
+        "git",
+        repos["linear"],
+        "--api-key",
+        API_KEY,
+        "--store",
+        store,
+        "--base-url",
+        "http://127.0.0.1:9",
+    )
+    assert result.exit_code == 1
+    assert (
+        "Not delivered: 11 changes, 5 deployments; run the same command again to retry them."
+        in (result.stderr.splitlines())
+    )
+
+
+def test_a_bare_repository_is_named_without_git(
+    cli: Cli, repos: dict[str, Path], tmp_path: Path
+) -> None:
+    bare = tmp_path / "service.git"
+    git(tmp_path, "clone", "--quiet", "--bare", str(repos["linear"]), str(bare))
+    result = cli("git", bare, "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["system"] == "service"
+    assert json.loads(result.stdout)["deployments"]["derived"] == 5
+
+
+def test_no_release_tags_is_not_an_error(cli: Cli, tmp_path: Path) -> None:
+    repo = tmp_path / "plain"
+    git(tmp_path, "init", "--quiet", str(repo))
+    git(
+        repo,
+        "-c",
+        "user.name=a",
+        "-c",
+        "user.email=a@b",
+        "commit",
+        "--quiet",
+        "--allow-empty",
+        "-m",
+        "one",
+    )
+    git(repo, "tag", "nightly")
+    git(repo, "tag", "release-7")
+    result = cli("git", repo, "--dry-run")
+    assert result.exit_code == 0
+    assert (
+        "No release tags among its 2 tags (such as nightly, release-7): use --tag-prefix for "
+        "prefixed versions (service/v1.2.3) or --tag-pattern REGEX for other names."
+    ) in result.stderr.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["git", "/no/such/repo"],
+            "Error: /no/such/repo does not exist: pass the path of a git repository",
+        ),
+        (
+            ["git", "REPO", "--since", "yesterday"],
+            "Error: --since: 'yesterday' is not a date: use YYYY-MM-DD, an ISO 8601 date-time "
+            "(2020-10-01T12:00:00Z) or UNIX epoch seconds",
+        ),
+        (
+            ["git", "REPO", "--since", "2021-01-01", "--until", "2020-01-01"],
+            "Error: --since must be before --until",
+        ),
+        (
+            ["git", "REPO", "--tag-prefix", "a/", "--tag-pattern", "x"],
+            "Error: --tag-prefix and --tag-pattern exclude each other: pass only one",
+        ),
+        (
+            ["git", "REPO", "--tag-pattern", "v(1"],
+            "Error: --tag-pattern 'v(1' is not a valid regular expression "
+            "(missing ), unterminated subpattern at position 1)",
+        ),
+        (
+            ["git", "REPO", "--base-url", "ingestion.example.com"],
+            "Error: --base-url 'ingestion.example.com' is not an http(s) URL: pass one like "
+            "https://ingestion.pulse.codacy.com",
+        ),
+        (
+            ["git", "REPO", "--json", "--output", "-"],
+            "Error: --json and --output - both write to stdout: write the events to a file",
+        ),
+        (
+            ["git", "REPO", "--concurrency", "0"],
+            "Error: Invalid value for '--concurrency': Input should be greater than or equal to 1 "
+            "(see 'pulse-backfill git --help')",
+        ),
+        (
+            ["git", "REPO", "--no-such-flag"],
+            "Error: No such option: --no-such-flag (see 'pulse-backfill git --help')",
+        ),
+    ],
+)
+def test_mistakes_get_one_line_and_exit_2(
+    cli: Cli, repos: dict[str, Path], args: list[str], line: str
+) -> None:
+    result = cli(*[str(repos["linear"]) if a == "REPO" else a for a in args])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [line]
+    assert result.stdout == ""
+
+
+def test_a_folder_that_is_not_a_repository(cli: Cli, tmp_path: Path) -> None:
+    result = cli("git", tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {tmp_path} is not a git repository: pass a repository's folder, "
+        "or clone one first\n"
+    )
+
+
+def test_an_empty_repository(cli: Cli, tmp_path: Path) -> None:
+    git(tmp_path, "init", "--quiet", "empty")
+    result = cli("git", tmp_path / "empty")
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {tmp_path / 'empty'} has no commits yet: nothing to backfill\n"
+
+
+def test_a_shallow_clone_is_refused(cli: Cli, repos: dict[str, Path], tmp_path: Path) -> None:
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "--quiet", "--depth", "2", f"file://{repos['linear']}", str(shallow))
+    result = cli("git", shallow)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {shallow} is a shallow clone, so the changes of its deployments would be "
+        f"wrong: fetch its full history with 'git -C {shallow} fetch --unshallow --tags'\n"
+    )
+
+
+def test_the_key_never_appears_in_output_or_store(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "events.ndjson"
+    server.faults.append(Fault(400, f"echoing your request: api_key={API_KEY}"))
+    results = [
+        send(cli, repos["linear"], server, store, "--output", output),
+        send(cli, repos["linear"], server, store, "--json"),
+        cli(
+            "git",
+            repos["linear"],
+            "--api-key",
+            API_KEY,
+            "--store",
+            store,
+            "--base-url",
+            "http://127.0.0.1:9",
+        ),
+    ]
+    for result in results:
+        assert API_KEY not in result.output
+    assert API_KEY not in output.read_text()
+    dump = "\n".join(sqlite3.connect(store).iterdump())
+    assert API_KEY not in dump
+    assert API_KEY not in store.read_bytes().decode("latin-1")
+
+
+def test_version_and_module_entry_point() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pulse_backfill", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (0, f"pulse-backfill {__version__}\n")

@@ -1,0 +1,228 @@
+"""The derivation on the fixture repositories: exact deployments, checked against git itself."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from fixtures.build_repos import AUTHOR_LAG
+from pulse_backfill.backfill import derive_repository
+from pulse_backfill.dates import parse_date
+from pulse_backfill.derive import (
+    ChangeTime,
+    Derivation,
+    DeployTime,
+    DerivationOptions,
+    ReleaseRules,
+    Status,
+)
+from pulse_backfill.gitrepo import Repository
+from tests.gitoracle import commit_of, git, shipped, subjects
+
+
+def derive_at(path: Path, **options: object) -> Derivation:
+    derivation, _, _ = derive_repository(Repository(path), DerivationOptions(**options))  # type: ignore[arg-type]
+    return derivation
+
+
+def table(path: Path, derivation: Derivation) -> list[tuple[str, Status, list[str]]]:
+    return [
+        (d.tag, d.status, subjects(path, [c.id for c in d.changes])) for d in derivation.deployments
+    ]
+
+
+def assert_matches_git(path: Path, derivation: Derivation) -> None:
+    """Rule 5, asked of git: each deployment ships rev-list <tag> --not <every earlier one>."""
+    earlier: list[str] = []
+    for deployment in derivation.deployments:
+        expected = shipped(path, deployment.commit, earlier)
+        if deployment.status is Status.SEND:
+            assert {c.id for c in deployment.changes} == expected, deployment.tag
+        elif deployment.status is Status.EMPTY:
+            assert expected == set(), deployment.tag
+        earlier.append(deployment.commit)
+
+
+def test_linear_history(repos: dict[str, Path]) -> None:
+    path = repos["linear"]
+    derivation = derive_at(path)
+    assert table(path, derivation) == [
+        ("0.1.0", Status.BASELINE, []),
+        ("v0.2.0", Status.SEND, ["add parser", "add cli"]),
+        ("v1.0.0", Status.SEND, ["fix parser"]),
+        (
+            "v1.1.0",
+            Status.SEND,
+            [
+                "export: csv",
+                "export: json",
+                "docs",
+                "Merge branch 'feature/export'",
+                "polish export",
+            ],
+        ),
+        ("v1.1.1", Status.EMPTY, []),
+        ("v1.2.0", Status.SEND, ["speed up", "new output format"]),
+        ("v1.3.0", Status.SEND, ["last fix"]),
+    ]
+    assert_matches_git(path, derivation)
+
+
+def test_deployment_times_follow_the_tag_kind(repos: dict[str, Path]) -> None:
+    path = repos["linear"]
+    times = {d.tag: d.time for d in derive_at(path).deployments}
+
+    def tagger(tag: str) -> int:
+        return int(git(path, "for-each-ref", "--format=%(taggerdate:unix)", f"refs/tags/{tag}"))
+
+    def committed(rev: str) -> int:
+        return int(git(path, "log", "-1", "--format=%ct", rev))
+
+    assert times["v1.0.0"] == tagger("v1.0.0") == committed("v1.0.0") + 3 * 3600
+    assert times["v0.2.0"] == committed("v0.2.0")  # lightweight
+    assert times["v1.2.0"] == tagger("v1.2.0")  # the outermost tag of a tag of a tag
+    assert times["v1.2.0"] != tagger("inner-tag")
+    assert times["v1.3.0"] == committed("v1.3.0")  # annotated, but no tagger
+
+
+def test_deploy_time_commit_uses_committer_dates(repos: dict[str, Path]) -> None:
+    path = repos["linear"]
+    derivation = derive_at(path, deploy_time=DeployTime.COMMIT)
+    for deployment in derivation.deployments:
+        assert deployment.time == int(git(path, "log", "-1", "--format=%ct", deployment.commit))
+    # v1.1.0 and v1.1.1 now tie on time: semver precedence orders them.
+    assert [d.tag for d in derivation.deployments][3:5] == ["v1.1.0", "v1.1.1"]
+
+
+def test_change_times(repos: dict[str, Path]) -> None:
+    path = repos["linear"]
+    by_author = {c.id: c.time for d in derive_at(path).sent for c in d.changes}
+    by_commit = {
+        c.id: c.time for d in derive_at(path, change_time=ChangeTime.COMMIT).sent for c in d.changes
+    }
+    fix = commit_of(path, "fix parser")
+    assert by_author[fix] == int(git(path, "log", "-1", "--format=%at", fix))
+    assert by_commit[fix] == by_author[fix] + AUTHOR_LAG
+
+
+def test_changes_are_ordered_by_time_then_id(repos: dict[str, Path]) -> None:
+    for deployment in derive_at(repos["release-branches"], include_first=True).sent:
+        keys = [(c.time, c.id) for c in deployment.changes]
+        assert keys == sorted(keys)
+
+
+def test_release_branches_ship_only_their_own_commits(repos: dict[str, Path]) -> None:
+    path = repos["release-branches"]
+    derivation = derive_at(path)
+    assert table(path, derivation) == [
+        ("v1.0.0", Status.BASELINE, []),
+        ("v1.1.0", Status.SEND, ["feature a", "feature b"]),
+        ("v2.0.0", Status.SEND, ["breaking change", "feature c"]),
+        ("v1.1.1", Status.SEND, ["fix 1 on 1.1"]),
+        ("v2.1.0", Status.SEND, ["Merge branch 'release/1.1'", "feature d"]),
+        ("v1.1.2", Status.SEND, ["fix 2 on 1.1"]),
+        ("v2.2.0", Status.SEND, ["feature e", "feature f"]),
+    ]
+    assert_matches_git(path, derivation)
+
+
+def test_prereleases_when_asked(repos: dict[str, Path]) -> None:
+    path = repos["release-branches"]
+    derivation = derive_at(path, rules=ReleaseRules(include_prereleases=True))
+    assert table(path, derivation)[-3:] == [
+        ("v2.2.0-beta.1", Status.SEND, ["feature e"]),
+        ("v2.2.0-beta.2", Status.EMPTY, []),
+        ("v2.2.0", Status.SEND, ["feature f"]),
+    ]
+    assert_matches_git(path, derivation)
+
+
+def test_no_merges_leaves_merge_commits_out(repos: dict[str, Path]) -> None:
+    path = repos["release-branches"]
+    changes = {
+        d.tag: subjects(path, [c.id for c in d.changes])
+        for d in derive_at(path, no_merges=True).sent
+    }
+    assert changes["v2.1.0"] == ["feature d"]
+
+
+def test_include_first_sends_all_history_of_the_first(repos: dict[str, Path]) -> None:
+    path = repos["release-branches"]
+    first = derive_at(path, include_first=True).deployments[0]
+    assert (first.tag, first.status, subjects(path, [c.id for c in first.changes])) == (
+        "v1.0.0",
+        Status.SEND,
+        ["initial"],
+    )
+
+
+def test_since_makes_earlier_deployments_baselines(repos: dict[str, Path]) -> None:
+    path = repos["linear"]
+    derivation = derive_at(path, since=parse_date("2020-10-01"))
+    assert [(d.tag, d.status) for d in derivation.deployments[:3]] == [
+        ("0.1.0", Status.BASELINE),
+        ("v0.2.0", Status.BASELINE),
+        ("v1.0.0", Status.SEND),
+    ]
+    # Baselines still bound what later deployments shipped.
+    assert subjects(path, [c.id for c in derivation.deployments[2].changes]) == ["fix parser"]
+
+
+def test_since_is_inclusive_and_until_exclusive(repos: dict[str, Path]) -> None:
+    path = repos["linear"]
+    times = {d.tag: d.time for d in derive_at(path).deployments}
+    derivation = derive_at(path, since=times["v1.0.0"], until=times["v1.2.0"])
+    assert [(d.tag, d.status) for d in derivation.deployments] == [
+        ("0.1.0", Status.BASELINE),
+        ("v0.2.0", Status.BASELINE),
+        ("v1.0.0", Status.SEND),
+        ("v1.1.0", Status.SEND),
+        ("v1.1.1", Status.EMPTY),
+    ]
+
+
+def test_tag_prefix_selects_one_service(repos: dict[str, Path]) -> None:
+    path = repos["monorepo"]
+    derivation = derive_at(path, rules=ReleaseRules(prefix="service-a/"))
+    assert table(path, derivation) == [
+        ("service-a/v1.0.0", Status.BASELINE, []),
+        ("service-a/v1.1.0", Status.SEND, ["service-b: start", "service-a: feature"]),
+        (
+            "service-a/v2.0.0",
+            Status.SEND,
+            ["service-b: feature", "service-b: fix", "service-a: breaking"],
+        ),
+    ]
+    assert_matches_git(path, derivation)
+
+
+def test_unprefixed_rules_ignore_prefixed_tags(repos: dict[str, Path]) -> None:
+    assert [d.tag for d in derive_at(repos["monorepo"]).deployments] == ["v1.0.0", "v1.1.0"]
+
+
+def test_tag_pattern_replaces_the_rules(repos: dict[str, Path]) -> None:
+    path = repos["linear"]
+    derivation = derive_at(path, rules=ReleaseRules(pattern=re.compile(r"release-.*|1\.2")))
+    assert [(d.tag, d.status) for d in derivation.deployments] == [
+        ("release-2020-10", Status.BASELINE),
+        ("1.2", Status.SEND),
+    ]
+    assert_matches_git(path, derivation)
+
+
+def test_tags_that_point_at_no_commit_are_skipped_with_a_warning(repos: dict[str, Path]) -> None:
+    _, _, warnings = derive_repository(Repository(repos["linear"]), DerivationOptions())
+    assert warnings == ["tag v9.9.9 points at a tree, not a commit: skipped"]
+
+
+@pytest.mark.parametrize("name", ["linear", "release-branches", "monorepo"])
+def test_every_fixture_matches_git(repos: dict[str, Path], name: str) -> None:
+    for options in (
+        DerivationOptions(),
+        DerivationOptions(rules=ReleaseRules(include_prereleases=True)),
+        DerivationOptions(deploy_time=DeployTime.COMMIT, include_first=True),
+        DerivationOptions(rules=ReleaseRules(prefix="service-b/")),
+    ):
+        assert_matches_git(repos[name], derive_at(repos[name], **vars(options)))
