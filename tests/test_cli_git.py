@@ -37,16 +37,16 @@ def test_sends_exactly_what_the_standard_cli_sends(
     first = server.accepted[:3]
     assert [r.body for r in first] == [
         (
-            '{"source":"git","change_id":"%s","time_created":"2020-10-03T09:30:00Z",'
-            '"event_type":"commit","$type":"change"}' % a
+            f'{{"source":"git","change_id":"{a}","time_created":"2020-10-03T09:30:00Z",'
+            '"event_type":"commit","$type":"change"}'
         ).encode(),
         (
-            '{"source":"git","change_id":"%s","time_created":"2020-10-04T09:30:00Z",'
-            '"event_type":"commit","$type":"change"}' % b
+            f'{{"source":"git","change_id":"{b}","time_created":"2020-10-04T09:30:00Z",'
+            '"event_type":"commit","$type":"change"}'
         ).encode(),
         (
             '{"source":"git","deploy_id":"v1.1.0","time_created":"2020-10-04T11:00:00Z",'
-            '"changes":["%s","%s"],"teams":[],"$type":"deployment"}' % (a, b)
+            f'"changes":["{a}","{b}"],"teams":[],"$type":"deployment"}}'
         ).encode(),
     ]
     for request in server.requests:
@@ -209,7 +209,7 @@ def test_output_to_stdout_with_dry_run(cli: Cli, repos: dict[str, Path]) -> None
 def test_system_and_teams(
     cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
 ) -> None:
-    send(cli, repos["linear"], server, store, "--system", "web app/α", "--teams", "core, web")
+    send(cli, repos["linear"], server, store, "--system", "web app/\u03b1", "--teams", "core, web")
     assert server.requests[0].raw_query == f"api_key={API_KEY}&system=web+app%2F%CE%B1"
     deployment = next(b for b in server.accepted_bodies() if b["$type"] == "deployment")
     assert deployment["teams"] == ["core", "web"]

@@ -12,8 +12,8 @@ from pulse_backfill.backfill import derive_repository
 from pulse_backfill.dates import parse_date
 from pulse_backfill.derive import (
     ChangeTime,
-    Derivation,
     DeployTime,
+    Derivation,
     DerivationOptions,
     ReleaseRules,
     Status,

@@ -39,8 +39,8 @@ def test_parses_semver_names(name: str, expected: Version) -> None:
         "release-1.2.3",
         "1.2.3 ",
         "1.2.3\n",
-        "١.٢.٣",  # Arabic-Indic digits are digits to Python, not to semver
-        "1.2.３",  # a full-width digit
+        "\u0661.\u0662.\u0663",  # Arabic-Indic digits are digits to Python, not to semver
+        "1.2.\uff13",  # a full-width digit
         "",
     ],
 )
