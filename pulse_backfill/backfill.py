@@ -122,7 +122,8 @@ def derive_repository(
         raise UsageError(f"{repository.path} has no commits yet: nothing to backfill")
     releases, skipped = select_releases(tags, options.rules)
     graph = repository.read_history(release.commit for release in releases)
-    return derive(releases, graph, options), tags, warnings + skipped
+    derivation = derive(releases, graph, options)
+    return derivation, tags, warnings + skipped + list(derivation.warnings)
 
 
 def run_git_backfill(settings: GitBackfillSettings, listener: RunListener) -> Summary:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from pulse_backfill.gitwalk import has_clock_skew, rev_list_not
 from pulse_backfill.history import CommitGraph, TagRef
 from pulse_backfill.semver import Version, parse_version
 
@@ -86,6 +87,7 @@ class Deployment:
 @dataclass(frozen=True)
 class Derivation:
     deployments: tuple[Deployment, ...]
+    warnings: tuple[str, ...] = ()
 
     @property
     def sent(self) -> tuple[Deployment, ...]:
@@ -141,13 +143,29 @@ def derive(
     change_times = (
         graph.author_time if options.change_time is ChangeTime.AUTHOR else graph.commit_time
     )
+    # Under clock skew git's walk can print commits an earlier deployment already reached;
+    # rule 5 is git's answer, so then we walk as git does (slower, and only then).
+    skewed = has_clock_skew(graph)
     shipped = bytearray(len(graph))
+    earlier: list[int] = []
     deployments: list[Deployment] = []
+    warnings: list[str] = []
     for position, (release, time) in enumerate(timed):
-        new_commits = _ship(graph, graph.index[release.commit], shipped)
+        start = graph.index[release.commit]
+        new_commits = _ship(graph, start, shipped)
         is_baseline = (position == 0 and not options.include_first) or (
             options.since is not None and time < options.since
         )
+        if skewed and not is_baseline:
+            by_git = rev_list_not(graph, start, earlier)
+            if len(by_git) != len(new_commits):
+                warnings.append(
+                    f"clock skew: git counts {len(by_git) - len(new_commits)} commits in "
+                    f"{release.tag.name} that an earlier deployment already reached; "
+                    "following git"
+                )
+            new_commits = sorted(by_git)
+        earlier.append(start)
         if is_baseline:
             deployments.append(Deployment(release.tag.name, release.commit, time, Status.BASELINE))
             continue
@@ -161,7 +179,7 @@ def derive(
         deployments.append(
             Deployment(release.tag.name, release.commit, time, status, tuple(changes))
         )
-    return Derivation(tuple(deployments))
+    return Derivation(tuple(deployments), tuple(warnings))
 
 
 def _ship(graph: CommitGraph, start: int, shipped: bytearray) -> list[int]:

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from typer.testing import CliRunner
 
 from fixtures.build_repos import BUILDERS
@@ -13,6 +14,11 @@ from pulse_backfill.cli import app
 from tests.ingestion_server import IngestionServer, ServerThread
 
 API_KEY = "pk_test_SECRET_1f2e3d4c5b6a"
+
+# HYPOTHESIS_PROFILE=thorough runs the property tests on many more generated histories.
+settings.register_profile("default", max_examples=60)
+settings.register_profile("thorough", max_examples=3000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(autouse=True)

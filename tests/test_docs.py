@@ -1,0 +1,34 @@
+"""The README cannot fall behind the CLI, and CI runs what the README says."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import typer.main
+
+from pulse_backfill.cli import app
+
+ROOT = Path(__file__).parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def test_every_command_and_option_is_documented() -> None:
+    group = typer.main.get_command(app)
+    assert isinstance(group, typer.core.TyperGroup)
+    for name, command in group.commands.items():
+        assert f"pulse-backfill {name}" in README, name
+        assert command.help, name
+        for param in command.params:
+            for option in param.opts:
+                if option.startswith("--") and option != "--help":
+                    assert f"`{option}" in README, f"{name} {option}"
+            assert param.param_type_name == "argument" or param.help, f"{name} {param.name}"
+
+
+def test_ci_runs_the_readmes_set_up_commands() -> None:
+    blocks = re.findall(r"```sh\n(.*?)```", README, flags=re.DOTALL)
+    set_up, tests = blocks[0].strip(), blocks[1].strip()
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert set_up in ci
+    assert tests in ci

@@ -1,0 +1,115 @@
+"""Table tests of the small pure parts: dates, CI detection, the JSON encoding."""
+
+from __future__ import annotations
+
+import pytest
+
+from pulse_backfill.ci_env import detect_environment
+from pulse_backfill.dates import parse_date
+from pulse_backfill.events import change_event, deployment_event, encode_json, rfc3339
+
+
+@pytest.mark.parametrize(
+    ("text", "epoch"),
+    [
+        ("2020-10-01", 1601510400),
+        ("2020-10-01T12:00:00Z", 1601553600),
+        ("2020-10-01T12:00:00+02:00", 1601546400),
+        ("2020-10-01T12:00:00", 1601553600),
+        ("2020-10-01 12:00", 1601553600),
+        ("1601510400", 1601510400),
+        (" 2020-10-01 ", 1601510400),
+    ],
+)
+def test_dates(text: str, epoch: int) -> None:
+    assert parse_date(text) == epoch
+
+
+@pytest.mark.parametrize("text", ["yesterday", "2020-13-01", "2020-02-30", "", "1.5", "20201001x"])
+def test_bad_dates(text: str) -> None:
+    with pytest.raises(ValueError, match="is not a date: use YYYY-MM-DD"):
+        parse_date(text)
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({}, "_unknown_"),
+        ({"CI": "true"}, "_unknown_"),
+        ({"APPVEYOR": "True"}, "appveyor"),
+        ({"CODEBUILD_BUILD_ID": "x"}, "aws-codebuild"),
+        ({"BITRISE_IO": "x"}, "bitrise"),
+        ({"BUDDY": "x"}, "buddy"),
+        ({"BUILDKITE": "x"}, "buildkite"),
+        ({"CIRCLECI": "x"}, "circleci"),
+        ({"CF_BUILD_ID": "x"}, "_unknown_"),
+        ({"CF_BUILD_ID": "x", "CF_BUILD_URL": "y"}, "codefresh"),
+        ({"FCI_PROJECT_ID": "x"}, "codemagic"),
+        ({"CI_NAME": "codeship"}, "codeship"),
+        ({"CI_NAME": "other"}, "_unknown_"),
+        ({"DRONE": "x"}, "drone"),
+        ({"GITHUB_ACTIONS": "true"}, "github-actions"),
+        ({"GITLAB_CI": "x"}, "gitlab-ci"),
+        ({"GO_PIPELINE_NAME": "x"}, "gocd"),
+        ({"GREENHOUSE": "x"}, "greenhouse"),
+        ({"HEROKU_TEST_RUN_ID": "x"}, "heroku-ci"),
+        ({"JENKINS_URL": "x"}, "jenkins"),
+        ({"JFROG_CLI_BUILD_NUMBER": "x"}, "jfrog-pipelines"),
+        ({"MAGNUM": "x"}, "magnum"),
+        ({"SEMAPHORE": "x"}, "semaphore"),
+        ({"SHIPPABLE": "x"}, "shippable"),
+        ({"SOLANO": "x"}, "solano"),
+        ({"TDDIUM": "x"}, "solano"),
+        ({"TEAMCITY_VERSION": "x"}, "teamcity"),
+        ({"TRAVIS": "x"}, "travis"),
+        ({"WERCKER_GIT_BRANCH": "x"}, "wercker"),
+        ({"TF_BUILD": "x"}, "azure-pipelines"),
+        ({"TF_BUILD": "x", "GITHUB_ACTIONS": "true"}, "github-actions"),
+        ({"SOURCE_BRANCH": "a", "SOURCE_COMMIT": "b", "DOCKER_REPO": "c"}, "_unknown_"),
+        (
+            {
+                "SOURCE_BRANCH": "a",
+                "SOURCE_COMMIT": "b",
+                "DOCKER_REPO": "c",
+                "DOCKERFILE_PATH": "d",
+            },
+            "docker",
+        ),
+        (
+            {"PROJECT_ID": "a", "BUILD_ID": "b", "COMMIT_SHA": "c", "REVISION_ID": "d"},
+            "google-cloud-build",
+        ),
+        ({"APPVEYOR": "x", "TRAVIS": "x"}, "appveyor"),
+    ],
+)
+def test_ci_detection(env: dict[str, str], name: str) -> None:
+    assert detect_environment(env) == name
+
+
+def test_times_are_go_rfc3339_in_utc() -> None:
+    assert rfc3339(1602852032) == "2020-10-16T12:40:32Z"
+
+
+def test_json_is_encoded_as_go_encodes_it() -> None:
+    assert (
+        encode_json({"a": "<tag> & \u2028 é"})
+        == b'{"a":"\\u003ctag\\u003e \\u0026 \\u2028 \xc3\xa9"}'
+    )
+
+
+def test_bodies_keep_the_standard_clis_field_order() -> None:
+    assert list(change_event("c", 0, system=None).body) == [
+        "source",
+        "change_id",
+        "time_created",
+        "event_type",
+        "$type",
+    ]
+    assert list(deployment_event("d", 0, ["c"], system=None).body) == [
+        "source",
+        "deploy_id",
+        "time_created",
+        "changes",
+        "teams",
+        "$type",
+    ]

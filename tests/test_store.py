@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from pulse_backfill.errors import StoreError
+from pulse_backfill.events import change_event, deployment_event
+from pulse_backfill.store import APPLICATION_ID, SCHEMA_VERSION, Store, key_fingerprint
+
+
+def test_a_new_store_carries_its_id_and_schema_version(store: Path) -> None:
+    Store(store).close()
+    db = sqlite3.connect(store)
+    assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_acknowledgements_are_kept_per_target(store: Path) -> None:
+    events = [
+        change_event("a" * 40, 0, system="s"),
+        deployment_event("v1", 1, ["a" * 40], system="s"),
+    ]
+    with Store(store) as db:
+        rows = db.record(events)
+        one, other = db.target("https://x", "key-1"), db.target("https://x", "key-2")
+        db.mark(rows[0], one, "sending")
+        db.mark(rows[0], one, "acked")
+        assert db.acknowledged(one) == {rows[0]}
+        assert db.acknowledged(other) == set()
+    with Store(store) as db:  # and across runs
+        assert db.record(events) == rows
+        assert db.acknowledged(db.target("https://x", "key-1")) == {rows[0]}
+
+
+def test_a_changed_body_is_news_to_every_target(store: Path) -> None:
+    with Store(store) as db:
+        [row] = db.record([change_event("a" * 40, 0, system="s")])
+        target = db.target("https://x", "key")
+        db.mark(row, target, "acked")
+        assert db.record([change_event("a" * 40, 60, system="s")]) == [row]
+        assert db.acknowledged(target) == set()
+
+
+def test_the_same_identifier_in_two_systems_is_two_events(store: Path) -> None:
+    with Store(store) as db:
+        rows = db.record(
+            [change_event("a" * 40, 0, system="one"), change_event("a" * 40, 0, system=None)]
+        )
+        assert len(set(rows)) == 2
+
+
+def test_key_fingerprints_tell_keys_apart_without_showing_them() -> None:
+    assert key_fingerprint("secret-1") != key_fingerprint("secret-2")
+    assert "secret" not in key_fingerprint("secret-1")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            b"just some text, not a database at all" * 200,
+            "is not a pulse-backfill store (not an SQLite database, or corrupt): pass --store a "
+            "new path; the file was left untouched",
+        ),
+    ],
+)
+def test_a_file_that_is_not_a_database_is_left_untouched(
+    store: Path, content: bytes, message: str
+) -> None:
+    store.write_bytes(content)
+    with pytest.raises(StoreError) as error:
+        Store(store)
+    assert str(error.value) == f"{store} {message}"
+    assert store.read_bytes() == content
+
+
+def test_another_programs_database_is_refused(store: Path) -> None:
+    db = sqlite3.connect(store)
+    db.execute("CREATE TABLE notes (text TEXT)")
+    db.commit()
+    db.close()
+    before = store.read_bytes()
+    with pytest.raises(StoreError, match="is not a pulse-backfill store: pass --store a new path"):
+        Store(store)
+    assert store.read_bytes() == before
+
+
+def test_a_store_from_a_newer_version_is_refused(store: Path) -> None:
+    Store(store).close()
+    db = sqlite3.connect(store)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError) as error:
+        Store(store)
+    assert str(error.value) == (
+        f"{store} was written by a newer pulse-backfill (schema {SCHEMA_VERSION + 1}, this one "
+        f"knows {SCHEMA_VERSION}): upgrade pulse-backfill"
+    )
+
+
+def test_an_unwritable_location(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(StoreError, match="pass --store with a writable path"):
+        Store(blocker / "store.sqlite3")
