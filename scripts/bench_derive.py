@@ -1,0 +1,144 @@
+"""Benchmark: derivation on a repository the size of git's own, against git's floor.
+
+    python scripts/bench_derive.py [--commits 200000] [--tags 1000] [--skew 0.002] [--keep DIR]
+
+Builds (once, in DIR or a temporary folder) a synthetic repository with fixed dates: a main line
+with merged feature branches, release tags, maintenance releases on release branches, and a few
+commits dated before their parents (clock skew, as real histories have). Then it times, in the
+same run:
+  floor:  git log --format='%H %P %ct' <every release tag>    (one pass over the history)
+  derive: pulse-backfill git REPO --dry-run --output /dev/null (start-up included)
+and prints each time, the ratio, and each one's peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from fixtures.fast_import import CommitSpec, TagSpec, build  # noqa: E402
+
+START = 1_300_000_000
+MINUTE = 60
+
+
+def synthetic_history(
+    commits: int, tags: int, skew: float, seed: int = 7
+) -> tuple[list[CommitSpec], list[TagSpec]]:
+    rng = random.Random(seed)
+    specs: list[CommitSpec] = []
+    tag_specs: list[TagSpec] = []
+    now = START
+    main = -1
+    per_release = max(commits // tags, 2)
+    release_tips: list[tuple[int, int, int, int]] = []  # (tip, major, minor, patch)
+    major, minor = 1, 0
+
+    def add(parents: tuple[int, ...]) -> int:
+        nonlocal now
+        now += rng.randint(1, 30) * MINUTE
+        committed = now
+        if parents and rng.random() < skew:
+            committed = now - rng.randint(1, 72) * 3600  # a bad clock: before its parent
+        specs.append(CommitSpec(parents, committed - rng.randint(0, 600) * MINUTE, committed))
+        return len(specs) - 1
+
+    while len(specs) < commits:
+        if main >= 0 and rng.random() < 0.15:
+            # a feature branch of a few commits, merged back
+            base = main
+            for _ in range(rng.randint(1, 5)):
+                base = add((base,))
+            main = add((main, base))
+        else:
+            main = add((main,) if main >= 0 else ())
+        if len(specs) // per_release > len(tag_specs) and len(tag_specs) < tags:
+            if release_tips and rng.random() < 0.3:
+                # a maintenance release on an older release branch
+                index = rng.randrange(len(release_tips))
+                tip, tag_major, tag_minor, patch = release_tips[index]
+                tip = add((tip,))
+                release_tips[index] = (tip, tag_major, tag_minor, patch + 1)
+                name = f"v{tag_major}.{tag_minor}.{patch + 1}"
+            else:
+                minor += 1
+                if rng.random() < 0.05:
+                    major, minor = major + 1, 0
+                tip = main
+                release_tips.append((tip, major, minor, 0))
+                name = f"v{major}.{minor}.0"
+            tagged = None if rng.random() < 0.2 else now + 3600
+            tag_specs.append(TagSpec(name, tip, tagged))
+    return specs, tag_specs
+
+
+def measure(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak resident MB of one run of `command` (in a fresh measuring process)."""
+    probe = (
+        "import resource, subprocess, sys, time\n"
+        "t = time.perf_counter()\n"
+        "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)\n"
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, *command], check=True, capture_output=True, text=True
+    ).stdout.split()
+    return float(out[0]), int(out[1]) / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--commits", type=int, default=200_000)
+    parser.add_argument("--tags", type=int, default=1000)
+    parser.add_argument(
+        "--skew", type=float, default=0.002, help="share of commits dated before a parent"
+    )
+    parser.add_argument("--keep", type=Path, help="build the repository here and keep it")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="pulse-bench-"))
+    repo = folder / f"synthetic-{args.commits}-{args.tags}-{args.skew}.git"
+    if not repo.exists():
+        started = time.perf_counter()
+        commits, tags = synthetic_history(args.commits, args.tags, args.skew)
+        build(repo, commits, tags)
+        took = time.perf_counter() - started
+        print(f"built {repo} ({len(commits)} commits, {len(tags)} tags) in {took:.1f}s")
+
+    tag_names = subprocess.run(
+        ["git", "-C", str(repo), "tag"], check=True, capture_output=True, text=True
+    ).stdout.split()
+    floor_cmd = ["git", "-C", str(repo), "log", "--format=%H %P %ct", *tag_names]
+    pulse = shutil.which("pulse-backfill") or str(Path(sys.executable).parent / "pulse-backfill")
+    derive_cmd = [pulse, "git", str(repo), "--dry-run", "--output", "/dev/null", "--quiet"]
+
+    floors, derives = [], []
+    for _ in range(args.runs):
+        floors.append(measure(floor_cmd))
+        derives.append(measure(derive_cmd))
+    floor_s = min(t for t, _ in floors)
+    derive_s = min(t for t, _ in derives)
+    floor_mb = max(m for _, m in floors)
+    derive_mb = max(m for _, m in derives)
+    print(f"floor  (git log, one pass):          {floor_s:6.2f}s  peak {floor_mb:6.1f} MB")
+    print(f"derive (pulse-backfill --dry-run):   {derive_s:6.2f}s  peak {derive_mb:6.1f} MB")
+    print(f"ratio derive/floor: {derive_s / floor_s:.2f}x  (best of {args.runs} runs each)")
+    if not args.keep:
+        shutil.rmtree(folder)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""The progress display on a terminal, and plain lines elsewhere."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from pulse_backfill.client import Outcome, Result
+from pulse_backfill.events import change_event, deployment_event
+from pulse_backfill.ui import Display
+
+EVENTS = [
+    change_event("a" * 40, 0, system=None),
+    deployment_event("v1.0.0", 1, ["a" * 40], system=None),
+]
+
+
+def run(display: Display) -> None:
+    display.start_delivery(EVENTS)
+    for event in EVENTS:
+        display.delivered(event, Result(Outcome.ACKNOWLEDGED))
+    display.stop()
+
+
+def test_a_terminal_gets_progress_bars() -> None:
+    out = io.StringIO()
+    run(Display(quiet=False, console=Console(file=out, force_terminal=True, width=80)))
+    text = out.getvalue()
+    assert "deployments" in text
+    assert "2/2" in text
+    assert "━" in text
+
+
+def test_elsewhere_a_line_per_deployment() -> None:
+    out = io.StringIO()
+    run(Display(quiet=False, console=Console(file=out, force_terminal=False, width=80)))
+    assert out.getvalue() == "sent deployment v1.0.0 (1 changes)\n"
+
+
+def test_quiet_prints_nothing() -> None:
+    out = io.StringIO()
+    run(Display(quiet=True, console=Console(file=out, force_terminal=True)))
+    assert out.getvalue() == ""
