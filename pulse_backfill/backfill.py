@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -12,17 +13,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
+import httpx
+
 from pulse_backfill.ci_env import detect_environment
 from pulse_backfill.client import IngestionClient, endpoint
-from pulse_backfill.deliver import DeliveryListener, DeliveryReport, Undelivered, deliver
+from pulse_backfill.deliver import Deliverer, DeliveryListener, DeliveryReport, Undelivered
 from pulse_backfill.derive import Derivation, DerivationOptions, Status, derive, select_releases
 from pulse_backfill.errors import UsageError
 from pulse_backfill.events import Event, EventKind, events_in_order
 from pulse_backfill.gitrepo import Repository
 from pulse_backfill.history import TagRef
+from pulse_backfill.policy import RetryPolicy
 from pulse_backfill.store import Store
 
 STDOUT = "-"
+DEFAULT_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,15 +41,21 @@ class GitBackfillSettings:
     dry_run: bool = False
     output: str | None = None  # a path, or "-" for stdout
     api_key: str | None = field(default=None, repr=False)
+    key_source: str = "--api-key"  # where the key came from, for messages
     base_url: str
     store_path: Path
+    wait_for_store: bool = False
     force: bool = False
     concurrency: int = 1
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeout: float = DEFAULT_TIMEOUT
     environment: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
 
 class RunListener(DeliveryListener, Protocol):
     def warn(self, message: str) -> None: ...
+
+    def waiting_for_store(self) -> None: ...
 
     def start_delivery(self, events: Sequence[Event]) -> None: ...
 
@@ -67,6 +78,8 @@ class Summary:
 
     @property
     def exit_code(self) -> int:
+        if self.delivery is not None and self.delivery.interrupted:
+            return 130
         return 1 if self.undelivered else 0
 
     @property
@@ -108,6 +121,7 @@ class Summary:
                 for u in self.undelivered
             ],
             "stopped": self.delivery.stopped if self.delivery else None,
+            "interrupted": self.delivery.interrupted if self.delivery else False,
             "warnings": self.warnings,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
         }
@@ -126,7 +140,12 @@ def derive_repository(
     return derivation, tags, warnings + skipped + list(derivation.warnings)
 
 
-def run_git_backfill(settings: GitBackfillSettings, listener: RunListener) -> Summary:
+def run_git_backfill(
+    settings: GitBackfillSettings,
+    listener: RunListener,
+    cancel: threading.Event | None = None,
+) -> Summary:
+    """Derive, record, deliver. Setting `cancel` stops starting new requests (Ctrl-C)."""
     started = time.monotonic()
     repository = Repository(settings.repository)
     system = repository.name if settings.system is None else (settings.system or None)
@@ -150,10 +169,14 @@ def run_git_backfill(settings: GitBackfillSettings, listener: RunListener) -> Su
         tag_names=[tag.name for tag in tags],
     )
     if not settings.dry_run:
-        with Store(settings.store_path) as store:
+        with Store(
+            settings.store_path, wait=settings.wait_for_store, on_wait=listener.waiting_for_store
+        ) as store:
             row_ids = store.record(events)
             if settings.api_key:
-                summary.delivery = _deliver(settings, store, events, row_ids, listener)
+                summary.delivery = _deliver(
+                    settings, store, events, row_ids, listener, cancel or threading.Event()
+                )
     summary.elapsed_seconds = time.monotonic() - started
     return summary
 
@@ -164,25 +187,27 @@ def _deliver(
     events: Sequence[Event],
     row_ids: Sequence[int],
     listener: RunListener,
+    cancel: threading.Event,
 ) -> DeliveryReport:
     assert settings.api_key
-    target = store.target(settings.base_url, settings.api_key)
     with IngestionClient(
         base_url=settings.base_url,
         api_key=settings.api_key,
         environment=detect_environment(settings.environment),
+        timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
     ) as client:
+        deliverer = Deliverer(
+            sender=client,
+            store=store,
+            target=store.target(settings.base_url, settings.api_key),
+            listener=listener,
+            policy=settings.retry,
+            key_source=settings.key_source,
+            cancel=cancel,
+        )
         listener.start_delivery(events)
         try:
-            return deliver(
-                events,
-                row_ids,
-                store=store,
-                target=target,
-                sender=client,
-                listener=listener,
-                force=settings.force,
-            )
+            return deliverer.deliver(events, row_ids, force=settings.force)
         finally:
             listener.stop()
 

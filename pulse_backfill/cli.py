@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any, NoReturn
 
 import typer
 from typer._click import exceptions as click_exceptions  # typer 0.29 vendors click
+from typer._click.core import ParameterSource
 from typer.core import TyperGroup
 
 from pulse_backfill import __version__
-from pulse_backfill.backfill import GitBackfillSettings, run_git_backfill
+from pulse_backfill.backfill import DEFAULT_TIMEOUT, GitBackfillSettings, run_git_backfill
 from pulse_backfill.client import DEFAULT_BASE_URL, check_base_url
 from pulse_backfill.dates import parse_date
 from pulse_backfill.derive import ChangeTime, DeployTime, DerivationOptions, ReleaseRules
 from pulse_backfill.errors import PulseBackfillError, UsageError
+from pulse_backfill.policy import RetryPolicy
 from pulse_backfill.store import default_store_path
 from pulse_backfill.ui import Display, print_json
 
@@ -110,6 +116,47 @@ def _release_rules(
     return ReleaseRules(pattern=pattern)
 
 
+def _api_key(
+    ctx: typer.Context, api_key: str | None, api_key_file: Path | None
+) -> tuple[str | None, str]:
+    """The key, and where it came from (for messages that must never show the key itself)."""
+    from_environment = ctx.get_parameter_source("api_key") is ParameterSource.ENVIRONMENT
+    if api_key_file is None:
+        return api_key or None, "PULSE_API_KEY" if from_environment else "--api-key"
+    if api_key and not from_environment:
+        raise UsageError("--api-key and --api-key-file exclude each other: pass only one")
+    try:
+        key = api_key_file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise UsageError(
+            f"cannot read --api-key-file {api_key_file} ({reason}): pass a readable file "
+            "that holds the key"
+        ) from None
+    if not key or len(key.splitlines()) != 1:
+        raise UsageError(f"--api-key-file {api_key_file} must hold the key alone on one line")
+    return key, f"--api-key-file {api_key_file}"
+
+
+@contextmanager
+def interruptible() -> Iterator[threading.Event]:
+    """Ctrl-C sets the event: no new requests start, those in flight finish. A second one aborts."""
+    cancel = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield cancel
+        return
+
+    def first_interrupt(signum: int, frame: FrameType | None) -> None:
+        cancel.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, first_interrupt)
+    try:
+        yield cancel
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _teams(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
@@ -118,6 +165,7 @@ def _teams(value: str | None) -> tuple[str, ...]:
 
 @app.command("git")
 def git_command(
+    ctx: typer.Context,
     repo: Annotated[Path, typer.Argument(help="A local git repository, with a work tree or bare.")],
     since: Annotated[
         str | None,
@@ -186,12 +234,21 @@ def git_command(
             envvar="PULSE_API_KEY",
             show_default=False,
             help="Pulse API key. Without one, events are only recorded in the store. "
-            "Prefer the environment variable: a command line is visible to other users.",
+            "Prefer the environment variable or --api-key-file: a command line is visible "
+            "to other users.",
         ),
+    ] = None,
+    api_key_file: Annotated[
+        Path | None,
+        typer.Option(help="Read the Pulse API key from this file.", show_default=False),
     ] = None,
     base_url: Annotated[
         str, typer.Option(envvar="PULSE_BASE_URL", help="Pulse ingestion base URL.")
     ] = DEFAULT_BASE_URL,
+    insecure: Annotated[
+        bool,
+        typer.Option("--insecure", help="Allow a plain http:// base URL that is not loopback."),
+    ] = False,
     store: Annotated[
         Path | None,
         typer.Option(
@@ -199,12 +256,26 @@ def git_command(
             help="The local store (SQLite). [default: store.sqlite3 in the user's state folder]",
         ),
     ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait for another run using the store to finish.")
+    ] = False,
     force: Annotated[
         bool, typer.Option("--force", help="Send again what the target already acknowledged.")
     ] = False,
     concurrency: Annotated[
         int, typer.Option(min=1, max=256, help="Requests in flight at once.")
     ] = 1,
+    max_retries: Annotated[
+        int, typer.Option(min=0, help="Retries of one event after a failure that may pass.")
+    ] = RetryPolicy.max_retries,
+    retry_max_time: Annotated[
+        float,
+        typer.Option(min=0, help="Seconds one event may take, all retries and waits included."),
+    ] = RetryPolicy.max_time,
+    timeout: Annotated[
+        float,
+        typer.Option(min=0.1, help="Seconds to wait for the server to connect or answer."),
+    ] = DEFAULT_TIMEOUT,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress and no summary.")
     ] = False,
@@ -213,6 +284,7 @@ def git_command(
     ] = False,
 ) -> None:
     """Derive deployments and changes from a repository's semver tags, and send them."""
+    key, key_source = _api_key(ctx, api_key, api_key_file)
     if json_summary and output == "-":
         raise UsageError("--json and --output - both write to stdout: write the events to a file")
     settings = GitBackfillSettings(
@@ -230,18 +302,23 @@ def git_command(
         teams=_teams(teams),
         dry_run=dry_run,
         output=output,
-        api_key=api_key or None,
-        base_url=check_base_url(base_url),
+        api_key=key,
+        key_source=key_source,
+        base_url=check_base_url(base_url, insecure=insecure or key is None),
         store_path=store or default_store_path(),
+        wait_for_store=wait,
         force=force,
         concurrency=concurrency,
+        retry=RetryPolicy(max_retries=max_retries, max_time=retry_max_time),
+        timeout=timeout,
         environment=dict(os.environ),
     )
     options = settings.derivation
     if options.since is not None and options.until is not None and options.since >= options.until:
         raise UsageError("--since must be before --until")
     display = Display(quiet=quiet)
-    summary = run_git_backfill(settings, display)
+    with interruptible() as cancel:
+        summary = run_git_backfill(settings, display, cancel)
     if json_summary:
         print_json(summary)
     else:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from enum import Enum
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import httpx
@@ -12,6 +11,7 @@ import httpx
 from pulse_backfill import __version__
 from pulse_backfill.errors import UsageError
 from pulse_backfill.events import Event
+from pulse_backfill.policy import parse_retry_after
 
 DEFAULT_BASE_URL = "https://ingestion.pulse.codacy.com"
 INGESTION_PATH = "/v1/ingestion/cli"
@@ -19,25 +19,35 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 REDACTED = "***"
 
 
-class Outcome(Enum):
-    ACKNOWLEDGED = "acknowledged"
-    REJECTED = "rejected"  # this event is refused; the others may still go
-    KEY_REJECTED = "key rejected"  # 401/403: every event would be refused
-    UNREACHABLE = "unreachable"  # no answer from the server
-
-
 @dataclass(frozen=True)
-class Result:
-    outcome: Outcome
-    detail: str = ""
+class Answer:
+    """One attempt's answer. `status` is None when there was none (refused, reset, timed out)."""
+
+    status: int | None
+    detail: str = ""  # for people: the status and the server's message, or the network error
+    retry_after: float | None = None
+    location: str | None = None  # where a redirect pointed, key redacted
 
 
-def check_base_url(base_url: str) -> str:
-    """The base URL, if it is an http(s) URL with a host; a usage error naming the fix if not."""
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+def check_base_url(base_url: str, *, insecure: bool = True) -> str:
+    """The base URL, if it is an http(s) URL with a host; a usage error naming the fix if not.
+
+    Unless `insecure`, plain http is only for loopback: the key travels in the query string.
+    """
+    try:
+        parts = urlsplit(base_url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        valid = False
+    if not valid:
         raise UsageError(
             f"--base-url {base_url!r} is not an http(s) URL: pass one like {DEFAULT_BASE_URL}"
+        )
+    if parts.scheme == "http" and not insecure and not is_loopback(base_url):
+        raise UsageError(
+            f"--base-url {base_url} would send the API key unencrypted: use https://, "
+            "or pass --insecure to allow plain http"
         )
     return base_url
 
@@ -103,7 +113,8 @@ class IngestionClient:
             query["system"] = system
         return f"{self._endpoint}?{urlencode(sorted(query.items()))}"
 
-    def send(self, event: Event) -> Result:
+    def send(self, event: Event) -> Answer:
+        """One attempt to deliver `event`."""
         try:
             response = self._http.post(
                 self.url(event.system),
@@ -111,18 +122,26 @@ class IngestionClient:
                 headers={"Content-Type": "application/json"},
             )
         except httpx.HTTPError as error:
-            return Result(Outcome.UNREACHABLE, self._redact(f"{type(error).__name__}: {error}"))
+            return Answer(None, self._redact(_describe(error)))
         if response.is_success:
-            return Result(Outcome.ACKNOWLEDGED)
+            return Answer(response.status_code)
         detail = f"{response.status_code} {response.reason_phrase}"
-        body = response.text.strip()
+        body = " ".join(response.text.split())
         if body:
-            detail += f": {body[:500]}"
-        if response.is_redirect:
-            detail += f" (redirected to {response.headers.get('location', '?')})"
-        if response.status_code in (401, 403):
-            return Result(Outcome.KEY_REJECTED, self._redact(detail))
-        return Result(Outcome.REJECTED, self._redact(detail))
+            detail += f": {body[:300]}"
+        location = response.headers.get("location") if response.is_redirect else None
+        return Answer(
+            response.status_code,
+            self._redact(detail),
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
+            location=self._redact(location) if location else None,
+        )
 
     def _redact(self, text: str) -> str:
         return redact(text, self._api_key)
+
+
+def _describe(error: httpx.HTTPError) -> str:
+    """A network error in a few words: its kind, and what the OS or peer said."""
+    reason = str(error) or "no details"
+    return f"{type(error).__name__}: {reason}"

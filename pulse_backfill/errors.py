@@ -31,3 +31,7 @@ class DeliveryError(PulseBackfillError):
     """Events could not be delivered; the run stops."""
 
     exit_code = 1
+
+
+class StoreLocked(StoreError):
+    """Another run holds the store."""

@@ -6,15 +6,17 @@ without a key wait in the store until a run with a key delivers them.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import platformdirs
 
-from pulse_backfill.errors import StoreError
+from pulse_backfill.errors import StoreError, StoreLocked
 from pulse_backfill.events import Event
 
 APPLICATION_ID = 0x50554C53  # "PULS": marks the file as ours
@@ -69,24 +71,30 @@ def key_fingerprint(api_key: str) -> str:
 
 
 class Store:
-    def __init__(self, path: Path) -> None:
+    """The store, held by this process alone until closed (see StoreLock)."""
+
+    def __init__(
+        self, path: Path, *, wait: bool = False, on_wait: Callable[[], None] | None = None
+    ) -> None:
         self.path = path
-        _check_existing(path)
+        self._lock = StoreLock(path, wait=wait, on_wait=on_wait)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _check_existing(path)
             self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
         except (OSError, sqlite3.OperationalError) as error:
-            raise StoreError(
-                f"cannot write the store at {path} ({error}): "
-                "pass --store with a writable path, or set PULSE_BACKFILL_STORE"
-            ) from None
+            self._lock.release()
+            raise _unwritable(path, error) from None
+        except BaseException:
+            self._lock.release()
+            raise
 
     def close(self) -> None:
         self._db.close()
+        self._lock.release()
 
     def __enter__(self) -> Store:
         return self
@@ -167,6 +175,52 @@ class Store:
             " updated_at = excluded.updated_at",
             (event, target, state, 1 if state == "sending" else 0, detail, int(time.time())),
         )
+
+
+class StoreLock:
+    """One writer at a time: an exclusive lock on a file beside the store, held while it is open.
+
+    The operating system releases it when the process ends, however it ends.
+    """
+
+    def __init__(
+        self, path: Path, *, wait: bool = False, on_wait: Callable[[], None] | None = None
+    ) -> None:
+        lock_path = path.with_name(path.name + ".lock")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd: int | None = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as error:
+            raise _unwritable(path, error) from None
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(self._fd, 32, 0).decode(errors="replace").strip()
+            if not wait:
+                self.release()
+                who = f" (pid {holder})" if holder.isdigit() else ""
+                raise StoreLocked(
+                    f"another pulse-backfill run{who} is using the store {path}: "
+                    "let it finish, or pass --wait to wait for it"
+                ) from None
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, str(os.getpid()).encode(), 0)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the lock
+            self._fd = None
+
+
+def _unwritable(path: Path, error: Exception) -> StoreError:
+    reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    return StoreError(
+        f"cannot write the store at {path} ({reason}): "
+        "pass --store with a writable path, or set PULSE_BACKFILL_STORE"
+    )
 
 
 def _split_statements(script: str) -> list[str]:

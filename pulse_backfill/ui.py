@@ -21,7 +21,7 @@ from rich.progress import (
 from rich.text import Text
 
 from pulse_backfill.backfill import Summary
-from pulse_backfill.client import Outcome, Result
+from pulse_backfill.deliver import Outcome, Result
 from pulse_backfill.derive import Status
 from pulse_backfill.events import Event
 
@@ -49,6 +49,10 @@ class Display:
     def warn(self, message: str) -> None:
         if not self.quiet:
             self.console.print(f"[yellow]warning:[/] {escape(message)}")
+
+    def waiting_for_store(self) -> None:
+        if not self.quiet:
+            self.console.print("Waiting for another run to finish with the store...")
 
     def start_delivery(self, events: Sequence[Event]) -> None:
         if self.quiet or not self.console.is_terminal:
@@ -126,6 +130,8 @@ def summary_lines(summary: Summary) -> list[str]:
         )
         if summary.delivery.stopped:
             lines.append(f"Stopped early: {summary.delivery.stopped}")
+        if summary.delivery.interrupted:
+            lines.append("Interrupted: what was not acknowledged goes with the next run.")
         undelivered = summary.undelivered
         if undelivered:
             kinds = {u.kind for u in undelivered}

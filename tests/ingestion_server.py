@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import threading
 import time
 from collections import deque
@@ -40,7 +41,9 @@ class Request:
     raw_query: str
     headers: dict[str, str]
     body: bytes
-    status: int
+    status: int  # what the server answered; 0 when it dropped the connection instead
+    accepted: bool  # whether the server took the event (even if the client never heard so)
+    at: float = 0.0  # time.monotonic() on arrival
 
     @property
     def query(self) -> dict[str, list[str]]:
@@ -52,11 +55,20 @@ class Request:
 
 @dataclass(frozen=True)
 class Fault:
-    """An answer to give instead of the normal one."""
+    """An answer to give instead of the normal one.
 
-    status: int
+    `drop` closes the connection mid-answer: "before" without taking the event, "after" having
+    taken it (the client cannot tell, and must send it again).
+    """
+
+    status: int = 0
     body: str = ""
     headers: tuple[tuple[str, str], ...] = ()
+    drop: str | None = None  # None, "before" or "after"
+
+
+DROP_BEFORE = Fault(drop="before")
+DROP_AFTER = Fault(drop="after")
 
 
 @dataclass
@@ -64,7 +76,11 @@ class IngestionServer:
     accepted_keys: set[str] | None = None  # None: any non-empty key
     latency: float = 0.0
     requests: list[Request] = field(default_factory=list)
-    faults: deque[Fault] = field(default_factory=deque)
+    faults: deque[Fault] = field(default_factory=deque)  # answers for the next requests
+    # Each further request meets one of `random_faults` with this probability.
+    fault_rate: float = 0.0
+    random_faults: tuple[Fault, ...] = ()
+    rng: random.Random = field(default_factory=lambda: random.Random(1))
     base_url: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -74,12 +90,15 @@ class IngestionServer:
             self.faults.clear()
         self.accepted_keys = None
         self.latency = 0.0
+        self.fault_rate = 0.0
+        self.random_faults = ()
+        self.rng = random.Random(1)
 
     @property
     def accepted(self) -> list[Request]:
-        """Requests answered with a 2xx, in arrival order."""
+        """Requests whose event the server took, in arrival order."""
         with self._lock:
-            return [r for r in self.requests if 200 <= r.status < 300]
+            return [r for r in self.requests if r.accepted]
 
     def accepted_bodies(self) -> list[Any]:
         return [r.json() for r in self.accepted]
@@ -114,20 +133,46 @@ class IngestionServer:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
+        arrived = time.monotonic()
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         raw_query = scope["query_string"].decode("latin-1")
         if self.latency:
             await asyncio.sleep(self.latency)
         with self._lock:
             fault = self.faults.popleft() if self.faults else None
-        if fault is None:
-            fault = self.validate(scope["method"], scope["path"], raw_query, body, headers)
-        status = fault.status if fault else 202
-        text = fault.body if fault else ""
+            if fault is None and self.fault_rate and self.rng.random() < self.fault_rate:
+                fault = self.rng.choice(self.random_faults)
+        problem = self.validate(scope["method"], scope["path"], raw_query, body, headers)
+        if fault is None or fault.drop == "after":
+            accepted = problem is None
+            fault = fault if accepted else problem
+        else:
+            accepted = False
+        status = 0 if fault and fault.drop else fault.status if fault else 202
         with self._lock:
             self.requests.append(
-                Request(scope["method"], scope["path"], raw_query, headers, body, status)
+                Request(
+                    scope["method"],
+                    scope["path"],
+                    raw_query,
+                    headers,
+                    body,
+                    status,
+                    accepted,
+                    arrived,
+                )
             )
+        if fault and fault.drop:
+            # Promise a body, then end without it: the connection closes mid-answer.
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-length", b"100")],
+                }
+            )
+            return
+        text = fault.body if fault else ""
         extra = [(k.encode(), v.encode()) for k, v in (fault.headers if fault else ())]
         await send(
             {
@@ -170,7 +215,7 @@ class ServerThread:
     def __init__(self, app: IngestionServer) -> None:
         self.app = app
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", http="h11"
+            app, host="127.0.0.1", port=0, log_level="critical", lifespan="off", http="h11"
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)

@@ -250,6 +250,7 @@ def test_json_summary(
         "changes": {"derived": 11, "sent": 11, "already_delivered": 0, "not_delivered": 0},
         "not_delivered": [],
         "stopped": None,
+        "interrupted": False,
         "warnings": ["tag v9.9.9 points at a tree, not a commit: skipped"],
     }
     assert "Done in" not in result.stderr  # the JSON replaces the human summary
@@ -284,7 +285,9 @@ def test_a_rejected_key_stops_the_run(
     assert result.exit_code == 1
     assert len(server.requests) == 1
     summary = json.loads(result.stdout)
-    assert summary["stopped"] == "401 Unauthorized: invalid api key"
+    assert summary["stopped"] == (
+        "the API key from --api-key was rejected (401 Unauthorized: invalid api key): check the key"
+    )
     assert len(summary["not_delivered"]) == 16
 
 

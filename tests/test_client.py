@@ -1,11 +1,14 @@
-"""The HTTP client's mapping of answers to outcomes, on httpx's mock transport."""
+"""The HTTP client's reading of answers, on httpx's mock transport."""
 
 from __future__ import annotations
+
+import re
 
 import httpx
 import pytest
 
-from pulse_backfill.client import IngestionClient, Outcome, endpoint, redact
+from pulse_backfill.client import Answer, IngestionClient, check_base_url, endpoint, redact
+from pulse_backfill.errors import UsageError
 from pulse_backfill.events import change_event
 
 KEY = "k3y/with+odd&chars"
@@ -26,38 +29,37 @@ def client_answering(response: httpx.Response | Exception) -> IngestionClient:
 
 
 @pytest.mark.parametrize(
-    ("response", "outcome", "detail"),
+    ("response", "answer"),
     [
-        (httpx.Response(200), Outcome.ACKNOWLEDGED, ""),
-        (httpx.Response(202), Outcome.ACKNOWLEDGED, ""),
+        (httpx.Response(200), Answer(200)),
+        (httpx.Response(202), Answer(202)),
+        (httpx.Response(400, text="bad change_id"), Answer(400, "400 Bad Request: bad change_id")),
+        (httpx.Response(422), Answer(422, "422 Unprocessable Entity")),
+        (httpx.Response(401, text="no"), Answer(401, "401 Unauthorized: no")),
         (
-            httpx.Response(400, text="bad change_id"),
-            Outcome.REJECTED,
-            "400 Bad Request: bad change_id",
+            httpx.Response(429, headers={"retry-after": "3"}),
+            Answer(429, "429 Too Many Requests", retry_after=3.0),
         ),
-        (httpx.Response(422), Outcome.REJECTED, "422 Unprocessable Entity"),
-        (httpx.Response(401, text="no"), Outcome.KEY_REJECTED, "401 Unauthorized: no"),
-        (httpx.Response(403), Outcome.KEY_REJECTED, "403 Forbidden"),
+        (
+            httpx.Response(503, text="down\nfor\n  maintenance"),
+            Answer(503, "503 Service Unavailable: down for maintenance"),
+        ),
         (
             httpx.Response(301, headers={"location": f"https://elsewhere/?api_key={KEY}"}),
-            Outcome.REJECTED,
-            "301 Moved Permanently (redirected to https://elsewhere/?api_key=***)",
+            Answer(301, "301 Moved Permanently", location="https://elsewhere/?api_key=***"),
         ),
-        (httpx.ConnectError("refused"), Outcome.UNREACHABLE, "ConnectError: refused"),
+        (httpx.ConnectError("refused"), Answer(None, "ConnectError: refused")),
+        (httpx.ReadTimeout("timed out"), Answer(None, "ReadTimeout: timed out")),
     ],
 )
-def test_answers_map_to_outcomes(
-    response: httpx.Response | Exception, outcome: Outcome, detail: str
-) -> None:
-    result = client_answering(response).send(change_event("a" * 40, 0, system=None))
-    assert (result.outcome, result.detail) == (outcome, detail)
+def test_answers(response: httpx.Response | Exception, answer: Answer) -> None:
+    assert client_answering(response).send(change_event("a" * 40, 0, system=None)) == answer
 
 
 def test_the_url_is_the_standard_clis() -> None:
     client = client_answering(httpx.Response(200))
-    assert (
-        client.url(None)
-        == "https://pulse.example/v1/ingestion/cli?api_key=k3y%2Fwith%2Bodd%26chars"
+    assert client.url(None) == (
+        "https://pulse.example/v1/ingestion/cli?api_key=k3y%2Fwith%2Bodd%26chars"
     )
     assert client.url("my app") == (
         "https://pulse.example/v1/ingestion/cli?api_key=k3y%2Fwith%2Bodd%26chars&system=my+app"
@@ -65,11 +67,34 @@ def test_the_url_is_the_standard_clis() -> None:
 
 
 def test_the_base_urls_path_is_replaced_as_go_resolves_it() -> None:
-    assert (
-        endpoint("https://pulse.example/some/path?x=1") == "https://pulse.example/v1/ingestion/cli"
+    assert endpoint("https://pulse.example/some/path?x=1") == (
+        "https://pulse.example/v1/ingestion/cli"
     )
 
 
 def test_redact_hides_the_key_in_plain_and_encoded_forms() -> None:
     text = f"key {KEY} or k3y%2Fwith%2Bodd%26chars"
     assert redact(text, KEY) == "key *** or ***"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://pulse.example", "http://127.0.0.1:8080", "http://localhost", "http://[::1]:9"],
+)
+def test_secure_or_loopback_base_urls(url: str) -> None:
+    assert check_base_url(url, insecure=False) == url
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://pulse.example", "would send the API key unencrypted"),
+        ("ftp://pulse.example", "is not an http(s) URL"),
+        ("pulse.example", "is not an http(s) URL"),
+        ("https://", "is not an http(s) URL"),
+        ("https://pulse.example:port", "is not an http(s) URL"),
+    ],
+)
+def test_refused_base_urls(url: str, message: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)):
+        check_base_url(url, insecure=False)

@@ -1,0 +1,79 @@
+"""Delivery policy as plain functions: what an answer means, whether to retry, how long to wait."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from enum import Enum
+
+# Answers that say "not now" rather than "never": retried with backoff.
+RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+class Verdict(Enum):
+    ACKNOWLEDGED = "acknowledged"
+    RETRY = "retry"  # try this event again later
+    REJECTED = "rejected"  # this event is refused; the others may still go
+    KEY_REJECTED = "key rejected"  # 401/403: every event would be refused
+    REDIRECTED = "redirected"  # the base URL points elsewhere: every event would be
+
+
+def verdict(status: int | None) -> Verdict:
+    """What an answer means; None is no answer at all (refused, reset, timed out)."""
+    if status is None or status in RETRYABLE_STATUSES:
+        return Verdict.RETRY
+    if 200 <= status < 300:
+        return Verdict.ACKNOWLEDGED
+    if status in (401, 403):
+        return Verdict.KEY_REJECTED
+    if 300 <= status < 400:
+        return Verdict.REDIRECTED
+    return Verdict.REJECTED
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryPolicy:
+    max_retries: int = 5
+    max_time: float = 120.0  # seconds one event may take, all attempts and waits included
+    base_delay: float = 0.5
+    max_delay: float = 30.0  # our longest backoff; a Retry-After may ask for more
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait, from a Retry-After of delay-seconds or an HTTP date; None if unusable."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def retry_delay(
+    attempt: int,
+    retry_after: float | None,
+    policy: RetryPolicy,
+    jitter: float | None = None,
+) -> float:
+    """How long to wait before retry number `attempt` (1 for the first retry).
+
+    The server's Retry-After wins; otherwise exponential backoff with full jitter, which spreads
+    many clients' retries out instead of bunching them.
+    """
+    if retry_after is not None:
+        return retry_after
+    ceiling: float = min(policy.max_delay, policy.base_delay * 2.0 ** (attempt - 1))
+    return ceiling * (random.random() if jitter is None else jitter)  # noqa: S311
+
+
+def should_retry(attempt: int, delay: float, elapsed: float, policy: RetryPolicy) -> bool:
+    """Whether retry number `attempt`, after waiting `delay`, stays within the policy's bounds."""
+    return attempt <= policy.max_retries and elapsed + delay <= policy.max_time
