@@ -8,7 +8,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TextIO
@@ -149,29 +149,36 @@ def run_git_backfill(
     started = time.monotonic()
     repository = Repository(settings.repository)
     system = repository.name if settings.system is None else (settings.system or None)
-    derivation, tags, warnings = derive_repository(repository, settings.derivation)
-    for warning in warnings:
-        listener.warn(warning)
-    events = list(events_in_order(derivation, system=system, teams=settings.teams))
-    if settings.output is not None:
-        write_ndjson(events, settings.output)
-
-    summary = Summary(
-        repository=str(settings.repository),
-        system=system,
-        destination=endpoint(settings.base_url) if settings.api_key else None,
-        store=None if settings.dry_run else str(settings.store_path),
-        dry_run=settings.dry_run,
-        derivation=derivation,
-        events=events,
-        delivery=None,
-        warnings=warnings,
-        tag_names=[tag.name for tag in tags],
-    )
-    if not settings.dry_run:
-        with Store(
-            settings.store_path, wait=settings.wait_for_store, on_wait=listener.waiting_for_store
-        ) as store:
+    with ExitStack() as stack:
+        # Take the store first: a rival run is reported before any work is done.
+        store = None
+        if not settings.dry_run:
+            store = stack.enter_context(
+                Store(
+                    settings.store_path,
+                    wait=settings.wait_for_store,
+                    on_wait=listener.waiting_for_store,
+                )
+            )
+        derivation, tags, warnings = derive_repository(repository, settings.derivation)
+        for warning in warnings:
+            listener.warn(warning)
+        events = list(events_in_order(derivation, system=system, teams=settings.teams))
+        if settings.output is not None:
+            write_ndjson(events, settings.output)
+        summary = Summary(
+            repository=str(settings.repository),
+            system=system,
+            destination=endpoint(settings.base_url) if settings.api_key else None,
+            store=None if store is None else str(settings.store_path),
+            dry_run=settings.dry_run,
+            derivation=derivation,
+            events=events,
+            delivery=None,
+            warnings=warnings,
+            tag_names=[tag.name for tag in tags],
+        )
+        if store is not None:
             row_ids = store.record(events)
             if settings.api_key:
                 summary.delivery = _deliver(

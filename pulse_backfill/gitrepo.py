@@ -126,21 +126,13 @@ class Repository:
         return output
 
     def _failure(self, error: GitCommandError) -> RepositoryError:
-        stderr = error.stderr if isinstance(error.stderr, str) else str(error.stderr)
-        detail = (
-            next(
-                (
-                    line.strip()
-                    for line in stderr.splitlines()
-                    if line.strip() and "stderr:" not in line
-                ),
-                "",
-            )
-            .strip("'")
-            .strip()
-        )
+        # GitPython wraps git's stderr as "\n  stderr: '...'": keep git's first own line.
+        stderr = str(error.stderr or "").strip()
+        stderr = stderr.removeprefix("stderr:").strip().strip("'")
+        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+        detail = lines[0] if lines else f"exit code {error.status}"
+        for prefix in ("fatal: ", "error: "):
+            detail = detail.removeprefix(prefix)
         return RepositoryError(
-            f"git cannot read {self.path}"
-            + (f" ({detail})" if detail else "")
-            + ": check the repository with 'git fsck'"
+            f"git cannot read {self.path} ({detail}): check the repository with 'git fsck'"
         )

@@ -188,8 +188,7 @@ class StoreLock:
     ) -> None:
         lock_path = path.with_name(path.name + ".lock")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd: int | None = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._fd: int | None = _open_creating_folders(lock_path)
         except OSError as error:
             raise _unwritable(path, error) from None
         try:
@@ -213,6 +212,15 @@ class StoreLock:
         if self._fd is not None:
             os.close(self._fd)  # closing drops the lock
             self._fd = None
+
+
+def _open_creating_folders(path: Path) -> int:
+    flags = os.O_RDWR | os.O_CREAT
+    try:
+        return os.open(path, flags, 0o600)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, flags, 0o600)
 
 
 def _unwritable(path: Path, error: Exception) -> StoreError:

@@ -82,9 +82,14 @@ class IngestionServer:
     random_faults: tuple[Fault, ...] = ()
     rng: random.Random = field(default_factory=lambda: random.Random(1))
     base_url: str = ""
+    in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reset(self) -> None:
+        # Let answers still being prepared (say, behind latency) land before forgetting them.
+        deadline = time.monotonic() + 10
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
         with self._lock:
             self.requests.clear()
             self.faults.clear()
@@ -127,6 +132,13 @@ class IngestionServer:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "http"
+        self.in_flight += 1
+        try:
+            await self._answer(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = b""
         while True:
             message = await receive()

@@ -303,6 +303,8 @@ def test_an_unreachable_server_fails_with_exit_1(
         store,
         "--base-url",
         "http://127.0.0.1:9",
+        "--max-retries",
+        "1",
     )
     assert result.exit_code == 1
     assert (
@@ -445,6 +447,8 @@ def test_the_key_never_appears_in_output_or_store(
             store,
             "--base-url",
             "http://127.0.0.1:9",
+            "--max-retries",
+            "0",
         ),
     ]
     for result in results:

@@ -1,0 +1,533 @@
+"""Delivery in a hostile world: flaky servers, kills, interrupts, rival runs, leaked keys."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from fixtures.fast_import import CommitSpec, TagSpec, build
+from pulse_backfill.backfill import GitBackfillSettings, run_git_backfill
+from pulse_backfill.derive import DerivationOptions
+from pulse_backfill.policy import RetryPolicy
+from pulse_backfill.store import Store, StoreLock
+from pulse_backfill.ui import Display
+from tests.conftest import API_KEY, Cli
+from tests.gitoracle import git
+from tests.ingestion_server import DROP_AFTER, DROP_BEFORE, Fault, IngestionServer
+
+
+@pytest.fixture(scope="session")
+def big_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """300 commits and 30 releases: long enough to kill a run halfway."""
+    path = tmp_path_factory.mktemp("big") / "big.git"
+    base = 1_600_000_000
+    commits = [CommitSpec((i - 1,) if i else (), base + i * 60, base + i * 60) for i in range(300)]
+    tags = [TagSpec(f"v1.{n}.0", n * 10 + 9, base + (n * 10 + 9) * 60 + 30) for n in range(30)]
+    build(path, commits, tags)
+    return path
+
+
+def expected_events(cli: Cli, repo: Path, *args: str) -> list[str]:
+    result = cli("git", repo, "--dry-run", "--output", "-", *args)
+    assert result.exit_code == 0, result.output
+    return [
+        json.dumps({k: v for k, v in json.loads(line).items() if k != "system"})
+        for line in result.stdout.splitlines()
+    ]
+
+
+def received(server: IngestionServer) -> list[str]:
+    return [json.dumps(json.loads(r.body)) for r in server.accepted]
+
+
+def assert_in_order(bodies: list[str]) -> None:
+    """Each deployment reached the server after every one of its changes."""
+    seen: set[str] = set()
+    for body in map(json.loads, bodies):
+        if body["$type"] == "change":
+            seen.add(body["change_id"])
+        else:
+            assert set(body["changes"]) <= seen
+
+
+def send(cli: Cli, repo: Path, server: IngestionServer, store: Path, *args: str):  # type: ignore[no-untyped-def]
+    return cli(
+        "git", repo, "--api-key", API_KEY, "--base-url", server.base_url, "--store", store, *args
+    )
+
+
+def run_in_background(repo: Path, server: IngestionServer, store: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "PULSE_API_KEY": API_KEY}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pulse_backfill",
+            "git",
+            str(repo),
+            "--include-first",
+            "--base-url",
+            server.base_url,
+            "--store",
+            str(store),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_acceptances(server: IngestionServer, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while len(server.accepted) < count:
+        assert time.monotonic() < deadline, "the run never got going"
+        time.sleep(0.005)
+
+
+HOSTILE = (
+    Fault(429, headers=(("retry-after", "0"),)),
+    Fault(503, "try later"),
+    DROP_BEFORE,
+    DROP_AFTER,
+)
+
+
+def check_hostile_delivery(server: IngestionServer, expected: list[str]) -> None:
+    faults = [r for r in server.requests if not 200 <= r.status < 300]
+    assert len(faults) > len(expected) * 0.15  # the server really was hostile
+    bodies = received(server)
+    assert set(bodies) == set(expected)
+    assert_in_order(bodies)
+    # Only events the server took while the client never heard so arrive twice.
+    taken_unheard = sum(1 for r in server.requests if r.accepted and r.status == 0)
+    assert len(bodies) - len(set(bodies)) == taken_unheard
+
+
+def test_a_flaky_server_still_gets_every_event(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
+) -> None:
+    repo = repos["release-branches"]
+    expected = expected_events(cli, repo, "--include-first", "--include-prereleases")
+    server.fault_rate, server.random_faults = 0.3, HOSTILE
+    result = send(cli, repo, server, store, "--include-first", "--include-prereleases")
+    assert result.exit_code == 0, result.output
+    check_hostile_delivery(server, expected)
+
+
+def test_a_flaky_server_and_hundreds_of_events(
+    cli: Cli, big_repo: Path, server: IngestionServer, store: Path
+) -> None:
+    expected = expected_events(cli, big_repo, "--include-first")
+    server.fault_rate, server.random_faults = 0.3, HOSTILE
+    settings = GitBackfillSettings(
+        repository=big_repo,
+        derivation=DerivationOptions(include_first=True),
+        api_key=API_KEY,
+        base_url=server.base_url,
+        store_path=store,
+        # Short waits keep the test quick; the policy's shape is what is under test.
+        retry=RetryPolicy(max_retries=8, base_delay=0.01, max_delay=0.1),
+    )
+    summary = run_git_backfill(settings, Display(quiet=True))
+    assert summary.exit_code == 0
+    check_hostile_delivery(server, expected)
+
+
+def test_retry_after_is_honoured(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
+) -> None:
+    server.faults.append(Fault(429, headers=(("retry-after", "1"),)))
+    assert send(cli, repos["linear"], server, store).exit_code == 0
+    first, second = server.requests[:2]
+    assert second.body == first.body
+    assert second.at - first.at >= 1.0
+
+
+def test_a_server_that_stays_down_stops_the_run(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
+) -> None:
+    server.faults.extend([Fault(503, "maintenance")] * 3)
+    result = send(cli, repos["linear"], server, store, "--max-retries", "2", "--json")
+    assert result.exit_code == 1
+    assert len(server.requests) == 3
+    summary = json.loads(result.stdout)
+    assert summary["stopped"] == "503 Service Unavailable: maintenance (gave up after 3 attempts)"
+    assert len(summary["not_delivered"]) == 16
+
+
+def test_a_slow_server_times_out(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
+) -> None:
+    server.latency = 1.0
+    result = send(
+        cli, repos["linear"], server, store, "--timeout", "0.2", "--max-retries", "1", "--json"
+    )
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["stopped"] == (
+        "ReadTimeout: timed out (gave up after 2 attempts)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("base_url", "reason"),
+    [
+        ("http://127.0.0.1:9", "ConnectError: [Errno 111] Connection refused"),
+        ("https://nonexistent.invalid", "ConnectError: [Errno -2] Name or service not known"),
+    ],
+)
+def test_unreachable_hosts(
+    cli: Cli, repos: dict[str, Path], store: Path, base_url: str, reason: str
+) -> None:
+    result = cli(
+        "git",
+        repos["linear"],
+        "--api-key",
+        API_KEY,
+        "--store",
+        store,
+        "--base-url",
+        base_url,
+        "--max-retries",
+        "1",
+        "--json",
+    )
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert summary["stopped"].startswith("ConnectError: ")
+    assert summary["stopped"].endswith("(gave up after 2 attempts)")
+    assert (summary["deployments"]["not_delivered"], summary["changes"]["not_delivered"]) == (5, 11)
+
+
+def test_a_rejected_key_stops_at_once_and_names_its_source(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path, tmp_path: Path
+) -> None:
+    server.accepted_keys = {"the-right-key"}
+    from_env = cli(
+        "git",
+        repos["linear"],
+        "--base-url",
+        server.base_url,
+        "--store",
+        store,
+        env={"PULSE_API_KEY": API_KEY},
+    )
+    assert from_env.exit_code == 1
+    assert len(server.requests) == 1
+    assert (
+        "Stopped early: the API key from PULSE_API_KEY was rejected "
+        "(401 Unauthorized: invalid api key): check the key"
+    ) in from_env.stderr.splitlines()
+
+    key_file = tmp_path / "key"
+    key_file.write_text(f"{API_KEY}\n")
+    from_file = cli(
+        "git",
+        repos["linear"],
+        "--base-url",
+        server.base_url,
+        "--store",
+        store,
+        "--api-key-file",
+        key_file,
+    )
+    assert f"the API key from --api-key-file {key_file} was rejected" in from_file.stderr
+
+
+def test_the_key_file_is_read(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text(f"  {API_KEY}\n")
+    result = cli(
+        "git",
+        repos["linear"],
+        "--base-url",
+        server.base_url,
+        "--store",
+        store,
+        "--api-key-file",
+        key_file,
+    )
+    assert result.exit_code == 0, result.output
+    assert server.requests[0].query["api_key"] == [API_KEY]
+
+
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [
+        (
+            None,
+            "Error: cannot read --api-key-file {path} (No such file or directory): pass a "
+            "readable file that holds the key",
+        ),
+        ("", "Error: --api-key-file {path} must hold the key alone on one line"),
+        ("a\nb\n", "Error: --api-key-file {path} must hold the key alone on one line"),
+    ],
+)
+def test_bad_key_files(
+    cli: Cli, repos: dict[str, Path], tmp_path: Path, content: str | None, line: str
+) -> None:
+    path = tmp_path / "key"
+    if content is not None:
+        path.write_text(content)
+    result = cli("git", repos["linear"], "--api-key-file", path)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [line.format(path=path)]
+
+
+def test_a_key_and_a_key_file_exclude_each_other(
+    cli: Cli, repos: dict[str, Path], tmp_path: Path
+) -> None:
+    (tmp_path / "key").write_text("k")
+    result = cli("git", repos["linear"], "--api-key", "x", "--api-key-file", tmp_path / "key")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: --api-key and --api-key-file exclude each other: pass only one\n"
+    )
+
+
+def test_plain_http_is_for_loopback_only(cli: Cli, repos: dict[str, Path]) -> None:
+    result = cli("git", repos["linear"], "--api-key", API_KEY, "--base-url", "http://pulse.example")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: --base-url http://pulse.example would send the API key unencrypted: use "
+        "https://, or pass --insecure to allow plain http\n"
+    )
+    allowed = cli(
+        "git",
+        repos["linear"],
+        "--api-key",
+        API_KEY,
+        "--base-url",
+        "http://pulse.example",
+        "--insecure",
+        "--dry-run",
+    )
+    assert allowed.exit_code == 0
+
+
+def test_a_redirect_stops_the_run_and_names_where_it_pointed(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
+) -> None:
+    server.faults.append(
+        Fault(
+            301, headers=(("location", f"https://new.example/v1/ingestion/cli?api_key={API_KEY}"),)
+        )
+    )
+    result = send(cli, repos["linear"], server, store)
+    assert result.exit_code == 1
+    assert len(server.requests) == 1
+    assert (
+        "Stopped early: the server redirected to https://new.example/v1/ingestion/cli?api_key=*** "
+        "(301 Moved Permanently): pass that as --base-url"
+    ) in result.stderr.splitlines()
+    assert API_KEY not in result.output
+
+
+def test_killed_at_any_moment_a_second_run_delivers_the_rest(
+    cli: Cli, big_repo: Path, server: IngestionServer, store: Path
+) -> None:
+    expected = expected_events(cli, big_repo, "--include-first")
+    server.latency = 0.01
+    process = run_in_background(big_repo, server, store)
+    wait_for_acceptances(server, 40)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert len(server.accepted) < len(expected)
+
+    server.latency = 0
+    result = cli(
+        "git",
+        big_repo,
+        "--include-first",
+        "--base-url",
+        server.base_url,
+        "--store",
+        store,
+        env={"PULSE_API_KEY": API_KEY},
+    )
+    assert result.exit_code == 0, result.output
+    bodies = received(server)
+    assert set(bodies) == set(expected)
+    assert len(bodies) - len(set(bodies)) <= 1  # at most the event in flight at the kill
+    assert_in_order(bodies)
+
+
+def test_ctrl_c_finishes_what_is_in_flight_and_exits_130(
+    cli: Cli, big_repo: Path, server: IngestionServer, store: Path
+) -> None:
+    expected = expected_events(cli, big_repo, "--include-first")
+    server.latency = 0.05
+    process = run_in_background(big_repo, server, store)
+    wait_for_acceptances(server, 10)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert "Interrupted: what was not acknowledged goes with the next run." in stderr.splitlines()
+    assert "Traceback" not in stderr
+
+    server.latency = 0
+    result = cli(
+        "git",
+        big_repo,
+        "--include-first",
+        "--base-url",
+        server.base_url,
+        "--store",
+        store,
+        env={"PULSE_API_KEY": API_KEY},
+    )
+    assert result.exit_code == 0
+    bodies = received(server)
+    assert sorted(bodies) == sorted(expected)  # nothing lost, nothing twice
+    assert_in_order(bodies)
+
+
+def test_one_run_at_a_time(cli: Cli, repos: dict[str, Path], store: Path) -> None:
+    with Store(store):
+        result = cli("git", repos["linear"], "--store", store)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: another pulse-backfill run (pid {os.getpid()}) is using the store {store}: "
+        "let it finish, or pass --wait to wait for it\n"
+    )
+
+
+def test_wait_queues_behind_the_other_run(cli: Cli, repos: dict[str, Path], store: Path) -> None:
+    holder = StoreLock(store)
+    threading.Timer(0.5, holder.release).start()
+    started = time.monotonic()
+    result = cli("git", repos["linear"], "--store", store, "--wait")
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - started >= 0.5
+    assert result.stderr.splitlines()[0] == "Waiting for another run to finish with the store..."
+
+
+def test_a_store_that_is_not_ours_is_refused_untouched(
+    cli: Cli, repos: dict[str, Path], tmp_path: Path
+) -> None:
+    store = tmp_path / "notes.db"
+    store.write_bytes(b"not a database" * 100)
+    result = cli("git", repos["linear"], "--store", store)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {store} is not a pulse-backfill store (not an SQLite database, or corrupt): "
+        "pass --store a new path; the file was left untouched\n"
+    )
+    assert store.read_bytes() == b"not a database" * 100
+
+
+def test_a_store_in_an_unwritable_place(cli: Cli, repos: dict[str, Path], tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    store = tmp_path / "file" / "store.sqlite3"
+    result = cli("git", repos["linear"], "--store", store)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: cannot write the store at {store} (Not a directory): pass --store with a "
+        "writable path, or set PULSE_BACKFILL_STORE\n"
+    )
+
+
+def test_a_corrupt_repository(cli: Cli, repos: dict[str, Path], tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    git(tmp_path, "clone", "--quiet", "--no-local", str(repos["linear"]), str(broken))
+    git(broken, "fetch", "--quiet", "--tags")
+    # Unpack into loose objects, then lose one commit's object.
+    for pack in list((broken / ".git" / "objects" / "pack").glob("*.pack")):
+        moved = pack.rename(tmp_path / pack.name)
+        pack.with_suffix(".idx").unlink()
+        with moved.open("rb") as stream:
+            subprocess.run(
+                ["git", "-C", str(broken), "unpack-objects", "-q"], stdin=stream, check=True
+            )
+    victim = git(broken, "rev-parse", "v1.0.0^{commit}").strip()
+    (broken / ".git" / "objects" / victim[:2] / victim[2:]).unlink()
+    result = cli("git", broken, "--dry-run")
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"Error: git cannot read {broken} (")
+    assert line.endswith("): check the repository with 'git fsck'")
+
+
+def test_non_utf8_tag_names_and_commit_metadata(cli: Cli, tmp_path: Path) -> None:
+    repo = tmp_path / "latin1.git"
+    build(
+        repo,
+        [
+            CommitSpec((), 1_600_000_000, 1_600_000_000),
+            CommitSpec((0,), 1_600_000_100, 1_600_000_100),
+        ],
+        [TagSpec("v1.0.0", 0, None), TagSpec("v1.1.0", 1, None)],
+    )
+    # An author name and a tag name in Latin-1, as old tools wrote them.
+    subprocess.run(
+        [
+            b"git",
+            b"-C",
+            bytes(repo),
+            b"update-ref",
+            b"refs/tags/caf\xe9-1.2.0",
+            git(repo, "rev-parse", "v1.1.0").strip().encode(),
+        ],
+        check=True,
+    )
+    result = cli("git", repo, "--dry-run", "--output", "-")
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 2
+    assert "warning: tag 'caf\ufffd-1.2.0' has a name that is not UTF-8: skipped" in (
+        result.stderr.splitlines()
+    )
+
+
+def test_the_key_never_leaks(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, tmp_path: Path
+) -> None:
+    store = tmp_path / "store.sqlite3"
+    output = tmp_path / "events.ndjson"
+    key_file = tmp_path / "key"
+    key_file.write_text(API_KEY)
+    echo = f"you sent api_key={API_KEY}"
+    server.faults.extend(
+        [
+            Fault(400, echo),
+            Fault(503, echo),
+            Fault(301, headers=(("location", f"https://x.example/?api_key={API_KEY}"),)),
+        ]
+    )
+    common = ["--base-url", server.base_url, "--store", store]
+    results = [
+        cli("git", repos["linear"], "--api-key", API_KEY, *common, "--output", output),
+        cli("git", repos["linear"], "--api-key-file", key_file, *common, "--json"),
+        cli("git", repos["linear"], *common, env={"PULSE_API_KEY": API_KEY}),
+        cli(
+            "git",
+            repos["linear"],
+            "--api-key",
+            API_KEY,
+            "--store",
+            store,
+            "--base-url",
+            "http://127.0.0.1:9",
+            "--max-retries",
+            "0",
+        ),
+        cli("git", repos["linear"], "--api-key", API_KEY, "--base-url", "http://pulse.example"),
+        cli("git", "/nowhere", "--api-key", API_KEY),
+    ]
+    server.accepted_keys = {"other"}
+    results.append(cli("git", repos["linear"], "--api-key", API_KEY, *common, "--force"))
+    for result in results:
+        assert API_KEY not in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and path != key_file:
+            assert API_KEY.encode() not in path.read_bytes(), path
