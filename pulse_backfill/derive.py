@@ -112,6 +112,27 @@ def select_releases(tags: Iterable[TagRef], rules: ReleaseRules) -> tuple[list[R
     return releases, warnings
 
 
+def suggest_rules(tag_names: Iterable[str]) -> list[str]:
+    """Options that would make some of these tags releases, most fitting first."""
+    prefixes: dict[str, int] = {}
+    prereleases = 0
+    for name in tag_names:
+        for cut in range(len(name)):
+            version = parse_version(name[cut:])
+            if version is None:
+                continue
+            if cut:
+                prefixes[name[:cut]] = prefixes.get(name[:cut], 0) + 1
+            elif version.is_prerelease:
+                prereleases += 1
+            break
+    ranked = sorted(prefixes.items(), key=lambda item: (-item[1], item[0]))
+    suggestions = [f"--tag-prefix {prefix!r}" for prefix, _ in ranked[:3]]
+    if prereleases:
+        suggestions.insert(0, "--include-prereleases")
+    return suggestions
+
+
 def deployment_time(release: Release, graph: CommitGraph, mode: DeployTime) -> int:
     """Rule 3: the tagger date of an annotated tag, else the commit's committer date."""
     if mode is DeployTime.TAG and release.tag.tagger_time is not None:

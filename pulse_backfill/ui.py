@@ -22,7 +22,7 @@ from rich.text import Text
 
 from pulse_backfill.backfill import Summary
 from pulse_backfill.deliver import Outcome, Result
-from pulse_backfill.derive import Status
+from pulse_backfill.derive import Status, suggest_rules
 from pulse_backfill.events import Event
 
 _HINT_TAGS = 5
@@ -150,11 +150,14 @@ def _no_release_hint(tag_names: Sequence[str]) -> str:
     if not tag_names:
         return "No release tags: the repository has no tags at all."
     sample = ", ".join(sorted(tag_names)[:_HINT_TAGS])
-    return (
-        f"No release tags among its {len(tag_names)} tags (such as {sample}): "
-        "use --tag-prefix for prefixed versions (service/v1.2.3) "
-        "or --tag-pattern REGEX for other names."
+    suggestions = suggest_rules(tag_names)
+    fix = (
+        f"try {' or '.join(suggestions)}, or --tag-pattern REGEX"
+        if suggestions
+        else "use --tag-prefix for prefixed versions (service/v1.2.3) "
+        "or --tag-pattern REGEX for other names"
     )
+    return f"No release tags among its {len(tag_names)} tags (such as {sample}): {fix}."
 
 
 def print_json(summary: Summary) -> None:

@@ -341,11 +341,12 @@ def test_no_release_tags_is_not_an_error(cli: Cli, tmp_path: Path) -> None:
     )
     git(repo, "tag", "nightly")
     git(repo, "tag", "release-7")
+    git(repo, "tag", "svc/v1.0.0")
     result = cli("git", repo, "--dry-run")
     assert result.exit_code == 0
     assert (
-        "No release tags among its 2 tags (such as nightly, release-7): use --tag-prefix for "
-        "prefixed versions (service/v1.2.3) or --tag-pattern REGEX for other names."
+        "No release tags among its 3 tags (such as nightly, release-7, svc/v1.0.0): "
+        "try --tag-prefix 'svc/', or --tag-pattern REGEX."
     ) in result.stderr.splitlines()
 
 
@@ -467,3 +468,27 @@ def test_version_and_module_entry_point() -> None:
         check=False,
     )
     assert (result.returncode, result.stdout) == (0, f"pulse-backfill {__version__}\n")
+
+
+def test_unusual_characters_in_system_and_teams(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
+) -> None:
+    system = "a&b=c?d#e \u00e9/\u6f22"
+    result = send(
+        cli,
+        repos["linear"],
+        server,
+        store,
+        "--system",
+        system,
+        "--teams",
+        'q"uote, <b>&co ,\u00fc, ,',
+    )
+    assert result.exit_code == 0, result.output
+    assert server.requests[0].raw_query == (
+        f"api_key={API_KEY}&system=a%26b%3Dc%3Fd%23e+%C3%A9%2F%E6%BC%A2"
+    )
+    assert server.requests[0].query["system"] == [system]
+    deployment = next(r for r in server.accepted if r.json()["$type"] == "deployment")
+    assert deployment.json()["teams"] == ['q"uote', "<b>&co", "\u00fc"]
+    assert b'"teams":["q\\"uote","\\u003cb\\u003e\\u0026co","\xc3\xbc"]' in deployment.body

@@ -17,6 +17,7 @@ from pulse_backfill.derive import (
     DerivationOptions,
     ReleaseRules,
     Status,
+    suggest_rules,
 )
 from pulse_backfill.gitrepo import Repository
 from tests.gitoracle import commit_of, git, shipped, subjects
@@ -226,3 +227,21 @@ def test_every_fixture_matches_git(repos: dict[str, Path], name: str) -> None:
         DerivationOptions(rules=ReleaseRules(prefix="service-b/")),
     ):
         assert_matches_git(repos[name], derive_at(repos[name], **vars(options)))
+
+
+@pytest.mark.parametrize(
+    ("names", "suggestions"),
+    [
+        (["nightly", "latest"], []),
+        (["1.0.0-rc.1", "2.0.0-beta"], ["--include-prereleases"]),
+        (
+            ["api/v1.0.0", "api/v1.1.0", "web-2.0.0", "release-2021"],
+            ["--tag-prefix 'api/'", "--tag-prefix 'web-'"],
+        ),
+        (["a/1.0.0", "b/1.0.0", "c/1.0.0", "d/1.0.0"], [f"--tag-prefix '{p}/'" for p in "abc"]),
+    ],
+)
+def test_suggested_rules_for_tags_that_matched_nothing(
+    names: list[str], suggestions: list[str]
+) -> None:
+    assert suggest_rules(names) == suggestions
