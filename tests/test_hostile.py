@@ -58,10 +58,13 @@ def assert_in_order(bodies: list[str]) -> None:
             assert set(body["changes"]) <= seen
 
 
+def pulse(cli: Cli, repo: Path, server: IngestionServer, store: Path, *args: str | Path):  # type: ignore[no-untyped-def]
+    """`pulse-backfill git` against the test server and store, with the key as `args` give it."""
+    return cli("git", repo, "--base-url", server.base_url, "--store", store, *args)
+
+
 def send(cli: Cli, repo: Path, server: IngestionServer, store: Path, *args: str):  # type: ignore[no-untyped-def]
-    return cli(
-        "git", repo, "--api-key", API_KEY, "--base-url", server.base_url, "--store", store, *args
-    )
+    return pulse(cli, repo, server, store, "--api-key", API_KEY, *args)
 
 
 def run_in_background(repo: Path, server: IngestionServer, store: Path) -> subprocess.Popen[str]:
@@ -229,16 +232,7 @@ def test_a_rejected_key_stops_at_once_and_names_its_source(
 
     key_file = tmp_path / "key"
     key_file.write_text(f"{API_KEY}\n")
-    from_file = cli(
-        "git",
-        repos["linear"],
-        "--base-url",
-        server.base_url,
-        "--store",
-        store,
-        "--api-key-file",
-        key_file,
-    )
+    from_file = pulse(cli, repos["linear"], server, store, "--api-key-file", key_file)
     assert f"the API key from --api-key-file {key_file} was rejected" in from_file.stderr
 
 
@@ -247,16 +241,7 @@ def test_the_key_file_is_read(
 ) -> None:
     key_file = tmp_path / "key"
     key_file.write_text(f"  {API_KEY}\n")
-    result = cli(
-        "git",
-        repos["linear"],
-        "--base-url",
-        server.base_url,
-        "--store",
-        store,
-        "--api-key-file",
-        key_file,
-    )
+    result = pulse(cli, repos["linear"], server, store, "--api-key-file", key_file)
     assert result.exit_code == 0, result.output
     assert server.requests[0].query["api_key"] == [API_KEY]
 
@@ -345,16 +330,7 @@ def test_killed_at_any_moment_a_second_run_delivers_the_rest(
     assert len(server.accepted) < len(expected)
 
     server.latency = 0
-    result = cli(
-        "git",
-        big_repo,
-        "--include-first",
-        "--base-url",
-        server.base_url,
-        "--store",
-        store,
-        env={"PULSE_API_KEY": API_KEY},
-    )
+    result = send(cli, big_repo, server, store, "--include-first")
     assert result.exit_code == 0, result.output
     bodies = received(server)
     assert set(bodies) == set(expected)
@@ -376,16 +352,7 @@ def test_ctrl_c_finishes_what_is_in_flight_and_exits_130(
     assert "Traceback" not in stderr
 
     server.latency = 0
-    result = cli(
-        "git",
-        big_repo,
-        "--include-first",
-        "--base-url",
-        server.base_url,
-        "--store",
-        store,
-        env={"PULSE_API_KEY": API_KEY},
-    )
+    result = send(cli, big_repo, server, store, "--include-first")
     assert result.exit_code == 0
     bodies = received(server)
     assert sorted(bodies) == sorted(expected)  # nothing lost, nothing twice
