@@ -393,13 +393,22 @@ def test_a_store_that_is_not_ours_is_refused_untouched(
     assert store.read_bytes() == b"not a database" * 100
 
 
-def test_a_store_in_an_unwritable_place(cli: Cli, repos: dict[str, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("where", "reason"),
+    [
+        ("file/store.sqlite3", "Not a directory"),
+        ("/sys/pulse-backfill.sqlite3", "Permission denied"),  # read-only, even for root
+    ],
+)
+def test_a_store_in_an_unwritable_place(
+    cli: Cli, repos: dict[str, Path], tmp_path: Path, where: str, reason: str
+) -> None:
     (tmp_path / "file").write_text("")
-    store = tmp_path / "file" / "store.sqlite3"
+    store = tmp_path / where
     result = cli("git", repos["linear"], "--store", store)
     assert result.exit_code == 2
     assert result.stderr == (
-        f"Error: cannot write the store at {store} (Not a directory): pass --store with a "
+        f"Error: cannot write the store at {store} ({reason}): pass --store with a "
         "writable path, or set PULSE_BACKFILL_STORE\n"
     )
 
