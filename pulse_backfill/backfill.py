@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import tempfile
@@ -28,6 +29,7 @@ from pulse_backfill.store import Store
 
 STDOUT = "-"
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_CONCURRENCY = 8
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,7 +48,7 @@ class GitBackfillSettings:
     store_path: Path
     wait_for_store: bool = False
     force: bool = False
-    concurrency: int = 1
+    concurrency: int = DEFAULT_CONCURRENCY
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout: float = DEFAULT_TIMEOUT
     environment: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -197,26 +199,33 @@ def _deliver(
     cancel: threading.Event,
 ) -> DeliveryReport:
     assert settings.api_key
-    with IngestionClient(
-        base_url=settings.base_url,
-        api_key=settings.api_key,
-        environment=detect_environment(settings.environment),
-        timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
-    ) as client:
-        deliverer = Deliverer(
-            sender=client,
-            store=store,
-            target=store.target(settings.base_url, settings.api_key),
-            listener=listener,
-            policy=settings.retry,
-            key_source=settings.key_source,
-            cancel=cancel,
-        )
-        listener.start_delivery(events)
-        try:
-            return deliverer.deliver(events, row_ids, force=settings.force)
-        finally:
-            listener.stop()
+    api_key = settings.api_key
+
+    async def deliver() -> DeliveryReport:
+        async with IngestionClient(
+            base_url=settings.base_url,
+            api_key=api_key,
+            environment=detect_environment(settings.environment),
+            timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
+            concurrency=settings.concurrency,
+        ) as client:
+            deliverer = Deliverer(
+                sender=client,
+                store=store,
+                target=store.target(settings.base_url, api_key),
+                listener=listener,
+                policy=settings.retry,
+                key_source=settings.key_source,
+                concurrency=settings.concurrency,
+                cancel=cancel,
+            )
+            return await deliverer.deliver(events, row_ids, force=settings.force)
+
+    listener.start_delivery(events)
+    try:
+        return asyncio.run(deliver())
+    finally:
+        listener.stop()
 
 
 def write_ndjson(events: Sequence[Event], output: str) -> None:

@@ -19,7 +19,12 @@ from typer._click.core import ParameterSource
 from typer.core import TyperGroup
 
 from pulse_backfill import __version__
-from pulse_backfill.backfill import DEFAULT_TIMEOUT, GitBackfillSettings, run_git_backfill
+from pulse_backfill.backfill import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_TIMEOUT,
+    GitBackfillSettings,
+    run_git_backfill,
+)
 from pulse_backfill.client import DEFAULT_BASE_URL, check_base_url
 from pulse_backfill.dates import parse_date
 from pulse_backfill.derive import ChangeTime, DeployTime, DerivationOptions, ReleaseRules
@@ -264,7 +269,7 @@ def git_command(
     ] = False,
     concurrency: Annotated[
         int, typer.Option(min=1, max=256, help="Requests in flight at once.")
-    ] = 1,
+    ] = DEFAULT_CONCURRENCY,
     max_retries: Annotated[
         int, typer.Option(min=0, help="Retries of one event after a failure that may pass.")
     ] = RetryPolicy.max_retries,

@@ -77,7 +77,8 @@ def redact(text: str, api_key: str) -> str:
 
 
 class IngestionClient:
-    """Sends events to one target: a base URL, an API key and a CI environment."""
+    """Sends events to one target (a base URL, an API key, a CI environment) over kept-alive
+    connections, as many at once as `concurrency`."""
 
     def __init__(
         self,
@@ -86,25 +87,24 @@ class IngestionClient:
         api_key: str,
         environment: str,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        transport: httpx.BaseTransport | None = None,
+        concurrency: int = 1,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._endpoint = endpoint(check_base_url(base_url))
         self._api_key = api_key
-        self._http = httpx.Client(
+        self._http = httpx.AsyncClient(
             timeout=timeout,
             follow_redirects=False,
             transport=transport,
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             headers={"Environment": environment, "CLI-Version": __version__},
         )
 
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> IngestionClient:
+    async def __aenter__(self) -> IngestionClient:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._http.aclose()
 
     def url(self, system: str | None) -> str:
         # Go's url.Values.Encode: keys sorted, values query-escaped.
@@ -113,10 +113,10 @@ class IngestionClient:
             query["system"] = system
         return f"{self._endpoint}?{urlencode(sorted(query.items()))}"
 
-    def send(self, event: Event) -> Answer:
+    async def send(self, event: Event) -> Answer:
         """One attempt to deliver `event`."""
         try:
-            response = self._http.post(
+            response = await self._http.post(
                 self.url(event.system),
                 content=event.encode(),
                 headers={"Content-Type": "application/json"},
@@ -143,5 +143,7 @@ class IngestionClient:
 
 def _describe(error: httpx.HTTPError) -> str:
     """A network error in a few words: its kind, and what the OS or peer said."""
-    reason = str(error) or "no details"
+    reason = str(error)
+    if not reason:
+        reason = "no answer within --timeout" if isinstance(error, httpx.TimeoutException) else "?"
     return f"{type(error).__name__}: {reason}"

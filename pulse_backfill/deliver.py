@@ -2,10 +2,13 @@
 
 Each event is marked `sending` before its request and `acked` after a 2xx, so a run killed at
 any moment is resumed by the next: whatever was not acknowledged goes again (at least once).
+Up to `concurrency` requests are in flight. Events that depend on none (changes) stream in
+order; a deployment goes in deployment order, once every one of its changes was acknowledged.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -17,6 +20,8 @@ from pulse_backfill.client import Answer
 from pulse_backfill.events import Event, EventKind
 from pulse_backfill.policy import RetryPolicy, Verdict, retry_delay, should_retry, verdict
 from pulse_backfill.store import Store
+
+_CANCEL_POLL = 0.05  # how often a backoff wait looks for Ctrl-C
 
 
 class Outcome(Enum):
@@ -45,7 +50,7 @@ class Result:
 
 
 class Sender(Protocol):
-    def send(self, event: Event) -> Answer: ...
+    async def send(self, event: Event) -> Answer: ...
 
 
 class DeliveryListener(Protocol):
@@ -72,7 +77,7 @@ class DeliveryReport:
 
 @dataclass
 class Deliverer:
-    """Sends events one by one under a retry policy, until done, stopped or cancelled."""
+    """Sends events under a retry policy, until done, stopped or cancelled."""
 
     sender: Sender
     store: Store
@@ -80,16 +85,17 @@ class Deliverer:
     listener: DeliveryListener
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     key_source: str = "--api-key"
+    concurrency: int = 1
     cancel: threading.Event = field(default_factory=threading.Event)
     clock: Callable[[], float] = time.monotonic
 
-    def send_one(self, event: Event) -> Result:
+    async def send_one(self, event: Event) -> Result:
         """One event, retried as the policy allows."""
         started = self.clock()
         attempt = 0
         while True:
             attempt += 1
-            answer = self.sender.send(event)
+            answer = await self.sender.send(event)
             match verdict(answer.status):
                 case Verdict.ACKNOWLEDGED:
                     return Result(Outcome.ACKNOWLEDGED, attempts=attempt)
@@ -105,71 +111,125 @@ class Deliverer:
             if not should_retry(attempt, delay, self.clock() - started, self.policy):
                 detail = f"{answer.detail} (gave up after {attempt} attempts)"
                 return Result(Outcome.UNREACHABLE, detail, attempt)
-            if self.cancel.wait(delay):
+            if await self._pause(delay):
                 return Result(Outcome.CANCELLED, "interrupted", attempt)
 
-    def deliver(
+    async def _pause(self, seconds: float) -> bool:
+        """Wait `seconds`, or less if cancelled; whether it was cancelled."""
+        until = self.clock() + seconds
+        while not self.cancel.is_set():
+            left = until - self.clock()
+            if left <= 0:
+                return False
+            await asyncio.sleep(min(left, _CANCEL_POLL))
+        return True
+
+    async def deliver(
         self, events: Sequence[Event], row_ids: Sequence[int], *, force: bool = False
     ) -> DeliveryReport:
-        """Send what the target has not acknowledged, in order; a deployment after its changes."""
-        report = DeliveryReport()
-        acknowledged = set() if force else self.store.acknowledged(self.target)
-        acked_changes = {
-            event.identifier
-            for event, row in zip(events, row_ids, strict=True)
-            if event.kind == "change" and row in acknowledged
-        }
-        pending = list(zip(events, row_ids, strict=True))
-        for position, (event, row) in enumerate(pending):
-            if row in acknowledged:
-                report.already[event.kind] = report.already.get(event.kind, 0) + 1
-                self.listener.delivered(event, None)
-                continue
-            if self.cancel.is_set():
-                report.interrupted = True
-                self._leave(report, pending[position:], acknowledged, "not sent: interrupted")
+        """Send what the target has not acknowledged; a deployment only after its changes."""
+        run = _Run(self, self.store.acknowledged(self.target) if not force else set())
+        for event, row in zip(events, row_ids, strict=True):
+            run.add(event, row)
+        await run.go()
+        return run.report
+
+
+class _Run:
+    """The state of one delivery: two queues in order, what is in flight, what is known."""
+
+    def __init__(self, deliverer: Deliverer, acknowledged: set[int]) -> None:
+        self.d = deliverer
+        self.report = DeliveryReport()
+        self.acknowledged = acknowledged
+        self.acked_changes: set[str] = set()
+        self.failed_changes: set[str] = set()
+        self.independent: list[tuple[Event, int]] = []  # changes, incidents: any order will do
+        self.dependent: list[tuple[Event, int]] = []  # deployments: in order, after their changes
+        self.in_flight: dict[asyncio.Task[Result], tuple[Event, int]] = {}
+        self.stopping = False
+        # One request until one is acknowledged: a wrong key or a dead server costs one request.
+        self.window = 1
+
+    def add(self, event: Event, row: int) -> None:
+        if row in self.acknowledged:
+            self.report.already[event.kind] = self.report.already.get(event.kind, 0) + 1
+            if event.kind == "change":
+                self.acked_changes.add(event.identifier)
+            self.d.listener.delivered(event, None)
+        elif event.requires:
+            self.dependent.append((event, row))
+        else:
+            self.independent.append((event, row))
+
+    async def go(self) -> None:
+        next_independent = next_dependent = 0
+        while True:
+            if self.d.cancel.is_set() and not self.stopping:
+                self.stopping = self.report.interrupted = True
+            # Deployments first when they can go: they are what the changes wait for.
+            while next_dependent < len(self.dependent) and not self.stopping:
+                event, row = self.dependent[next_dependent]
+                if any(change in self.failed_changes for change in event.requires):
+                    self._hold_back(event)
+                elif all(change in self.acked_changes for change in event.requires):
+                    if len(self.in_flight) >= self.window:
+                        break
+                    self._start(event, row)
+                else:
+                    break
+                next_dependent += 1
+            while (
+                next_independent < len(self.independent)
+                and len(self.in_flight) < self.window
+                and not self.stopping
+            ):
+                self._start(*self.independent[next_independent])
+                next_independent += 1
+            if not self.in_flight:
                 break
-            missing = [change for change in event.requires if change not in acked_changes]
-            if missing:
-                reason = f"{len(missing)} of its changes were not delivered"
-                self._fail(report, event, Result(Outcome.HELD_BACK, reason))
-                continue
-            self.store.mark(row, self.target, "sending")
-            result = self.send_one(event)
-            if result.outcome is Outcome.ACKNOWLEDGED:
-                self.store.mark(row, self.target, "acked")
-                report.sent[event.kind] = report.sent.get(event.kind, 0) + 1
-                if event.kind == "change":
-                    acked_changes.add(event.identifier)
-                self.listener.delivered(event, result)
-                continue
-            if result.outcome is Outcome.REJECTED:
-                self.store.mark(row, self.target, "rejected", result.detail)
-            self._fail(report, event, result)
-            if result.outcome is Outcome.CANCELLED:
-                report.interrupted = True
-            elif result.outcome.stops_the_run:
-                report.stopped = result.detail
+            done, _ = await asyncio.wait(self.in_flight, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                self._finish(task)
+        reason = "not sent: interrupted" if self.report.interrupted else "not sent: the run stopped"
+        for event, _ in [*self.independent[next_independent:], *self.dependent[next_dependent:]]:
+            # Without a stop, a deployment can only be left waiting on a change never sent.
+            if not self.stopping:
+                self._hold_back(event)
             else:
-                continue
-            rest = pending[position + 1 :]
-            self._leave(report, rest, acknowledged, "not sent: the run stopped")
-            break
-        return report
+                self.report.undelivered.append(Undelivered(event.kind, event.identifier, reason))
 
-    def _fail(self, report: DeliveryReport, event: Event, result: Result) -> None:
-        report.undelivered.append(Undelivered(event.kind, event.identifier, result.detail))
-        self.listener.delivered(event, result)
+    def _start(self, event: Event, row: int) -> None:
+        self.d.store.mark(row, self.d.target, "sending")
+        task = asyncio.create_task(self.d.send_one(event))
+        self.in_flight[task] = (event, row)
 
-    @staticmethod
-    def _leave(
-        report: DeliveryReport,
-        rest: Sequence[tuple[Event, int]],
-        acknowledged: set[int],
-        reason: str,
-    ) -> None:
-        report.undelivered.extend(
-            Undelivered(event.kind, event.identifier, reason)
-            for event, row in rest
-            if row not in acknowledged
-        )
+    def _finish(self, task: asyncio.Task[Result]) -> None:
+        event, row = self.in_flight.pop(task)
+        result = task.result()
+        self.d.listener.delivered(event, result)
+        if result.outcome is Outcome.ACKNOWLEDGED:
+            self.window = self.d.concurrency
+            self.d.store.mark(row, self.d.target, "acked")
+            self.report.sent[event.kind] = self.report.sent.get(event.kind, 0) + 1
+            if event.kind == "change":
+                self.acked_changes.add(event.identifier)
+            return
+        if result.outcome is Outcome.REJECTED:
+            self.d.store.mark(row, self.d.target, "rejected", result.detail)
+        if event.kind == "change":
+            self.failed_changes.add(event.identifier)
+        self.report.undelivered.append(Undelivered(event.kind, event.identifier, result.detail))
+        if result.outcome is Outcome.CANCELLED:
+            self.stopping = self.report.interrupted = True
+        elif result.outcome.stops_the_run and not self.stopping:
+            self.stopping = True
+            self.report.stopped = result.detail
+
+    def _hold_back(self, event: Event) -> None:
+        failed = sum(1 for change in event.requires if change not in self.acked_changes)
+        if self.failed_changes:
+            failed = sum(1 for change in event.requires if change in self.failed_changes) or failed
+        reason = f"{failed} of its changes were not delivered"
+        self.report.undelivered.append(Undelivered(event.kind, event.identifier, reason))
+        self.d.listener.delivered(event, Result(Outcome.HELD_BACK, reason))

@@ -41,7 +41,7 @@ class Display:
 
     def __init__(self, *, quiet: bool, console: Console | None = None) -> None:
         self.quiet = quiet
-        self.console = console or Console(stderr=True, highlight=False)
+        self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
         self._progress: Progress | None = None
         self._deployments: TaskID | None = None
         self._events: TaskID | None = None
@@ -101,7 +101,7 @@ class Display:
         if self.quiet:
             return
         for line in summary_lines(summary):
-            self.console.print(line, markup=False, soft_wrap=True)
+            self.console.print(line, markup=False)
 
 
 def summary_lines(summary: Summary) -> list[str]:

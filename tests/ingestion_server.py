@@ -83,6 +83,7 @@ class IngestionServer:
     rng: random.Random = field(default_factory=lambda: random.Random(1))
     base_url: str = ""
     in_flight: int = 0
+    most_in_flight: int = 0  # the most requests it was answering at once
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reset(self) -> None:
@@ -96,6 +97,7 @@ class IngestionServer:
         self.accepted_keys = None
         self.latency = 0.0
         self.fault_rate = 0.0
+        self.most_in_flight = 0
         self.random_faults = ()
         self.rng = random.Random(1)
 
@@ -133,6 +135,7 @@ class IngestionServer:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "http"
         self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
             await self._answer(scope, receive, send)
         finally:

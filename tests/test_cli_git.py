@@ -29,7 +29,7 @@ def test_sends_exactly_what_the_standard_cli_sends(
     cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
 ) -> None:
     path = repos["release-branches"]
-    result = send(cli, path, server, store)
+    result = send(cli, path, server, store, "--concurrency", "1")
     assert result.exit_code == 0, result.output
 
     a, b = commit_of(path, "feature a"), commit_of(path, "feature b")
@@ -105,10 +105,10 @@ def test_a_second_run_sends_nothing_new(
 def test_force_sends_again(
     cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
 ) -> None:
-    send(cli, repos["linear"], server, store)
+    send(cli, repos["linear"], server, store, "--concurrency", "1")
     first = server.accepted_bodies()
     server.reset()
-    assert send(cli, repos["linear"], server, store, "--force").exit_code == 0
+    assert send(cli, repos["linear"], server, store, "--force", "--concurrency", "1").exit_code == 0
     assert server.accepted_bodies() == first
 
 
@@ -123,7 +123,7 @@ def test_new_tags_send_only_what_is_new(
     send(cli, clone, server, store, "--system", "app")
     server.reset()
     git(clone, "fetch", "--quiet", "origin", "refs/tags/v2.2.0:refs/tags/v2.2.0")
-    result = send(cli, clone, server, store, "--system", "app")
+    result = send(cli, clone, server, store, "--system", "app", "--concurrency", "1")
     assert result.exit_code == 0
     assert kinds_and_ids(server.accepted_bodies()) == [
         ("change", commit_of(clone, "feature e")),  # its beta tags are not releases
@@ -188,7 +188,12 @@ def test_output_writes_ndjson_in_sending_order(
     cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path, tmp_path: Path
 ) -> None:
     output = tmp_path / "events.ndjson"
-    assert send(cli, repos["linear"], server, store, "--output", output).exit_code == 0
+    assert (
+        send(
+            cli, repos["linear"], server, store, "--output", output, "--concurrency", "1"
+        ).exit_code
+        == 0
+    )
     lines = output.read_text().splitlines()
     sent = [r.body.decode() for r in server.accepted]
     assert [json.loads(line) for line in lines] == [
@@ -259,7 +264,7 @@ def test_a_rejected_event_holds_back_its_deployment_only(
     cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
 ) -> None:
     server.faults.append(Fault(400, "change_id: malformed"))
-    result = send(cli, repos["release-branches"], server, store)
+    result = send(cli, repos["release-branches"], server, store, "--concurrency", "1")
     assert result.exit_code == 1
     a = commit_of(repos["release-branches"], "feature a")
     assert "Not delivered: 1 changes, 1 deployments; run the same command again to retry them." in (
@@ -440,3 +445,27 @@ def test_unusual_characters_in_system_and_teams(
     deployment = next(r for r in server.accepted if r.json()["$type"] == "deployment")
     assert deployment.json()["teams"] == ['q"uote', "<b>&co", "\u00fc"]
     assert b'"teams":["q\\"uote","\\u003cb\\u003e\\u0026co","\xc3\xbc"]' in deployment.body
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_concurrency_keeps_requests_in_flight_and_the_order(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path, concurrency: int
+) -> None:
+    server.latency = 0.05
+    result = send(
+        cli,
+        repos["release-branches"],
+        server,
+        store,
+        "--include-first",
+        "--concurrency",
+        str(concurrency),
+    )
+    assert result.exit_code == 0
+    assert server.most_in_flight == concurrency
+    seen: set[str] = set()
+    for body in server.accepted_bodies():
+        if body["$type"] == "change":
+            seen.add(body["change_id"])
+        else:
+            assert set(body["changes"]) <= seen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
@@ -53,7 +54,11 @@ def client_answering(response: httpx.Response | Exception) -> IngestionClient:
     ],
 )
 def test_answers(response: httpx.Response | Exception, answer: Answer) -> None:
-    assert client_answering(response).send(change_event("a" * 40, 0, system=None)) == answer
+    async def send() -> Answer:
+        async with client_answering(response) as client:
+            return await client.send(change_event("a" * 40, 0, system=None))
+
+    assert asyncio.run(send()) == answer
 
 
 def test_the_url_is_the_standard_clis() -> None:
