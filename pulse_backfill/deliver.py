@@ -165,6 +165,7 @@ class _Run:
     async def go(self) -> None:
         next_independent = next_dependent = 0
         while True:
+            starting: list[tuple[Event, int]] = []
             if self.d.cancel.is_set() and not self.stopping:
                 self.stopping = self.report.interrupted = True
             # Deployments first when they can go: they are what the changes wait for.
@@ -173,24 +174,28 @@ class _Run:
                 if any(change in self.failed_changes for change in event.requires):
                     self._hold_back(event)
                 elif all(change in self.acked_changes for change in event.requires):
-                    if len(self.in_flight) >= self.window:
+                    if len(self.in_flight) + len(starting) >= self.window:
                         break
-                    self._start(event, row)
+                    starting.append((event, row))
                 else:
                     break
                 next_dependent += 1
             while (
                 next_independent < len(self.independent)
-                and len(self.in_flight) < self.window
+                and len(self.in_flight) + len(starting) < self.window
                 and not self.stopping
             ):
-                self._start(*self.independent[next_independent])
+                starting.append(self.independent[next_independent])
                 next_independent += 1
+            self._start(starting)
             if not self.in_flight:
                 break
             done, _ = await asyncio.wait(self.in_flight, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                self._finish(task)
+            acked = [self._finish(task) for task in done]
+            # One transaction per round: each acknowledgement is on disk before more requests.
+            self.d.store.mark_many(
+                [row for row in acked if row is not None], self.d.target, "acked"
+            )
         reason = "not sent: interrupted" if self.report.interrupted else "not sent: the run stopped"
         for event, _ in [*self.independent[next_independent:], *self.dependent[next_dependent:]]:
             # Without a stop, a deployment can only be left waiting on a change never sent.
@@ -199,22 +204,26 @@ class _Run:
             else:
                 self.report.undelivered.append(Undelivered(event.kind, event.identifier, reason))
 
-    def _start(self, event: Event, row: int) -> None:
-        self.d.store.mark(row, self.d.target, "sending")
-        task = asyncio.create_task(self.d.send_one(event))
-        self.in_flight[task] = (event, row)
+    def _start(self, starting: list[tuple[Event, int]]) -> None:
+        if not starting:
+            return
+        # Recorded before any request leaves: a crash from here on resends them.
+        self.d.store.mark_many([row for _, row in starting], self.d.target, "sending")
+        for event, row in starting:
+            task = asyncio.create_task(self.d.send_one(event))
+            self.in_flight[task] = (event, row)
 
-    def _finish(self, task: asyncio.Task[Result]) -> None:
+    def _finish(self, task: asyncio.Task[Result]) -> int | None:
+        """Account for a finished request; the row to record as acknowledged, if it was."""
         event, row = self.in_flight.pop(task)
         result = task.result()
         self.d.listener.delivered(event, result)
         if result.outcome is Outcome.ACKNOWLEDGED:
             self.window = self.d.concurrency
-            self.d.store.mark(row, self.d.target, "acked")
             self.report.sent[event.kind] = self.report.sent.get(event.kind, 0) + 1
             if event.kind == "change":
                 self.acked_changes.add(event.identifier)
-            return
+            return row
         if result.outcome is Outcome.REJECTED:
             self.d.store.mark(row, self.d.target, "rejected", result.detail)
         if event.kind == "change":
@@ -225,6 +234,7 @@ class _Run:
         elif result.outcome.stops_the_run and not self.stopping:
             self.stopping = True
             self.report.stopped = result.detail
+        return None
 
     def _hold_back(self, event: Event) -> None:
         failed = sum(1 for change in event.requires if change not in self.acked_changes)

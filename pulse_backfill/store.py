@@ -167,14 +167,28 @@ class Store:
         }
 
     def mark(self, event: int, target: int, state: str, detail: str | None = None) -> None:
-        self._db.execute(
-            "INSERT INTO deliveries (event, target, state, attempts, detail, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (event, target) DO UPDATE SET state = excluded.state,"
-            " attempts = attempts + excluded.attempts, detail = excluded.detail,"
-            " updated_at = excluded.updated_at",
-            (event, target, state, 1 if state == "sending" else 0, detail, int(time.time())),
-        )
+        self.mark_many([event], target, state, detail)
+
+    def mark_many(
+        self, events: Sequence[int], target: int, state: str, detail: str | None = None
+    ) -> None:
+        """Record `state` for these events in one transaction."""
+        now = int(time.time())
+        attempts = 1 if state == "sending" else 0
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.executemany(
+                "INSERT INTO deliveries (event, target, state, attempts, detail, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (event, target) DO UPDATE SET state = excluded.state,"
+                " attempts = attempts + excluded.attempts, detail = excluded.detail,"
+                " updated_at = excluded.updated_at",
+                [(event, target, state, attempts, detail, now) for event in events],
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
 
 class StoreLock:

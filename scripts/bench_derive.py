@@ -14,7 +14,6 @@ and prints each time, the ratio, and each one's peak memory.
 from __future__ import annotations
 
 import argparse
-import random
 import shutil
 import subprocess
 import sys
@@ -25,60 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fixtures.fast_import import CommitSpec, TagSpec, build  # noqa: E402
-
-START = 1_300_000_000
-MINUTE = 60
-
-
-def synthetic_history(
-    commits: int, tags: int, skew: float, seed: int = 7
-) -> tuple[list[CommitSpec], list[TagSpec]]:
-    rng = random.Random(seed)
-    specs: list[CommitSpec] = []
-    tag_specs: list[TagSpec] = []
-    now = START
-    main = -1
-    per_release = max(commits // tags, 2)
-    release_tips: list[tuple[int, int, int, int]] = []  # (tip, major, minor, patch)
-    major, minor = 1, 0
-
-    def add(parents: tuple[int, ...]) -> int:
-        nonlocal now
-        now += rng.randint(1, 30) * MINUTE
-        committed = now
-        if parents and rng.random() < skew:
-            committed = now - rng.randint(1, 72) * 3600  # a bad clock: before its parent
-        specs.append(CommitSpec(parents, committed - rng.randint(0, 600) * MINUTE, committed))
-        return len(specs) - 1
-
-    while len(specs) < commits:
-        if main >= 0 and rng.random() < 0.15:
-            # a feature branch of a few commits, merged back
-            base = main
-            for _ in range(rng.randint(1, 5)):
-                base = add((base,))
-            main = add((main, base))
-        else:
-            main = add((main,) if main >= 0 else ())
-        if len(specs) // per_release > len(tag_specs) and len(tag_specs) < tags:
-            if release_tips and rng.random() < 0.3:
-                # a maintenance release on an older release branch
-                index = rng.randrange(len(release_tips))
-                tip, tag_major, tag_minor, patch = release_tips[index]
-                tip = add((tip,))
-                release_tips[index] = (tip, tag_major, tag_minor, patch + 1)
-                name = f"v{tag_major}.{tag_minor}.{patch + 1}"
-            else:
-                minor += 1
-                if rng.random() < 0.05:
-                    major, minor = major + 1, 0
-                tip = main
-                release_tips.append((tip, major, minor, 0))
-                name = f"v{major}.{minor}.0"
-            tagged = None if rng.random() < 0.2 else now + 3600
-            tag_specs.append(TagSpec(name, tip, tagged))
-    return specs, tag_specs
+from fixtures.fast_import import build  # noqa: E402
+from fixtures.synthetic import synthetic_history  # noqa: E402
 
 
 def measure(command: list[str]) -> tuple[float, float]:
