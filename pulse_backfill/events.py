@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pulse_backfill.derive import Derivation
@@ -34,7 +34,7 @@ class Event:
 
 def rfc3339(epoch_seconds: int) -> str:
     """Go's time.Time JSON form for a UTC time."""
-    return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_seconds))
 
 
 def encode_json(value: Any) -> bytes:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pulse_backfill.ci_env import detect_environment
 from pulse_backfill.dates import parse_date
@@ -113,3 +117,17 @@ def test_bodies_keep_the_standard_clis_field_order() -> None:
         "teams",
         "$type",
     ]
+
+
+@given(st.recursive(st.text() | st.none(), lambda inner: st.lists(inner), max_leaves=5))
+def test_the_fast_json_encoding_is_gos_for_any_value(value: object) -> None:
+    reference = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    for raw, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        reference = reference.replace(raw, escaped)
+    assert encode_json(value) == reference.encode("utf-8")
