@@ -14,10 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-import httpx
-
 from pulse_backfill.ci_env import detect_environment
-from pulse_backfill.client import IngestionClient, endpoint
+from pulse_backfill.client import DEFAULT_TIMEOUT, IngestionClient, endpoint
 from pulse_backfill.deliver import Deliverer, DeliveryListener, DeliveryReport, Undelivered
 from pulse_backfill.derive import Derivation, DerivationOptions, Status, derive, select_releases
 from pulse_backfill.errors import UsageError
@@ -28,7 +26,6 @@ from pulse_backfill.policy import RetryPolicy
 from pulse_backfill.store import Store
 
 STDOUT = "-"
-DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONCURRENCY = 8
 
 
@@ -206,7 +203,7 @@ def _deliver(
             base_url=settings.base_url,
             api_key=api_key,
             environment=detect_environment(settings.environment),
-            timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
+            timeout=settings.timeout,
             concurrency=settings.concurrency,
         ) as client:
             deliverer = Deliverer(

@@ -21,11 +21,10 @@ from typer.core import TyperGroup
 from pulse_backfill import __version__
 from pulse_backfill.backfill import (
     DEFAULT_CONCURRENCY,
-    DEFAULT_TIMEOUT,
     GitBackfillSettings,
     run_git_backfill,
 )
-from pulse_backfill.client import DEFAULT_BASE_URL, check_base_url
+from pulse_backfill.client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, check_base_url
 from pulse_backfill.dates import parse_date
 from pulse_backfill.derive import ChangeTime, DeployTime, DerivationOptions, ReleaseRules
 from pulse_backfill.errors import PulseBackfillError, UsageError

@@ -17,7 +17,8 @@ from pulse_backfill.policy import parse_retry_after
 
 DEFAULT_BASE_URL = "https://ingestion.pulse.codacy.com"
 INGESTION_PATH = "/v1/ingestion/cli"
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+DEFAULT_TIMEOUT = 30.0  # seconds to wait for an answer
+MAX_CONNECT_TIMEOUT = 10.0  # a host that does not accept in this long will not
 REDACTED = "***"
 
 
@@ -88,7 +89,7 @@ class IngestionClient:
         base_url: str,
         api_key: str,
         environment: str,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: float = DEFAULT_TIMEOUT,
         concurrency: int = 1,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -101,7 +102,7 @@ class IngestionClient:
         self._clients = [
             httpx.AsyncClient(
                 verify=tls,
-                timeout=timeout,
+                timeout=httpx.Timeout(timeout, connect=min(timeout, MAX_CONNECT_TIMEOUT)),
                 follow_redirects=False,
                 transport=transport,
                 limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),

@@ -237,9 +237,10 @@ class _Run:
         return None
 
     def _hold_back(self, event: Event) -> None:
-        failed = sum(1 for change in event.requires if change not in self.acked_changes)
-        if self.failed_changes:
-            failed = sum(1 for change in event.requires if change in self.failed_changes) or failed
-        reason = f"{failed} of its changes were not delivered"
+        # Those that failed; failing that, those never sent (a run that ended without them).
+        missing = [c for c in event.requires if c in self.failed_changes] or [
+            c for c in event.requires if c not in self.acked_changes
+        ]
+        reason = f"{len(missing)} of its changes were not delivered"
         self.report.undelivered.append(Undelivered(event.kind, event.identifier, reason))
         self.d.listener.delivered(event, Result(Outcome.HELD_BACK, reason))
