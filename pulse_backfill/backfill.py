@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import os
 import sys
 import tempfile
@@ -10,20 +12,22 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from pulse_backfill.ci_env import detect_environment
 from pulse_backfill.client import DEFAULT_TIMEOUT, IngestionClient, endpoint
 from pulse_backfill.deliver import Deliverer, DeliveryListener, DeliveryReport, Undelivered
-from pulse_backfill.derive import Derivation, DerivationOptions, Status, derive, select_releases
-from pulse_backfill.errors import UsageError
+from pulse_backfill.derive import Derivation, DerivationOptions, ReleaseRules, Status
+from pulse_backfill.errors import PulseBackfillError, UsageError
 from pulse_backfill.events import Event, EventKind, events_in_order
 from pulse_backfill.gitrepo import Repository
-from pulse_backfill.history import TagRef
 from pulse_backfill.policy import RetryPolicy
+from pulse_backfill.remote import default_cache_dir, display_url, is_remote, mirror, repository_name
+from pulse_backfill.repo_list import RepoSpec
 from pulse_backfill.store import Store
+from pulse_backfill.sync import SyncMode, SyncPoint, derive_repository
 
 STDOUT = "-"
 DEFAULT_CONCURRENCY = 8
@@ -33,9 +37,10 @@ DEFAULT_CONCURRENCY = 8
 class GitBackfillSettings:
     """Everything a run needs; the CLI builds it, the core never reads argv or the environment."""
 
-    repository: Path
+    repositories: tuple[RepoSpec, ...]
     derivation: DerivationOptions = field(default_factory=DerivationOptions)
-    system: str | None = None  # None: the repository's name
+    paths: tuple[str, ...] = ()  # only commits touching these are changes (--path)
+    system: str | None = None  # None: each repository's name
     teams: tuple[str, ...] = ()
     dry_run: bool = False
     output: str | None = None  # a path, or "-" for stdout
@@ -43,6 +48,7 @@ class GitBackfillSettings:
     key_source: str = "--api-key"  # where the key came from, for messages
     base_url: str
     store_path: Path
+    cache_dir: Path = field(default_factory=default_cache_dir)
     wait_for_store: bool = False
     force: bool = False
     concurrency: int = DEFAULT_CONCURRENCY
@@ -56,30 +62,74 @@ class RunListener(DeliveryListener, Protocol):
 
     def waiting_for_store(self) -> None: ...
 
+    def start_repositories(self, count: int) -> None: ...
+
+    def repository_done(self, report: RepoReport) -> None: ...
+
     def start_delivery(self, events: Sequence[Event]) -> None: ...
 
     def stop(self) -> None: ...
 
 
 @dataclass
+class RepoReport:
+    """What one repository gave: its derivation, or why it failed."""
+
+    location: str  # a path, or a URL without credentials
+    system: str | None = None
+    sync: SyncMode | None = None
+    derivation: Derivation = field(default_factory=lambda: Derivation(()))
+    events: list[Event] = field(default_factory=list)  # derived by this run
+    tag_names: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    origin: str | None = None  # its key in the store
+
+    def derived(self, kind: EventKind) -> int:
+        return sum(1 for event in self.events if event.kind == kind)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "repository": self.location,
+            "system": self.system,
+            "sync": None if self.sync is None else str(self.sync),
+            "deployments": {
+                "derived": self.derived("deployment"),
+                "skipped_empty": self.derivation.count(Status.EMPTY),
+                "baselines": self.derivation.count(Status.BASELINE),
+            },
+            "changes": {"derived": self.derived("change")},
+            "error": self.error,
+        }
+
+
+@dataclass
 class Summary:
-    repository: str
-    system: str | None
+    repositories: list[RepoReport]
     destination: str | None  # the endpoint, without the key; None when nothing is sent
     store: str | None
     dry_run: bool
-    derivation: Derivation
-    events: Sequence[Event]
-    delivery: DeliveryReport | None
+    delivery: DeliveryReport | None = None
+    waiting: int = 0  # events in the store that wait for a run with a key
     elapsed_seconds: float = 0.0
-    warnings: list[str] = field(default_factory=list)
-    tag_names: Sequence[str] = ()  # every tag seen: hints for a user whose rules matched none
+
+    @property
+    def events(self) -> list[Event]:
+        return [event for report in self.repositories for event in report.events]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [warning for report in self.repositories for warning in report.warnings]
+
+    @property
+    def failed(self) -> list[RepoReport]:
+        return [report for report in self.repositories if report.error is not None]
 
     @property
     def exit_code(self) -> int:
         if self.delivery is not None and self.delivery.interrupted:
             return 130
-        return 1 if self.undelivered else 0
+        return 1 if self.undelivered or self.failed else 0
 
     @property
     def undelivered(self) -> list[Undelivered]:
@@ -92,7 +142,7 @@ class Summary:
         return counts.get(kind, 0)
 
     def derived(self, kind: EventKind) -> int:
-        return sum(1 for event in self.events if event.kind == kind)
+        return sum(report.derived(kind) for report in self.repositories)
 
     def to_json(self) -> dict[str, Any]:
         def figures(kind: EventKind) -> dict[str, int]:
@@ -104,21 +154,22 @@ class Summary:
             }
 
         return {
-            "repository": self.repository,
-            "system": self.system,
+            "repositories": [report.to_json() for report in self.repositories],
             "destination": self.destination,
             "store": self.store,
             "dry_run": self.dry_run,
             "deployments": {
                 **figures("deployment"),
-                "skipped_empty": self.derivation.count(Status.EMPTY),
-                "baselines": self.derivation.count(Status.BASELINE),
+                "skipped_empty": sum(r.derivation.count(Status.EMPTY) for r in self.repositories),
+                "baselines": sum(r.derivation.count(Status.BASELINE) for r in self.repositories),
             },
             "changes": figures("change"),
+            "waiting_for_a_key": self.waiting,
             "not_delivered": [
                 {"kind": u.kind, "identifier": u.identifier, "reason": u.reason}
                 for u in self.undelivered
             ],
+            "failed_repositories": [r.location for r in self.failed],
             "stopped": self.delivery.stopped if self.delivery else None,
             "interrupted": self.delivery.interrupted if self.delivery else False,
             "warnings": self.warnings,
@@ -126,17 +177,13 @@ class Summary:
         }
 
 
-def derive_repository(
-    repository: Repository, options: DerivationOptions
-) -> tuple[Derivation, list[TagRef], list[str]]:
-    """The repository's deployments, the tags seen, and warnings about tags left out."""
-    tags, warnings = repository.read_tags()
-    if not tags and not repository.has_commits():
-        raise UsageError(f"{repository.path} has no commits yet: nothing to backfill")
-    releases, skipped = select_releases(tags, options.rules)
-    graph = repository.read_history(release.commit for release in releases)
-    derivation = derive(releases, graph, options)
-    return derivation, tags, warnings + skipped + list(derivation.warnings)
+def open_repository(location: str, cache_dir: Path) -> Repository:
+    """A local repository as it is, or a URL's cached clone, fetched first."""
+    if not is_remote(location):
+        return Repository(Path(location))
+    return Repository(
+        mirror(location, cache_dir), label=display_url(location), name=repository_name(location)
+    )
 
 
 def run_git_backfill(
@@ -144,10 +191,12 @@ def run_git_backfill(
     listener: RunListener,
     cancel: threading.Event | None = None,
 ) -> Summary:
-    """Derive, record, deliver. Setting `cancel` stops starting new requests (Ctrl-C)."""
+    """Derive, record, deliver. Setting `cancel` stops starting new requests (Ctrl-C).
+
+    With one repository, a failure to read it ends the run; with several, it is reported and
+    the others go on.
+    """
     started = time.monotonic()
-    repository = Repository(settings.repository)
-    system = repository.name if settings.system is None else (settings.system or None)
     with ExitStack() as stack:
         # Take the store first: a rival run is reported before any work is done.
         store = None
@@ -159,37 +208,132 @@ def run_git_backfill(
                     on_wait=listener.waiting_for_store,
                 )
             )
-        derivation, tags, warnings = derive_repository(repository, settings.derivation)
-        for warning in warnings:
-            listener.warn(warning)
-        events = list(events_in_order(derivation, system=system, teams=settings.teams))
-        if settings.output is not None:
-            write_ndjson(events, settings.output)
         summary = Summary(
-            repository=str(settings.repository),
-            system=system,
+            repositories=[],
             destination=endpoint(settings.base_url) if settings.api_key else None,
             store=None if store is None else str(settings.store_path),
             dry_run=settings.dry_run,
-            derivation=derivation,
-            events=events,
-            delivery=None,
-            warnings=warnings,
-            tag_names=[tag.name for tag in tags],
         )
-        if store is not None:
-            row_ids = store.record(events)
-            if settings.api_key:
-                summary.delivery = _deliver(
-                    settings, store, events, row_ids, listener, cancel or threading.Event()
-                )
+        listener.start_repositories(len(settings.repositories))
+        deliveries: list[tuple[list[Event], list[int]]] = []
+        target = None
+        if store is not None and settings.api_key:
+            target = store.target(settings.base_url, settings.api_key)
+        for spec in settings.repositories:
+            report = RepoReport(location=_shown(spec.location))
+            summary.repositories.append(report)
+            try:
+                delivery = _collect(spec, settings, store, target, report)
+            except PulseBackfillError as error:
+                if len(settings.repositories) == 1:
+                    raise
+                report.error = str(error)
+                delivery = ([], [])
+            listener.repository_done(report)
+            deliveries.append(delivery)
+        if settings.output is not None:
+            write_ndjson(summary.events, settings.output)
+        if store is not None and target is not None:
+            events = [event for pending, _ in deliveries for event in pending]
+            rows = [row for _, pending_rows in deliveries for row in pending_rows]
+            summary.delivery = _deliver(
+                settings, store, target, events, rows, listener, cancel or threading.Event()
+            )
+        elif store is not None:
+            summary.waiting = sum(
+                store.count_unacknowledged(report.origin)
+                for report in summary.repositories
+                if report.origin is not None
+            )
     summary.elapsed_seconds = time.monotonic() - started
     return summary
+
+
+def _collect(
+    spec: RepoSpec,
+    settings: GitBackfillSettings,
+    store: Store | None,
+    target: int | None,
+    report: RepoReport,
+) -> tuple[list[Event], list[int]]:
+    """Derive one repository into `report` and record it; the events it has to deliver."""
+    repository = open_repository(spec.location, settings.cache_dir)
+    system = settings.system if spec.system is None else spec.system
+    report.system = repository.name if system is None else (system or None)
+    options = settings.derivation
+    if spec.tag_prefix is not None:
+        rules = ReleaseRules(
+            prefix=spec.tag_prefix, include_prereleases=options.rules.include_prereleases
+        )
+        options = replace(options, rules=rules)
+    paths = spec.paths or settings.paths
+    origin = _origin(repository, report.system, options, paths, settings.teams)
+    # Deriving only what is new needs the store's word on what was, and every event for
+    # --output and --force.
+    resync = store is not None and settings.output is None and not settings.force
+    previous = store.sync_point(origin) if store is not None and resync else None
+    derived = derive_repository(
+        repository,
+        options,
+        paths=paths,
+        previous=None if previous is None else SyncPoint.from_json(previous),
+    )
+    report.sync = derived.mode
+    report.derivation = derived.derivation
+    report.tag_names = [tag.name for tag in derived.tags]
+    report.warnings = derived.warnings
+    report.events = list(
+        events_in_order(derived.derivation, system=report.system, teams=settings.teams)
+    )
+    if store is None:
+        return [], []
+    report.origin = origin
+    rows = store.record(report.events, origin=origin, point=derived.point.to_json())
+    if target is None:
+        return [], []
+    if derived.mode is SyncMode.FULL:
+        return report.events, rows
+    return store.unacknowledged(origin, target)
+
+
+def _origin(
+    repository: Repository,
+    system: str | None,
+    options: DerivationOptions,
+    paths: Sequence[str],
+    teams: Sequence[str],
+) -> str:
+    """The store's key for what this repository, derived this way, gives."""
+    where = repository.label if repository.label != str(repository.path) else None
+    location = where or str(repository.path.resolve())
+    rules = options.rules
+    recipe = json.dumps(
+        [
+            system,
+            rules.prefix,
+            rules.pattern.pattern if rules.pattern else None,
+            rules.include_prereleases,
+            options.since,
+            options.until,
+            str(options.deploy_time),
+            str(options.change_time),
+            options.include_first,
+            options.no_merges,
+            list(paths),
+            list(teams),
+        ]
+    )
+    return f"git {location} {hashlib.sha256(recipe.encode()).hexdigest()[:16]}"
+
+
+def _shown(location: str) -> str:
+    return display_url(location) if is_remote(location) else location
 
 
 def _deliver(
     settings: GitBackfillSettings,
     store: Store,
+    target: int,
     events: Sequence[Event],
     row_ids: Sequence[int],
     listener: RunListener,
@@ -209,7 +353,7 @@ def _deliver(
             deliverer = Deliverer(
                 sender=client,
                 store=store,
-                target=store.target(settings.base_url, api_key),
+                target=target,
                 listener=listener,
                 policy=settings.retry,
                 key_source=settings.key_source,

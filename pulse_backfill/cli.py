@@ -29,6 +29,8 @@ from pulse_backfill.dates import parse_date
 from pulse_backfill.derive import ChangeTime, DeployTime, DerivationOptions, ReleaseRules
 from pulse_backfill.errors import PulseBackfillError, UsageError
 from pulse_backfill.policy import RetryPolicy
+from pulse_backfill.remote import default_cache_dir
+from pulse_backfill.repo_list import RepoSpec, parse_repo_list
 from pulse_backfill.store import default_store_path
 from pulse_backfill.ui import Display, print_json
 
@@ -161,6 +163,22 @@ def interruptible() -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _repositories(locations: list[str], repos_file: Path | None) -> tuple[RepoSpec, ...]:
+    specs = [RepoSpec(location=location) for location in locations]
+    if repos_file is not None:
+        try:
+            text = repos_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+            raise UsageError(
+                f"cannot read --repos {repos_file} ({reason}): pass a readable text file"
+            ) from None
+        specs.extend(parse_repo_list(text, str(repos_file)))
+    if not specs:
+        raise UsageError("pass a repository, or --repos FILE with one a line")
+    return tuple(specs)
+
+
 def _teams(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
@@ -170,7 +188,34 @@ def _teams(value: str | None) -> tuple[str, ...]:
 @app.command("git")
 def git_command(
     ctx: typer.Context,
-    repo: Annotated[Path, typer.Argument(help="A local git repository, with a work tree or bare.")],
+    repo: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="REPO...",
+            show_default=False,
+            help="Git repositories: local folders (with a work tree or bare) or URLs "
+            "(https://, ssh://, git@host:org/repo, file://), cloned into --cache-dir.",
+        ),
+    ] = None,
+    repos_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--repos",
+            metavar="FILE",
+            show_default=False,
+            help="Read more repositories from FILE, one a line: "
+            "REPO [--system S] [--tag-prefix P] [--path P]...",
+        ),
+    ] = None,
+    path: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--path",
+            metavar="PATH",
+            show_default=False,
+            help="Only commits that change this path are changes (repeatable; for monorepos).",
+        ),
+    ] = None,
     since: Annotated[
         str | None,
         typer.Option(
@@ -260,6 +305,15 @@ def git_command(
             help="The local store (SQLite). [default: store.sqlite3 in the user's state folder]",
         ),
     ] = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="PULSE_BACKFILL_CACHE_DIR",
+            show_default=False,
+            help="Where clones of repository URLs are kept between runs. "
+            "[default: the user's cache folder]",
+        ),
+    ] = None,
     wait: Annotated[
         bool, typer.Option("--wait", help="Wait for another run using the store to finish.")
     ] = False,
@@ -287,12 +341,14 @@ def git_command(
         bool, typer.Option("--json", help="Print the summary as one JSON object on stdout.")
     ] = False,
 ) -> None:
-    """Derive deployments and changes from a repository's semver tags, and send them."""
+    """Derive deployments and changes from repositories' semver tags, and send them."""
     key, key_source = _api_key(ctx, api_key, api_key_file)
     if json_summary and output == "-":
         raise UsageError("--json and --output - both write to stdout: write the events to a file")
     settings = GitBackfillSettings(
-        repository=repo,
+        repositories=_repositories(repo or [], repos_file),
+        paths=tuple(path or ()),
+        cache_dir=cache_dir or default_cache_dir(),
         derivation=DerivationOptions(
             rules=_release_rules(tag_prefix, tag_pattern, include_prereleases),
             since=_date(since, "--since"),

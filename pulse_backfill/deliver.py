@@ -131,6 +131,11 @@ class Deliverer:
         run = _Run(self, self.store.acknowledged(self.target) if not force else set())
         for event, row in zip(events, row_ids, strict=True):
             run.add(event, row)
+        if not force:
+            # A re-sync sends only what is new: a deployment's changes may have gone before.
+            sent_before = {change for event, _ in run.dependent for change in _required(event)}
+            sent_before -= run.acked_changes | run.queued_changes
+            run.acked_changes |= self.store.acknowledged_changes(self.target, sent_before)
         await run.go()
         return run.report
 
@@ -142,8 +147,10 @@ class _Run:
         self.d = deliverer
         self.report = DeliveryReport()
         self.acknowledged = acknowledged
-        self.acked_changes: set[str] = set()
-        self.failed_changes: set[str] = set()
+        # Changes as (system, id): two repositories may share commits and differ in system.
+        self.acked_changes: set[tuple[str, str]] = set()
+        self.failed_changes: set[tuple[str, str]] = set()
+        self.queued_changes: set[tuple[str, str]] = set()
         self.independent: list[tuple[Event, int]] = []  # changes, incidents: any order will do
         self.dependent: list[tuple[Event, int]] = []  # deployments: in order, after their changes
         self.in_flight: dict[asyncio.Task[Result], tuple[Event, int]] = {}
@@ -155,11 +162,13 @@ class _Run:
         if row in self.acknowledged:
             self.report.already[event.kind] = self.report.already.get(event.kind, 0) + 1
             if event.kind == "change":
-                self.acked_changes.add(event.identifier)
+                self.acked_changes.add(_change_key(event))
             self.d.listener.delivered(event, None)
-        elif event.requires:
+        elif event.kind == "deployment":
             self.dependent.append((event, row))
         else:
+            if event.kind == "change":
+                self.queued_changes.add(_change_key(event))
             self.independent.append((event, row))
 
     async def go(self) -> None:
@@ -171,9 +180,10 @@ class _Run:
             # Deployments first when they can go: they are what the changes wait for.
             while next_dependent < len(self.dependent) and not self.stopping:
                 event, row = self.dependent[next_dependent]
-                if any(change in self.failed_changes for change in event.requires):
+                requires = _required(event)
+                if any(change in self.failed_changes for change in requires):
                     self._hold_back(event)
-                elif all(change in self.acked_changes for change in event.requires):
+                elif all(change in self.acked_changes for change in requires):
                     if len(self.in_flight) + len(starting) >= self.window:
                         break
                     starting.append((event, row))
@@ -222,12 +232,12 @@ class _Run:
             self.window = self.d.concurrency
             self.report.sent[event.kind] = self.report.sent.get(event.kind, 0) + 1
             if event.kind == "change":
-                self.acked_changes.add(event.identifier)
+                self.acked_changes.add(_change_key(event))
             return row
         if result.outcome is Outcome.REJECTED:
             self.d.store.mark(row, self.d.target, "rejected", result.detail)
         if event.kind == "change":
-            self.failed_changes.add(event.identifier)
+            self.failed_changes.add(_change_key(event))
         self.report.undelivered.append(Undelivered(event.kind, event.identifier, result.detail))
         if result.outcome is Outcome.CANCELLED:
             self.stopping = self.report.interrupted = True
@@ -238,9 +248,18 @@ class _Run:
 
     def _hold_back(self, event: Event) -> None:
         # Those that failed; failing that, those never sent (a run that ended without them).
-        missing = [c for c in event.requires if c in self.failed_changes] or [
-            c for c in event.requires if c not in self.acked_changes
+        requires = _required(event)
+        missing = [c for c in requires if c in self.failed_changes] or [
+            c for c in requires if c not in self.acked_changes
         ]
         reason = f"{len(missing)} of its changes were not delivered"
         self.report.undelivered.append(Undelivered(event.kind, event.identifier, reason))
         self.d.listener.delivered(event, Result(Outcome.HELD_BACK, reason))
+
+
+def _change_key(event: Event) -> tuple[str, str]:
+    return (event.system or "", event.identifier)
+
+
+def _required(event: Event) -> list[tuple[str, str]]:
+    return [(event.system or "", change) for change in event.requires]

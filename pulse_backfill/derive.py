@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pulse_backfill.gitwalk import has_clock_skew, rev_list_not
@@ -88,6 +88,8 @@ class Deployment:
 class Derivation:
     deployments: tuple[Deployment, ...]
     warnings: tuple[str, ...] = ()
+    # Whether the history read has commits dated before a parent (see `derive`).
+    skewed: bool = field(default=False, compare=False)
 
     @property
     def sent(self) -> tuple[Deployment, ...]:
@@ -133,11 +135,23 @@ def suggest_rules(tag_names: Iterable[str]) -> list[str]:
     return suggestions
 
 
-def deployment_time(release: Release, graph: CommitGraph, mode: DeployTime) -> int:
+def deployment_time(release: Release, mode: DeployTime) -> int:
     """Rule 3: the tagger date of an annotated tag, else the commit's committer date."""
     if mode is DeployTime.TAG and release.tag.tagger_time is not None:
         return release.tag.tagger_time
-    return graph.commit_time[graph.index[release.commit]]
+    assert release.tag.commit_time is not None, "a release's tag points at a commit"
+    return release.tag.commit_time
+
+
+def order_releases(
+    releases: Sequence[Release], options: DerivationOptions
+) -> list[tuple[Release, int]]:
+    """Rule 4 and --until: the deployments in order, with their times."""
+    timed = [(release, deployment_time(release, options.deploy_time)) for release in releases]
+    timed.sort(key=lambda pair: _order_key(*pair))
+    if options.until is not None:
+        timed = [(release, time) for release, time in timed if time < options.until]
+    return timed
 
 
 def _order_key(release: Release, time: int) -> tuple[int, tuple[object, ...], str]:
@@ -148,19 +162,23 @@ def _order_key(release: Release, time: int) -> tuple[int, tuple[object, ...], st
 
 
 def derive(
-    releases: Sequence[Release], graph: CommitGraph, options: DerivationOptions
+    timed: Sequence[tuple[Release, int]],
+    graph: CommitGraph,
+    options: DerivationOptions,
+    *,
+    earlier: int = 0,
+    touching: frozenset[str] | None = None,
+    exact_read: bool = False,
 ) -> Derivation:
-    """Every deployment in order, with the commits it shipped first (rules 3 to 8).
+    """Every deployment of `timed` (from `order_releases`), with the commits it shipped first.
 
-    `graph` must hold every commit reachable from the releases.
+    `graph` holds every commit reachable from these releases, or, when `earlier` deployments
+    came before them, the commits reachable from them and from none of the earlier ones (git's
+    `rev-list NEW --not EARLIER`). With `exact_read`, `timed` is one release and every commit
+    read is what it shipped: git's own answer, which under clock skew no walk of ours can
+    reproduce from a limited read. `touching`, when given, is the set of commits that may be
+    changes (--path). Rules 3 to 8.
     """
-    timed = [
-        (release, deployment_time(release, graph, options.deploy_time)) for release in releases
-    ]
-    timed.sort(key=lambda pair: _order_key(*pair))
-    if options.until is not None:
-        timed = [(release, time) for release, time in timed if time < options.until]
-
     change_times = (
         graph.author_time if options.change_time is ChangeTime.AUTHOR else graph.commit_time
     )
@@ -168,17 +186,24 @@ def derive(
     # rule 5 is git's answer, so then we walk as git does (slower, and only then).
     skewed = has_clock_skew(graph)
     shipped = bytearray(len(graph))
-    earlier: list[int] = []
+    for position in graph.boundary():
+        shipped[position] = 1  # reached by an earlier deployment outside this read
+    tips: list[int] = []
     deployments: list[Deployment] = []
     warnings: list[str] = []
-    for position, (release, time) in enumerate(timed):
-        start = graph.index[release.commit]
-        new_commits = _ship(graph, start, shipped)
+    for position, (release, time) in enumerate(timed, start=earlier):
+        start = graph.index.get(release.commit)
+        if exact_read:
+            new_commits = [c for c, was_read in enumerate(graph.read) if was_read]
+        elif start is None:  # outside a limited read: an earlier deployment shipped it
+            new_commits = []
+        else:
+            new_commits = _ship(graph, start, shipped)
         is_baseline = (position == 0 and not options.include_first) or (
             options.since is not None and time < options.since
         )
-        if skewed and not is_baseline:
-            by_git = rev_list_not(graph, start, earlier)
+        if start is not None and skewed and not earlier and not is_baseline:
+            by_git = rev_list_not(graph, start, tips)
             if len(by_git) != len(new_commits):
                 warnings.append(
                     f"clock skew: git counts {len(by_git) - len(new_commits)} commits in "
@@ -186,12 +211,15 @@ def derive(
                     "following git"
                 )
             new_commits = sorted(by_git)
-        earlier.append(start)
+        if start is not None:
+            tips.append(start)
         if is_baseline:
             deployments.append(Deployment(release.tag.name, release.commit, time, Status.BASELINE))
             continue
         if options.no_merges:
             new_commits = [c for c in new_commits if len(graph.parents[c]) <= 1]
+        if touching is not None:
+            new_commits = [c for c in new_commits if graph.ids[c] in touching]
         changes = sorted(
             (Change(graph.ids[c], change_times[c]) for c in new_commits),
             key=lambda change: (change.time, change.id),
@@ -200,7 +228,7 @@ def derive(
         deployments.append(
             Deployment(release.tag.name, release.commit, time, status, tuple(changes))
         )
-    return Derivation(tuple(deployments), tuple(warnings))
+    return Derivation(tuple(deployments), tuple(warnings), skewed)
 
 
 def _ship(graph: CommitGraph, start: int, shipped: bytearray) -> list[int]:

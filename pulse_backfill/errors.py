@@ -21,6 +21,12 @@ class RepositoryError(PulseBackfillError):
     exit_code = 2
 
 
+class FetchError(PulseBackfillError):
+    """A remote repository could not be cloned or fetched: perhaps a later run can."""
+
+    exit_code = 1
+
+
 class StoreError(PulseBackfillError):
     """The local store cannot be used (not ours, corrupt, newer schema, unwritable)."""
 

@@ -24,6 +24,14 @@ class Event:
     # For a deployment: the change ids that must be acknowledged before it is sent.
     requires: tuple[str, ...] = field(default=(), compare=False)
 
+    @classmethod
+    def from_body(
+        cls, kind: EventKind, identifier: str, body: dict[str, Any], system: str | None
+    ) -> Event:
+        """An event read back from its JSON body (the store, an --output file)."""
+        requires = tuple(body.get("changes", ())) if kind == "deployment" else ()
+        return cls(kind, identifier, body, system, requires)
+
     def encode(self) -> bytes:
         return encode_json(self.body)
 

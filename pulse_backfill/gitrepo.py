@@ -7,8 +7,10 @@ per tag or per commit.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import git
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
@@ -24,6 +26,8 @@ _TAG_FORMAT = "%00".join(
         "%(taggerdate:unix)",
         "%(*objecttype)",
         "%(*objectname)",
+        "%(committerdate:unix)",
+        "%(*committerdate:unix)",
     ]
 )
 _TAGS_PREFIX = b"refs/tags/"
@@ -32,8 +36,10 @@ _TAGS_PREFIX = b"refs/tags/"
 class Repository:
     """A local repository, with a work tree or bare."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, label: str | None = None, name: str | None = None) -> None:
         self.path = path
+        self.label = label or str(path)  # how messages name it (a URL for a cached clone)
+        self._name = name
         try:
             self._repo = git.Repo(path)
         except NoSuchPathError:
@@ -53,6 +59,8 @@ class Repository:
     @property
     def name(self) -> str:
         """The repository's folder name, without `.git`: the default system."""
+        if self._name is not None:
+            return self._name
         root = Path(self._repo.working_tree_dir or self._repo.git_dir).resolve()
         if root.name == ".git":
             root = root.parent
@@ -67,7 +75,9 @@ class Repository:
         tags: list[TagRef] = []
         warnings: list[str] = []
         for line in output.splitlines():
-            refname, objtype, objname, tagger, peeled_type, peeled_name = line.split(b"\0")
+            fields = line.split(b"\0")
+            refname, objtype, objname, tagger, peeled_type, peeled_name = fields[:6]
+            commit_time, peeled_commit_time = _epoch(fields[6]), _epoch(fields[7])
             raw_name = refname.removeprefix(_TAGS_PREFIX)
             try:
                 name = raw_name.decode("utf-8")
@@ -76,7 +86,7 @@ class Repository:
                 warnings.append(f"tag {shown!r} has a name that is not UTF-8: skipped")
                 continue
             if objtype != b"tag":
-                tags.append(TagRef(name, objname.decode(), objtype.decode()))
+                tags.append(TagRef(name, objname.decode(), objtype.decode(), None, commit_time))
                 continue
             target, target_type = peeled_name.decode(), peeled_type.decode()
             if target_type == "tag":
@@ -84,37 +94,70 @@ class Repository:
                 target = self._git("rev-parse", "--verify", f"{objname.decode()}^{{}}").decode()
                 target = target.strip()
                 target_type = self._git("cat-file", "-t", target).decode().strip()
-            tagger_time = int(tagger.split()[0]) if tagger.strip() else None
-            tags.append(TagRef(name, target, target_type, tagger_time))
+                if target_type == "commit":
+                    peeled_commit_time = _epoch(self._git("show", "-s", "--format=%ct", target))
+            tagger_time = _epoch(tagger.split()[0]) if tagger.strip() else None
+            tags.append(TagRef(name, target, target_type, tagger_time, peeled_commit_time))
         return tags, warnings
 
-    def read_history(self, tips: Iterable[str]) -> CommitGraph:
-        """Every commit reachable from `tips`, with parents, author and committer dates."""
+    def read_history(self, tips: Iterable[str], exclude: Iterable[str] = ()) -> CommitGraph:
+        """Every commit reachable from `tips` and from none of `exclude`, with parents and dates.
+
+        Parents outside what was read (reachable from `exclude`) are in the graph's boundary.
+        """
         graph = CommitGraph()
-        tip_list = sorted(set(tips))
-        if not tip_list:
+        excluded = list(exclude)
+        revisions = _revisions(tips, excluded)
+        if not revisions:
             return graph
-        # Tips go through stdin: a thousand tags would crowd the command line.
-        with tempfile.TemporaryFile() as revisions:
-            revisions.write("\n".join(tip_list).encode() + b"\n")
-            revisions.seek(0)
-            process = self._repo.git.rev_list(
-                "--no-commit-header",
-                "--format=%H %at %ct %P",
-                "--stdin",
-                as_process=True,
-                istream=revisions,
-            )
+        # %m marks boundary commits with "-": they come with their dates, for the skew check.
+        options = ["--no-commit-header", "--format=%m%H %at %ct %P"]
+        if excluded:
+            options.append("--boundary")
+        with self._rev_list(revisions, options) as lines:
+            for line in lines:
+                commit_id, author_time, commit_time, *parents = line[1:].decode().split()
+                if line.startswith(b"-"):
+                    graph.add_boundary(commit_id, int(author_time), int(commit_time))
+                else:
+                    graph.add(commit_id, parents, int(author_time), int(commit_time))
+        return graph
+        with self._rev_list(revisions, ["--no-commit-header", "--format=%H %at %ct %P"]) as lines:
+            for line in lines:
+                commit_id, author_time, commit_time, *parents = line.decode().split()
+                graph.add(commit_id, parents, int(author_time), int(commit_time))
+        return graph
+
+    def touching(
+        self, tips: Iterable[str], paths: Sequence[str], exclude: Iterable[str] = ()
+    ) -> frozenset[str]:
+        """Commits of `tips --not exclude` that change one of `paths`, as `git log -- PATH` says.
+
+        Like the standard CLI's git helper, this keeps git's default history simplification.
+        """
+        revisions = _revisions(tips, exclude)
+        if not revisions:
+            return frozenset()
+        with self._rev_list(revisions, [], paths) as lines:
+            return frozenset(line.strip().decode() for line in lines)
+
+    @contextmanager
+    def _rev_list(
+        self, revisions: list[str], options: Sequence[str], paths: Sequence[str] = ()
+    ) -> Iterator[IO[bytes]]:
+        # Revisions go through stdin: a thousand tags would crowd the command line.
+        arguments = [*options, "--stdin", *(["--", *paths] if paths else [])]
+        with tempfile.TemporaryFile() as stdin:
+            stdin.write("\n".join(revisions).encode() + b"\n")
+            stdin.seek(0)
+            process = self._repo.git.rev_list(*arguments, as_process=True, istream=stdin)
             try:
                 assert process.proc is not None
                 assert process.proc.stdout is not None
-                for line in process.proc.stdout:
-                    commit_id, author_time, commit_time, *parents = line.decode().split()
-                    graph.add(commit_id, parents, int(author_time), int(commit_time))
+                yield process.proc.stdout
                 process.wait()
             except GitCommandError as error:
                 raise self._failure(error) from None
-        return graph
 
     def _git(self, *args: str) -> bytes:
         try:
@@ -134,5 +177,18 @@ class Repository:
         for prefix in ("fatal: ", "error: "):
             detail = detail.removeprefix(prefix)
         return RepositoryError(
-            f"git cannot read {self.path} ({detail}): check the repository with 'git fsck'"
+            f"git cannot read {self.label} ({detail}): check the repository with 'git fsck'"
         )
+
+
+def _epoch(field: bytes) -> int | None:
+    return int(field) if field.strip() else None
+
+
+def _revisions(tips: Iterable[str], exclude: Iterable[str]) -> list[str]:
+    # In the order given, as on git's command line: under clock skew git's answer to
+    # `A --not B C` depends on the order of B and C.
+    tip_list = list(tips)
+    if not tip_list:
+        return []
+    return tip_list + [f"^{commit}" for commit in exclude]

@@ -16,6 +16,8 @@ class TagRef:
     target_type: str
     # Tagger date of the outermost tag object; None for a lightweight tag or a tag with no tagger.
     tagger_time: int | None = None
+    # Committer date of the commit it points at; None when it points at no commit.
+    commit_time: int | None = None
 
     @property
     def commit(self) -> str | None:
@@ -31,6 +33,8 @@ class CommitGraph:
     parents: list[tuple[int, ...]] = field(default_factory=list)
     author_time: array[int] = field(default_factory=lambda: array("q"))
     commit_time: array[int] = field(default_factory=lambda: array("q"))
+    # 1 for a commit that was read, 0 for a parent known only by id (outside a limited read).
+    read: bytearray = field(default_factory=bytearray)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -43,6 +47,17 @@ class CommitGraph:
         self.parents[position] = tuple(self._slot(parent) for parent in parent_ids)
         self.author_time[position] = author_time
         self.commit_time[position] = commit_time
+        self.read[position] = 1
+
+    def add_boundary(self, commit_id: str, author_time: int, commit_time: int) -> None:
+        """The dates of a commit a limited read stopped at; it stays unread."""
+        position = self._slot(commit_id)
+        self.author_time[position] = author_time
+        self.commit_time[position] = commit_time
+
+    def boundary(self) -> list[int]:
+        """Parents known only by id: what a limited read (`A --not B`) stopped at."""
+        return [position for position, was_read in enumerate(self.read) if not was_read]
 
     def _slot(self, commit_id: str) -> int:
         position = self.index.get(commit_id)
@@ -53,4 +68,5 @@ class CommitGraph:
             self.parents.append(())
             self.author_time.append(0)
             self.commit_time.append(0)
+            self.read.append(0)
         return position

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import sqlite3
 import time
@@ -20,7 +21,7 @@ from pulse_backfill.errors import StoreError, StoreLocked
 from pulse_backfill.events import Event
 
 APPLICATION_ID = 0x50554C53  # "PULS": marks the file as ours
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Index i holds the statements that upgrade a store from version i to version i + 1.
 _MIGRATIONS: tuple[str, ...] = (
@@ -56,6 +57,17 @@ _MIGRATIONS: tuple[str, ...] = (
     BEGIN
         DELETE FROM deliveries WHERE event = old.id;
     END;
+    """,
+    """
+    -- Which repository (and options) an event was derived from, and where each one's last
+    -- sync left off: a re-sync derives only what is new.
+    ALTER TABLE events ADD COLUMN origin TEXT;
+    CREATE INDEX events_by_origin ON events (origin);
+    CREATE TABLE syncs (
+        origin TEXT PRIMARY KEY,
+        point TEXT NOT NULL,               -- JSON: the deployments derived, in order
+        synced_at INTEGER NOT NULL
+    );
     """,
 )
 
@@ -126,27 +138,84 @@ class Store:
         ).fetchone()
         return int(row[0])
 
-    def record(self, events: Sequence[Event]) -> list[int]:
-        """Upsert `events`; returns their row ids, in order."""
+    def record(
+        self, events: Sequence[Event], *, origin: str | None = None, point: str | None = None
+    ) -> list[int]:
+        """Upsert `events` (and where `origin`'s sync now stands); their row ids, in order."""
         now = int(time.time())
         rows = [
-            (e.system or "", e.kind, e.identifier, e.encode().decode("utf-8"), now) for e in events
+            (e.system or "", e.kind, e.identifier, e.encode().decode("utf-8"), now, origin)
+            for e in events
         ]
         self._db.execute("BEGIN IMMEDIATE")
         try:
             self._db.executemany(
-                "INSERT INTO events (system, kind, identifier, body, recorded_at)"
-                " VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (system, kind, identifier) DO UPDATE SET body = excluded.body"
-                " WHERE body IS NOT excluded.body",
+                "INSERT INTO events (system, kind, identifier, body, recorded_at, origin)"
+                " VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (system, kind, identifier) DO UPDATE SET body = excluded.body,"
+                " origin = excluded.origin"
+                " WHERE body IS NOT excluded.body OR origin IS NOT excluded.origin",
                 rows,
             )
             ids = self._ids({e.system or "" for e in events})
+            if origin is not None and point is not None:
+                self._db.execute(
+                    "INSERT INTO syncs (origin, point, synced_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (origin) DO UPDATE SET point = excluded.point,"
+                    " synced_at = excluded.synced_at",
+                    (origin, point, now),
+                )
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
         return [ids[(e.system or "", e.kind, e.identifier)] for e in events]
+
+    def sync_point(self, origin: str) -> str | None:
+        """Where the last sync of `origin` left off, as `record` was given it."""
+        row = self._db.execute("SELECT point FROM syncs WHERE origin = ?", (origin,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def unacknowledged(self, origin: str, target: int) -> tuple[list[Event], list[int]]:
+        """The events of `origin` that `target` has not acknowledged, in recording order."""
+        events: list[Event] = []
+        rows: list[int] = []
+        for row_id, system, kind, identifier, body in self._db.execute(
+            "SELECT id, system, kind, identifier, body FROM events e WHERE origin = ?"
+            " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event = e.id"
+            " AND d.target = ? AND d.state = 'acked') ORDER BY id",
+            (origin, target),
+        ):
+            events.append(Event.from_body(kind, identifier, json.loads(body), system or None))
+            rows.append(row_id)
+        return events, rows
+
+    def count_unacknowledged(self, origin: str) -> int:
+        """Events of `origin` that no target has acknowledged (those a keyless run left)."""
+        row = self._db.execute(
+            "SELECT count(*) FROM events e WHERE origin = ? AND NOT EXISTS"
+            " (SELECT 1 FROM deliveries d WHERE d.event = e.id AND d.state = 'acked')",
+            (origin,),
+        ).fetchone()
+        return int(row[0])
+
+    def acknowledged_changes(
+        self, target: int, wanted: Iterable[tuple[str, str]]
+    ) -> set[tuple[str, str]]:
+        """Which of these (system, change id) pairs `target` has acknowledged."""
+        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (system TEXT, identifier TEXT)")
+        self._db.execute("DELETE FROM temp.wanted")
+        self._db.executemany("INSERT INTO temp.wanted VALUES (?, ?)", sorted(set(wanted)))
+        return {
+            (str(system), str(identifier))
+            for system, identifier in self._db.execute(
+                "SELECT e.system, e.identifier FROM temp.wanted w"
+                " JOIN events e ON e.system = w.system AND e.kind = 'change'"
+                " AND e.identifier = w.identifier"
+                " JOIN deliveries d ON d.event = e.id AND d.target = ? AND d.state = 'acked'",
+                (target,),
+            )
+        }
 
     def _ids(self, systems: Iterable[str]) -> dict[tuple[str, str, str], int]:
         ids: dict[tuple[str, str, str], int] = {}

@@ -20,10 +20,11 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from pulse_backfill.backfill import Summary
+from pulse_backfill.backfill import RepoReport, Summary
 from pulse_backfill.deliver import Outcome, Result
 from pulse_backfill.derive import Status, suggest_rules
 from pulse_backfill.events import Event
+from pulse_backfill.sync import SyncMode
 
 _HINT_TAGS = 5
 
@@ -31,6 +32,11 @@ _HINT_TAGS = 5
 class _RateColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
         return Text(f"{task.speed or 0:>5.0f}/s")
+
+
+class _LeftColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.remaining or 0:>6.0f} left")
 
 
 class Display:
@@ -43,6 +49,8 @@ class Display:
         self.quiet = quiet
         self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
         self._progress: Progress | None = None
+        self._repositories: TaskID | None = None
+        self._repository_count = 1
         self._deployments: TaskID | None = None
         self._events: TaskID | None = None
 
@@ -54,28 +62,35 @@ class Display:
         if not self.quiet:
             self.console.print("Waiting for another run to finish with the store...")
 
-    def start_delivery(self, events: Sequence[Event]) -> None:
-        if self.quiet or not self.console.is_terminal:
+    def start_repositories(self, count: int) -> None:
+        self._repository_count = count
+        if count > 1 and self._live():
+            self._repositories = self._bar().add_task("repositories", total=count)
+
+    def repository_done(self, report: RepoReport) -> None:
+        if self.quiet:
             return
-        self._progress = Progress(
-            TextColumn("{task.description:<11}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            _RateColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=self.console,
-        )
+        # With several repositories, each line says which one it is about.
+        about = f"{report.location}: " if self._repository_count > 1 else ""
+        for warning in report.warnings:
+            self.warn(about + warning)
+        if report.error is not None:
+            self.console.print(f"[red]error:[/] {escape(report.location)}: {escape(report.error)}")
+        if self._progress is not None and self._repositories is not None:
+            self._progress.advance(self._repositories)
+
+    def start_delivery(self, events: Sequence[Event]) -> None:
+        if not self._live():
+            return
+        progress = self._bar()
         deployments = sum(1 for event in events if event.kind == "deployment")
-        self._deployments = self._progress.add_task("deployments", total=deployments)
-        self._events = self._progress.add_task("events", total=len(events))
-        self._progress.start()
+        self._deployments = progress.add_task("deployments", total=deployments)
+        self._events = progress.add_task("events", total=len(events))
 
     def delivered(self, event: Event, result: Result | None) -> None:
         if self.quiet:
             return
-        if self._progress is not None:
-            assert self._events is not None
+        if self._progress is not None and self._events is not None:
             assert self._deployments is not None
             self._progress.advance(self._events)
             if event.kind == "deployment":
@@ -103,24 +118,37 @@ class Display:
         for line in summary_lines(summary):
             self.console.print(line, markup=False)
 
+    def _live(self) -> bool:
+        return not self.quiet and self.console.is_terminal
+
+    def _bar(self) -> Progress:
+        """One display for the whole run: repositories, then what is delivered."""
+        if self._progress is None:
+            self._progress = Progress(
+                TextColumn("{task.description:<12}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                _LeftColumn(),
+                _RateColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=self.console,
+            )
+            self._progress.start()
+        return self._progress
+
 
 def summary_lines(summary: Summary) -> list[str]:
-    derivation = summary.derivation
-    where = summary.repository + (f" (system {summary.system})" if summary.system else "")
-    lines = [
-        f"{summary.derived('deployment')} deployments with {summary.derived('change')} changes "
-        f"derived from {where}; skipped: {derivation.count(Status.EMPTY)} with no new changes, "
-        f"{derivation.count(Status.BASELINE)} as baselines"
-    ]
-    if not derivation.deployments:
-        lines.append(_no_release_hint(summary.tag_names))
+    lines = [line for report in summary.repositories for line in _repository_lines(report)]
     if summary.dry_run:
         lines.append("Dry run: nothing was sent or recorded.")
     elif summary.delivery is None:
         lines.append(
-            f"Nothing was sent (no API key): {len(summary.events)} events are recorded in "
+            f"Nothing was sent (no API key): {summary.waiting} events are recorded in "
             f"{summary.store}. To send them, set PULSE_API_KEY and run the same command again."
         )
+    elif not any(summary.delivery.sent.values()) and not summary.undelivered:
+        lines.append(f"Nothing new to send to {summary.destination}.")
     else:
         lines.append(
             f"Sent {summary.count('deployment', 'sent')} deployments and "
@@ -142,7 +170,32 @@ def summary_lines(summary: Summary) -> list[str]:
             lines.extend(f"  {u.kind} {u.identifier}: {u.reason}" for u in undelivered[:20])
             if len(undelivered) > 20:
                 lines.append(f"  ... and {len(undelivered) - 20} more (see --json)")
+    if summary.failed:
+        failed = ", ".join(report.location for report in summary.failed)
+        lines.append(
+            f"Failed: {len(summary.failed)} of {len(summary.repositories)} repositories "
+            f"({failed}); the others were done."
+        )
     lines.append(f"Done in {summary.elapsed_seconds:.1f}s.")
+    return lines
+
+
+def _repository_lines(report: RepoReport) -> list[str]:
+    where = report.location + (f" (system {report.system})" if report.system else "")
+    derivation = report.derivation
+    if report.error is not None:
+        return [f"{where}: failed: {report.error}"]
+    if report.sync is SyncMode.UP_TO_DATE:
+        return [f"{where}: no new deployments since the last sync."]
+    new = "new " if report.sync is SyncMode.INCREMENTAL else ""
+    since = " since the last sync" if report.sync is SyncMode.INCREMENTAL else ""
+    lines = [
+        f"{report.derived('deployment')} {new}deployments with {report.derived('change')} "
+        f"changes derived from {where}{since}; skipped: {derivation.count(Status.EMPTY)} with "
+        f"no new changes, {derivation.count(Status.BASELINE)} as baselines"
+    ]
+    if report.sync is SyncMode.FULL and not derivation.deployments:
+        lines.append(_no_release_hint(report.tag_names))
     return lines
 
 

@@ -30,6 +30,7 @@ from fixtures.synthetic import synthetic_history  # noqa: E402
 from pulse_backfill.backfill import GitBackfillSettings, run_git_backfill  # noqa: E402
 from pulse_backfill.derive import DerivationOptions  # noqa: E402
 from pulse_backfill.events import Event  # noqa: E402
+from pulse_backfill.repo_list import RepoSpec  # noqa: E402
 from pulse_backfill.ui import Display  # noqa: E402
 
 KEY = "bench-key"
@@ -85,7 +86,7 @@ def start_server(latency: float) -> tuple[subprocess.Popen[bytes], str]:
 def ours(repo: Path, base_url: str, concurrency: int) -> tuple[int, float]:
     with tempfile.TemporaryDirectory() as folder:
         settings = GitBackfillSettings(
-            repository=repo,
+            repositories=(RepoSpec(location=str(repo)),),
             derivation=DerivationOptions(include_first=True),
             api_key=KEY,
             base_url=base_url,

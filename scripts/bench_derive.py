@@ -8,12 +8,18 @@ commits dated before their parents (clock skew, as real histories have). Then it
 same run:
   floor:  git log --format='%H %P %ct' <every release tag>    (one pass over the history)
   derive: pulse-backfill git REPO --dry-run --output /dev/null (start-up included)
-and prints each time, the ratio, and each one's peak memory.
+and prints each time, the ratio, and each one's peak memory. Then the re-sync, on a copy of the
+repository and a fresh store (no key: the events are recorded):
+  first sync, recorded in the store (the whole history)
+  re-sync with nothing new
+  re-sync after one new commit and release tag
+each timed and compared with the whole derivation (the target: at most 25% of it).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -82,9 +88,63 @@ def main() -> int:
     print(f"floor  (git log, one pass):          {floor_s:6.2f}s  peak {floor_mb:6.1f} MB")
     print(f"derive (pulse-backfill --dry-run):   {derive_s:6.2f}s  peak {derive_mb:6.1f} MB")
     print(f"ratio derive/floor: {derive_s / floor_s:.2f}x  (best of {args.runs} runs each)")
+    resync(repo, pulse, derive_s, args.runs)
     if not args.keep:
         shutil.rmtree(folder)
     return 0
+
+
+def resync(repo: Path, pulse: str, derive_s: float, runs: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="pulse-resync-") as scratch:
+        copy = Path(scratch) / "copy.git"
+        subprocess.run(["git", "clone", "--quiet", "--mirror", str(repo), str(copy)], check=True)
+        store = Path(scratch) / "store.sqlite3"
+        sync_cmd = [pulse, "git", str(copy), "--store", str(store), "--quiet"]
+        first_s, first_mb = measure(sync_cmd)
+        print(f"first sync (recorded in the store):  {first_s:6.2f}s  peak {first_mb:6.1f} MB")
+        idle = [measure(sync_cmd) for _ in range(runs)]
+        report("re-sync, nothing new:", idle, derive_s, runs)
+        one_new = []
+        for number in range(runs):
+            add_release(copy, f"v999.{number}.0")
+            one_new.append(measure(sync_cmd))
+        report("re-sync, one new tag:", one_new, derive_s, runs)
+
+
+def report(label: str, timings: list[tuple[float, float]], derive_s: float, runs: int) -> None:
+    best = min(t for t, _ in timings)
+    peak = max(m for _, m in timings)
+    share = best / derive_s
+    verdict = "within" if share <= 0.25 else "over"
+    print(
+        f"{label:<37}{best:6.2f}s  peak {peak:6.1f} MB  = {share:.0%} of the derivation "
+        f"({verdict} the 25% target; best of {runs})"
+    )
+
+
+def add_release(repo: Path, name: str) -> None:
+    """A commit on top of the newest one, dated after everything, and an annotated tag on it."""
+
+    def git(*args: str, stdin: str | None = None) -> str:
+        newest = subprocess.run(
+            ["git", "-C", str(repo), "log", "-1", "--all", "--format=%ct"],
+            check=True, capture_output=True, text=True,
+        ).stdout.strip()  # fmt: skip
+        when = f"@{int(newest) + 86400} +0000"  # after every tag, too
+        env = {
+            "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+            "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
+            "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when, "PATH": os.environ["PATH"],
+        }  # fmt: skip
+        return subprocess.run(
+            ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
+            env=env, input=stdin,
+        ).stdout.strip()  # fmt: skip
+
+    head = git("rev-list", "-1", "--all", "--date-order")
+    tree = git("rev-parse", f"{head}^{{tree}}")
+    commit = git("commit-tree", tree, "-p", head, "-m", f"release {name}")
+    git("tag", "-a", name, commit, "-m", name)
 
 
 if __name__ == "__main__":

@@ -99,7 +99,9 @@ def test_a_second_run_sends_nothing_new(
     result = send(cli, repos["linear"], server, store)
     assert result.exit_code == 0
     assert server.requests == []
-    assert "already delivered: 5 deployments, 11 changes." in result.stderr
+    lines = result.stderr.splitlines()
+    assert f"{repos['linear']} (system linear): no new deployments since the last sync." in lines
+    assert f"Nothing new to send to {server.base_url}/v1/ingestion/cli." in lines
 
 
 def test_force_sends_again(
@@ -238,8 +240,16 @@ def test_json_summary(
     summary = json.loads(result.stdout)
     summary.pop("elapsed_seconds")
     assert summary == {
-        "repository": str(repos["linear"]),
-        "system": "linear",
+        "repositories": [
+            {
+                "repository": str(repos["linear"]),
+                "system": "linear",
+                "sync": "full",
+                "deployments": {"derived": 5, "skipped_empty": 1, "baselines": 1},
+                "changes": {"derived": 11},
+                "error": None,
+            }
+        ],
         "destination": f"{server.base_url}/v1/ingestion/cli",
         "store": str(store),
         "dry_run": False,
@@ -252,7 +262,9 @@ def test_json_summary(
             "baselines": 1,
         },
         "changes": {"derived": 11, "sent": 11, "already_delivered": 0, "not_delivered": 0},
+        "waiting_for_a_key": 0,
         "not_delivered": [],
+        "failed_repositories": [],
         "stopped": None,
         "interrupted": False,
         "warnings": ["tag v9.9.9 points at a tree, not a commit: skipped"],
@@ -302,7 +314,7 @@ def test_a_bare_repository_is_named_without_git(
     git(tmp_path, "clone", "--quiet", "--bare", str(repos["linear"]), str(bare))
     result = cli("git", bare, "--dry-run", "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["system"] == "service"
+    assert json.loads(result.stdout)["repositories"][0]["system"] == "service"
     assert json.loads(result.stdout)["deployments"]["derived"] == 5
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from fixtures.build_repos import AUTHOR_LAG
-from pulse_backfill.backfill import derive_repository
 from pulse_backfill.dates import parse_date
 from pulse_backfill.derive import (
     ChangeTime,
@@ -20,11 +19,12 @@ from pulse_backfill.derive import (
     suggest_rules,
 )
 from pulse_backfill.gitrepo import Repository
+from pulse_backfill.sync import derive_repository
 from tests.gitoracle import commit_of, git, shipped, subjects
 
 
 def derive_at(path: Path, **options: object) -> Derivation:
-    derivation, _, _ = derive_repository(Repository(path), DerivationOptions(**options))  # type: ignore[arg-type]
+    derivation = derive_repository(Repository(path), DerivationOptions(**options)).derivation  # type: ignore[arg-type]
     return derivation
 
 
@@ -189,7 +189,11 @@ def test_tag_prefix_selects_one_service(repos: dict[str, Path]) -> None:
     derivation = derive_at(path, rules=ReleaseRules(prefix="service-a/"))
     assert table(path, derivation) == [
         ("service-a/v1.0.0", Status.BASELINE, []),
-        ("service-a/v1.1.0", Status.SEND, ["service-b: start", "service-a: feature"]),
+        (
+            "service-a/v1.1.0",
+            Status.SEND,
+            ["service-b: start", "service-a: feature", "docs: both services"],
+        ),
         (
             "service-a/v2.0.0",
             Status.SEND,
@@ -197,6 +201,36 @@ def test_tag_prefix_selects_one_service(repos: dict[str, Path]) -> None:
         ),
     ]
     assert_matches_git(path, derivation)
+
+
+@pytest.mark.parametrize(
+    ("paths", "expected"),
+    [
+        (["service-a"], [["service-a: feature"], ["service-a: breaking"]]),
+        (
+            ["service-a", "docs/"],
+            [["service-a: feature", "docs: both services"], ["service-a: breaking"]],
+        ),
+        (["service-b"], [["service-b: start"], ["service-b: feature", "service-b: fix"]]),
+        (["nowhere"], [[], []]),
+    ],
+)
+def test_paths_keep_the_commits_that_touch_them(
+    repos: dict[str, Path], paths: list[str], expected: list[list[str]]
+) -> None:
+    path = repos["monorepo"]
+    options = DerivationOptions(rules=ReleaseRules(prefix="service-a/"))
+    derivation = derive_repository(Repository(path), options, paths=paths).derivation
+    assert [subjects(path, [c.id for c in d.changes]) for d in derivation.deployments[1:]] == (
+        expected
+    )
+    # A deployment none of whose commits touch the paths has nothing to send.
+    assert [d.status for d in derivation.deployments[1:]] == [
+        Status.SEND if changes else Status.EMPTY for changes in expected
+    ]
+    for deployment in derivation.deployments[1:]:
+        touching = set(git(path, "log", "--format=%H", deployment.commit, "--", *paths).split())
+        assert {c.id for c in deployment.changes} <= touching
 
 
 def test_unprefixed_rules_ignore_prefixed_tags(repos: dict[str, Path]) -> None:
@@ -214,7 +248,7 @@ def test_tag_pattern_replaces_the_rules(repos: dict[str, Path]) -> None:
 
 
 def test_tags_that_point_at_no_commit_are_skipped_with_a_warning(repos: dict[str, Path]) -> None:
-    _, _, warnings = derive_repository(Repository(repos["linear"]), DerivationOptions())
+    warnings = derive_repository(Repository(repos["linear"]), DerivationOptions()).warnings
     assert warnings == ["tag v9.9.9 points at a tree, not a commit: skipped"]
 
 

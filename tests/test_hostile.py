@@ -17,6 +17,7 @@ from fixtures.fast_import import CommitSpec, TagSpec, build
 from pulse_backfill.backfill import GitBackfillSettings, run_git_backfill
 from pulse_backfill.derive import DerivationOptions
 from pulse_backfill.policy import RetryPolicy
+from pulse_backfill.repo_list import RepoSpec
 from pulse_backfill.store import Store, StoreLock
 from pulse_backfill.ui import Display
 from tests.conftest import API_KEY, Cli
@@ -147,7 +148,7 @@ def test_a_flaky_server_and_hundreds_of_events(
     expected = expected_events(cli, big_repo, "--include-first")
     server.fault_rate, server.random_faults = 0.3, HOSTILE
     settings = GitBackfillSettings(
-        repository=big_repo,
+        repositories=(RepoSpec(location=str(big_repo)),),
         derivation=DerivationOptions(include_first=True),
         api_key=API_KEY,
         base_url=server.base_url,

@@ -9,11 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fixtures.fast_import import CommitSpec, TagSpec, build
-from pulse_backfill.backfill import derive_repository
 from pulse_backfill.derive import DerivationOptions, ReleaseRules, Status
 from pulse_backfill.events import events_in_order
 from pulse_backfill.gitrepo import Repository
 from pulse_backfill.semver import parse_version
+from pulse_backfill.sync import derive_repository
 from tests.gitoracle import shipped
 
 BASE = 1_600_000_000
@@ -85,7 +85,7 @@ def test_any_history(
             include_first=include_first,
             since=since,
         )
-        derivation, _, _ = derive_repository(Repository(path), options)
+        derivation = derive_repository(Repository(path), options).derivation
 
         # Exactly the tags the rules name are deployments, in (time, precedence, name) order.
         expected_names = {

@@ -1,0 +1,66 @@
+"""The repositories of a run: REPO arguments, and the lines of a `--repos FILE`."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from pulse_backfill.errors import UsageError
+
+LINE_FORMAT = "REPO [--system S] [--tag-prefix P] [--path P]..."
+
+
+@dataclass(frozen=True, kw_only=True)
+class RepoSpec:
+    """One repository to backfill, with what it sets for itself."""
+
+    location: str  # a path or a URL, as the user gave it
+    system: str | None = None  # None: the run's --system, else the repository's name
+    tag_prefix: str | None = None  # None: the run's release rules
+    paths: tuple[str, ...] = ()  # (): the run's --path
+
+
+def parse_repo_list(text: str, source: str) -> list[RepoSpec]:
+    """One repository a line, shell-quoted; blank lines and `#` comments are skipped."""
+    specs: list[RepoSpec] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        try:
+            words = shlex.split(line, comments=True)
+        except ValueError as error:
+            raise _bad_line(source, number, str(error)) from None
+        if words:
+            specs.append(_spec(words, source, number))
+    if not specs:
+        raise UsageError(f"--repos {source} lists no repository: write one a line, {LINE_FORMAT}")
+    return specs
+
+
+def _spec(words: list[str], source: str, number: int) -> RepoSpec:
+    location, *rest = words
+    if location.startswith("-"):
+        raise _bad_line(source, number, f"it starts with the option {location}, not a repository")
+    values: dict[str, str] = {}
+    paths: list[str] = []
+    while rest:
+        option, *rest = rest
+        if option not in ("--system", "--tag-prefix", "--path"):
+            raise _bad_line(source, number, f"unknown option {option!r}")
+        if not rest:
+            raise _bad_line(source, number, f"{option} needs a value")
+        value, *rest = rest
+        if option == "--path":
+            paths.append(value)
+        elif option in values:
+            raise _bad_line(source, number, f"{option} is given twice")
+        else:
+            values[option] = value
+    return RepoSpec(
+        location=location,
+        system=values.get("--system"),
+        tag_prefix=values.get("--tag-prefix"),
+        paths=tuple(paths),
+    )
+
+
+def _bad_line(source: str, number: int, why: str) -> UsageError:
+    return UsageError(f"--repos {source} line {number}: {why}; write each line as {LINE_FORMAT}")
