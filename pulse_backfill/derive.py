@@ -5,10 +5,12 @@ Pure logic over `history` data: no git, no I/O.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from pulse_backfill.gitwalk import has_clock_skew, rev_list_not
 from pulse_backfill.history import CommitGraph, TagRef
@@ -69,8 +71,8 @@ class Release:
     version: Version | None
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
+    # A tuple, not a dataclass: a large history has hundreds of thousands of them.
     id: str
     time: int
 
@@ -220,15 +222,18 @@ def derive(
             new_commits = [c for c in new_commits if len(graph.parents[c]) <= 1]
         if touching is not None:
             new_commits = [c for c in new_commits if graph.ids[c] in touching]
+        ids = graph.ids
         changes = sorted(
-            (Change(graph.ids[c], change_times[c]) for c in new_commits),
-            key=lambda change: (change.time, change.id),
+            (Change(ids[c], change_times[c]) for c in new_commits), key=_by_time_then_id
         )
         status = Status.SEND if changes else Status.EMPTY
         deployments.append(
             Deployment(release.tag.name, release.commit, time, status, tuple(changes))
         )
     return Derivation(tuple(deployments), tuple(warnings), skewed)
+
+
+_by_time_then_id = operator.itemgetter(1, 0)
 
 
 def _ship(graph: CommitGraph, start: int, shipped: bytearray) -> list[int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Iterator, Sequence
@@ -14,12 +15,13 @@ EventKind = Literal["change", "deployment", "incident"]
 GIT_SOURCE = "git"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     kind: EventKind
     identifier: str
-    # The JSON body, keys in the order the standard CLI's Go structs declare them.
-    body: dict[str, Any]
+    # The JSON body exactly as it is POSTed: Go's encoding, keys in the order the standard CLI's
+    # structs declare them. Kept encoded: a large history holds hundreds of thousands of events.
+    payload: bytes
     system: str | None
     # For a deployment: the change ids that must be acknowledged before it is sent.
     requires: tuple[str, ...] = field(default=(), compare=False)
@@ -28,16 +30,21 @@ class Event:
     def from_body(
         cls, kind: EventKind, identifier: str, body: dict[str, Any], system: str | None
     ) -> Event:
-        """An event read back from its JSON body (the store, an --output file)."""
+        """An event from its JSON body (read back from the store or an --output file)."""
         requires = tuple(body.get("changes", ())) if kind == "deployment" else ()
-        return cls(kind, identifier, body, system, requires)
+        return cls(kind, identifier, encode_json(body), system, requires)
+
+    @property
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = json.loads(self.payload)
+        return body
 
     def encode(self) -> bytes:
-        return encode_json(self.body)
+        return self.payload
 
     def ndjson_line(self) -> str:
         """The body plus a top-level "system", as `--output` writes it."""
-        return encode_json({**self.body, "system": self.system}).decode("utf-8")
+        return (self.payload[:-1] + b',"system":' + _json_value(self.system) + b"}").decode()
 
 
 def rfc3339(epoch_seconds: int) -> str:
@@ -70,14 +77,24 @@ def change_event(
     source: str = GIT_SOURCE,
     event_type: str = "commit",
 ) -> Event:
-    body = {
-        "source": source,
-        "change_id": change_id,
-        "time_created": rfc3339(time_created),
-        "event_type": event_type,
-        "$type": "change",
-    }
-    return Event("change", change_id, body, system)
+    # Formatted rather than built as a dict and dumped: the same bytes, several times faster,
+    # and a history has as many changes as commits.
+    payload = _CHANGE % (
+        _json_value(source),
+        encode_json(change_id),
+        rfc3339(time_created).encode(),
+        _json_value(event_type),
+    )
+    return Event("change", change_id, payload, system)
+
+
+_CHANGE = b'{"source":%s,"change_id":%s,"time_created":"%s","event_type":%s,"$type":"change"}'
+
+
+@functools.lru_cache(maxsize=64)
+def _json_value(value: str | None) -> bytes:
+    """A value repeated across events (a source, a system), encoded once."""
+    return encode_json(value)
 
 
 def deployment_event(
@@ -97,7 +114,7 @@ def deployment_event(
         "teams": list(teams),
         "$type": "deployment",
     }
-    return Event("deployment", deploy_id, body, system, requires=tuple(changes))
+    return Event("deployment", deploy_id, encode_json(body), system, requires=tuple(changes))
 
 
 def events_in_order(

@@ -131,3 +131,25 @@ def test_the_fast_json_encoding_is_gos_for_any_value(value: object) -> None:
     ):
         reference = reference.replace(raw, escaped)
     assert encode_json(value) == reference.encode("utf-8")
+
+
+@given(
+    change_id=st.text(),
+    when=st.integers(min_value=0, max_value=4_000_000_000),
+    source=st.text(),
+    event_type=st.text(),
+    system=st.none() | st.text(),
+)
+def test_a_formatted_change_is_the_dict_encoded(
+    change_id: str, when: int, source: str, event_type: str, system: str | None
+) -> None:
+    event = change_event(change_id, when, system=system, source=source, event_type=event_type)
+    body = {
+        "source": source,
+        "change_id": change_id,
+        "time_created": rfc3339(when),
+        "event_type": event_type,
+        "$type": "change",
+    }
+    assert event.payload == encode_json(body)
+    assert event.ndjson_line() == encode_json({**body, "system": system}).decode()

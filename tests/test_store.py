@@ -106,3 +106,25 @@ def test_an_unwritable_location(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises(StoreError, match="pass --store with a writable path"):
         Store(blocker / "store.sqlite3")
+
+
+def test_a_store_of_schema_1_is_upgraded_in_place(store: Path) -> None:
+    from pulse_backfill.store import _MIGRATIONS, _split_statements
+
+    db = sqlite3.connect(store)
+    for statement in _split_statements(_MIGRATIONS[0]):
+        db.execute(statement)
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    db.execute("PRAGMA user_version = 1")
+    db.execute(
+        "INSERT INTO events (system, kind, identifier, body, recorded_at)"
+        " VALUES ('s', 'change', 'c', '{}', 0)"
+    )
+    db.commit()
+    db.close()
+    with Store(store) as upgraded:
+        assert upgraded.sync_point("git /x 0") is None
+        assert upgraded.record([change_event("c", 0, system="s")], origin="git /x 0") == [1]
+    db = sqlite3.connect(store)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 1
