@@ -10,7 +10,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -79,14 +79,14 @@ class RepoReport:
     system: str | None = None
     sync: SyncMode | None = None
     derivation: Derivation = field(default_factory=lambda: Derivation(()))
-    events: list[Event] = field(default_factory=list)  # derived by this run
+    counts: dict[EventKind, int] = field(default_factory=dict)  # events derived by this run
     tag_names: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     origin: str | None = None  # its key in the store
 
     def derived(self, kind: EventKind) -> int:
-        return sum(1 for event in self.events if event.kind == kind)
+        return self.counts.get(kind, 0)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,10 +112,6 @@ class Summary:
     delivery: DeliveryReport | None = None
     waiting: int = 0  # events in the store that wait for a run with a key
     elapsed_seconds: float = 0.0
-
-    @property
-    def events(self) -> list[Event]:
-        return [event for report in self.repositories for event in report.events]
 
     @property
     def warnings(self) -> list[str]:
@@ -214,6 +210,7 @@ def run_git_backfill(
             store=None if store is None else str(settings.store_path),
             dry_run=settings.dry_run,
         )
+        write = None if settings.output is None else stack.enter_context(ndjson(settings.output))
         listener.start_repositories(len(settings.repositories))
         deliveries: list[tuple[list[Event], list[int]]] = []
         target = None
@@ -223,7 +220,7 @@ def run_git_backfill(
             report = RepoReport(location=_shown(spec.location))
             summary.repositories.append(report)
             try:
-                delivery = _collect(spec, settings, store, target, report)
+                delivery = _collect(spec, settings, store, target, report, write)
             except PulseBackfillError as error:
                 if len(settings.repositories) == 1:
                     raise
@@ -231,8 +228,6 @@ def run_git_backfill(
                 delivery = ([], [])
             listener.repository_done(report)
             deliveries.append(delivery)
-        if settings.output is not None:
-            write_ndjson(summary.events, settings.output)
         if store is not None and target is not None:
             events = [event for pending, _ in deliveries for event in pending]
             rows = [row for _, pending_rows in deliveries for row in pending_rows]
@@ -255,8 +250,9 @@ def _collect(
     store: Store | None,
     target: int | None,
     report: RepoReport,
+    write: Callable[[Event], None] | None,
 ) -> tuple[list[Event], list[int]]:
-    """Derive one repository into `report` and record it; the events it has to deliver."""
+    """Derive one repository into `report`, write and record it; what it has to deliver."""
     repository = open_repository(spec.location, settings.cache_dir)
     system = settings.system if spec.system is None else spec.system
     report.system = repository.name if system is None else (system or None)
@@ -282,17 +278,22 @@ def _collect(
     report.derivation = derived.derivation
     report.tag_names = [tag.name for tag in derived.tags]
     report.warnings = derived.warnings
-    report.events = list(
-        events_in_order(derived.derivation, system=report.system, teams=settings.teams)
-    )
+    events: list[Event] = []
+    # Without a store (--dry-run) events are counted and written as they come, never all held.
+    for event in events_in_order(derived.derivation, system=report.system, teams=settings.teams):
+        report.counts[event.kind] = report.counts.get(event.kind, 0) + 1
+        if write is not None:
+            write(event)
+        if store is not None:
+            events.append(event)
     if store is None:
         return [], []
     report.origin = origin
-    rows = store.record(report.events, origin=origin, point=derived.point.to_json())
+    rows = store.record(events, origin=origin, point=derived.point.to_json())
     if target is None:
         return [], []
     if derived.mode is SyncMode.FULL:
-        return report.events, rows
+        return events, rows
     return store.unacknowledged(origin, target)
 
 
@@ -369,20 +370,24 @@ def _deliver(
         listener.stop()
 
 
-def write_ndjson(events: Sequence[Event], output: str) -> None:
-    """Every event as one JSON line; a file is written whole or not at all."""
+@contextmanager
+def ndjson(output: str) -> Iterator[Callable[[Event], None]]:
+    """A writer of events as JSON lines to `output` (a path, or "-"); a file is written whole
+    or not at all."""
+
+    def writer(stream: TextIO) -> Callable[[Event], None]:
+        def write(event: Event) -> None:
+            stream.write(event.ndjson_line())
+            stream.write("\n")
+
+        return write
+
     if output == STDOUT:
-        _write_lines(events, sys.stdout)
+        yield writer(sys.stdout)
         sys.stdout.flush()
         return
     with _atomic_file(Path(output)) as stream:
-        _write_lines(events, stream)
-
-
-def _write_lines(events: Sequence[Event], stream: TextIO) -> None:
-    for event in events:
-        stream.write(event.ndjson_line())
-        stream.write("\n")
+        yield writer(stream)
 
 
 @contextmanager

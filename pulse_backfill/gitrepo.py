@@ -114,13 +114,14 @@ class Repository:
         options = ["--no-commit-header", "--format=%m%H %at %ct %P"]
         if excluded:
             options.append("--boundary")
+        add = graph.add
         with self._rev_list(revisions, options) as lines:
             for line in lines:
-                commit_id, author_time, commit_time, *parents = line[1:].decode().split()
-                if line.startswith(b"-"):
-                    graph.add_boundary(commit_id, int(author_time), int(commit_time))
+                marked_id, author_time, commit_time, *parents = line.decode().split()
+                if marked_id[0] == "-":
+                    graph.add_boundary(marked_id[1:], int(author_time), int(commit_time))
                 else:
-                    graph.add(commit_id, parents, int(author_time), int(commit_time))
+                    add(marked_id[1:], parents, int(author_time), int(commit_time))
         return graph
         with self._rev_list(revisions, ["--no-commit-header", "--format=%H %at %ct %P"]) as lines:
             for line in lines:

@@ -43,8 +43,17 @@ class CommitGraph:
         self, commit_id: str, parent_ids: list[str], author_time: int, commit_time: int
     ) -> None:
         """Add a commit; parents not yet seen get a placeholder slot filled in when they arrive."""
-        position = self._slot(commit_id)
-        self.parents[position] = tuple(self._slot(parent) for parent in parent_ids)
+        # Called once per commit of the history: lookups are inlined, slots made only when new.
+        index = self.index
+        position = index.get(commit_id)
+        if position is None:
+            position = self._slot(commit_id)
+        self.parents[position] = tuple(
+            [
+                known if (known := index.get(parent)) is not None else self._slot(parent)
+                for parent in parent_ids
+            ]
+        )
         self.author_time[position] = author_time
         self.commit_time[position] = commit_time
         self.read[position] = 1
