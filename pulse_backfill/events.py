@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -81,7 +82,7 @@ def change_event(
     # and a history has as many changes as commits.
     payload = _CHANGE % (
         _json_value(source),
-        encode_json(change_id),
+        _json_string(change_id),
         rfc3339(time_created).encode(),
         _json_value(event_type),
     )
@@ -89,6 +90,16 @@ def change_event(
 
 
 _CHANGE = b'{"source":%s,"change_id":%s,"time_created":"%s","event_type":%s,"$type":"change"}'
+
+
+# Strings that JSON (and Go) write as they are, between quotes: commit ids, versions.
+_PLAIN = re.compile(r"[A-Za-z0-9 ._/+:@-]*")
+
+
+def _json_string(value: str) -> bytes:
+    if _PLAIN.fullmatch(value):
+        return b'"' + value.encode() + b'"'
+    return encode_json(value)
 
 
 @functools.lru_cache(maxsize=64)
