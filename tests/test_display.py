@@ -29,6 +29,8 @@ def test_a_terminal_gets_progress_bars() -> None:
     text = out.getvalue()
     assert "deployments" in text
     assert "2/2" in text
+    assert "0 left" in text  # what is left, and the rate
+    assert "/s" in text
     assert "━" in text
 
 
