@@ -2,39 +2,37 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
-import os
-import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol
 
-from pulse_backfill.ci_env import detect_environment
-from pulse_backfill.client import DEFAULT_TIMEOUT, IngestionClient, endpoint
-from pulse_backfill.deliver import Deliverer, DeliveryListener, DeliveryReport, Undelivered
+from pulse_backfill.client import endpoint
 from pulse_backfill.derive import Derivation, DerivationOptions, ReleaseRules, Status
-from pulse_backfill.errors import PulseBackfillError, UsageError
+from pulse_backfill.errors import PulseBackfillError
 from pulse_backfill.events import Event, EventKind, events_in_order
 from pulse_backfill.gitrepo import Repository
-from pulse_backfill.policy import RetryPolicy
 from pulse_backfill.remote import default_cache_dir, display_url, is_remote, mirror, repository_name
 from pulse_backfill.repo_list import RepoSpec
+from pulse_backfill.sending import (
+    SendListener,
+    SendSettings,
+    SendSummary,
+    deliver,
+    ndjson,
+    open_store,
+)
 from pulse_backfill.store import Store
 from pulse_backfill.sync import SyncMode, SyncPoint, derive_repository
 
-STDOUT = "-"
-DEFAULT_CONCURRENCY = 8
-
 
 @dataclass(frozen=True, kw_only=True)
-class GitBackfillSettings:
+class GitBackfillSettings(SendSettings):
     """Everything a run needs; the CLI builds it, the core never reads argv or the environment."""
 
     repositories: tuple[RepoSpec, ...]
@@ -42,33 +40,13 @@ class GitBackfillSettings:
     paths: tuple[str, ...] = ()  # only commits touching these are changes (--path)
     system: str | None = None  # None: each repository's name
     teams: tuple[str, ...] = ()
-    dry_run: bool = False
-    output: str | None = None  # a path, or "-" for stdout
-    api_key: str | None = field(default=None, repr=False)
-    key_source: str = "--api-key"  # where the key came from, for messages
-    base_url: str
-    store_path: Path
     cache_dir: Path = field(default_factory=default_cache_dir)
-    wait_for_store: bool = False
-    force: bool = False
-    concurrency: int = DEFAULT_CONCURRENCY
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    timeout: float = DEFAULT_TIMEOUT
-    environment: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
 
-class RunListener(DeliveryListener, Protocol):
-    def warn(self, message: str) -> None: ...
-
-    def waiting_for_store(self) -> None: ...
-
+class RunListener(SendListener, Protocol):
     def start_repositories(self, count: int) -> None: ...
 
     def repository_done(self, report: RepoReport) -> None: ...
-
-    def start_delivery(self, events: Sequence[Event]) -> None: ...
-
-    def stop(self) -> None: ...
 
 
 @dataclass
@@ -103,15 +81,9 @@ class RepoReport:
         }
 
 
-@dataclass
-class Summary:
-    repositories: list[RepoReport]
-    destination: str | None  # the endpoint, without the key; None when nothing is sent
-    store: str | None
-    dry_run: bool
-    delivery: DeliveryReport | None = None
-    waiting: int = 0  # events in the store that wait for a run with a key
-    elapsed_seconds: float = 0.0
+@dataclass(kw_only=True)
+class Summary(SendSummary):
+    repositories: list[RepoReport] = field(default_factory=list)
 
     @property
     def warnings(self) -> list[str]:
@@ -123,53 +95,32 @@ class Summary:
 
     @property
     def exit_code(self) -> int:
-        if self.delivery is not None and self.delivery.interrupted:
-            return 130
-        return 1 if self.undelivered or self.failed else 0
-
-    @property
-    def undelivered(self) -> list[Undelivered]:
-        return self.delivery.undelivered if self.delivery else []
-
-    def count(self, kind: EventKind, what: str) -> int:
-        if self.delivery is None:
-            return 0
-        counts = self.delivery.sent if what == "sent" else self.delivery.already
-        return counts.get(kind, 0)
+        code = super().exit_code
+        return 1 if code == 0 and self.failed else code
 
     def derived(self, kind: EventKind) -> int:
         return sum(report.derived(kind) for report in self.repositories)
 
     def to_json(self) -> dict[str, Any]:
-        def figures(kind: EventKind) -> dict[str, int]:
-            return {
-                "derived": self.derived(kind),
-                "sent": self.count(kind, "sent"),
-                "already_delivered": self.count(kind, "already"),
-                "not_delivered": sum(1 for u in self.undelivered if u.kind == kind),
-            }
-
+        delivery = self.delivery_json()
         return {
             "repositories": [report.to_json() for report in self.repositories],
-            "destination": self.destination,
-            "store": self.store,
-            "dry_run": self.dry_run,
+            "destination": delivery.pop("destination"),
+            "store": delivery.pop("store"),
+            "dry_run": delivery.pop("dry_run"),
             "deployments": {
-                **figures("deployment"),
+                **self.figures("deployment"),
                 "skipped_empty": sum(r.derivation.count(Status.EMPTY) for r in self.repositories),
                 "baselines": sum(r.derivation.count(Status.BASELINE) for r in self.repositories),
             },
-            "changes": figures("change"),
-            "waiting_for_a_key": self.waiting,
-            "not_delivered": [
-                {"kind": u.kind, "identifier": u.identifier, "reason": u.reason}
-                for u in self.undelivered
-            ],
+            "changes": self.figures("change"),
+            "waiting_for_a_key": delivery.pop("waiting_for_a_key"),
+            "not_delivered": delivery.pop("not_delivered"),
             "failed_repositories": [r.location for r in self.failed],
-            "stopped": self.delivery.stopped if self.delivery else None,
-            "interrupted": self.delivery.interrupted if self.delivery else False,
+            "stopped": delivery.pop("stopped"),
+            "interrupted": delivery.pop("interrupted"),
             "warnings": self.warnings,
-            "elapsed_seconds": round(self.elapsed_seconds, 3),
+            "elapsed_seconds": delivery.pop("elapsed_seconds"),
         }
 
 
@@ -195,17 +146,8 @@ def run_git_backfill(
     started = time.monotonic()
     with ExitStack() as stack:
         # Take the store first: a rival run is reported before any work is done.
-        store = None
-        if not settings.dry_run:
-            store = stack.enter_context(
-                Store(
-                    settings.store_path,
-                    wait=settings.wait_for_store,
-                    on_wait=listener.waiting_for_store,
-                )
-            )
+        store = open_store(settings, listener, stack)
         summary = Summary(
-            repositories=[],
             destination=endpoint(settings.base_url) if settings.api_key else None,
             store=None if store is None else str(settings.store_path),
             dry_run=settings.dry_run,
@@ -231,7 +173,7 @@ def run_git_backfill(
         if store is not None and target is not None:
             events = [event for pending, _ in deliveries for event in pending]
             rows = [row for _, pending_rows in deliveries for row in pending_rows]
-            summary.delivery = _deliver(
+            summary.delivery = deliver(
                 settings, store, target, events, rows, listener, cancel or threading.Event()
             )
         elif store is not None:
@@ -329,84 +271,3 @@ def _origin(
 
 def _shown(location: str) -> str:
     return display_url(location) if is_remote(location) else location
-
-
-def _deliver(
-    settings: GitBackfillSettings,
-    store: Store,
-    target: int,
-    events: Sequence[Event],
-    row_ids: Sequence[int],
-    listener: RunListener,
-    cancel: threading.Event,
-) -> DeliveryReport:
-    assert settings.api_key
-    api_key = settings.api_key
-
-    async def deliver() -> DeliveryReport:
-        async with IngestionClient(
-            base_url=settings.base_url,
-            api_key=api_key,
-            environment=detect_environment(settings.environment),
-            timeout=settings.timeout,
-            concurrency=settings.concurrency,
-        ) as client:
-            deliverer = Deliverer(
-                sender=client,
-                store=store,
-                target=target,
-                listener=listener,
-                policy=settings.retry,
-                key_source=settings.key_source,
-                concurrency=settings.concurrency,
-                cancel=cancel,
-            )
-            return await deliverer.deliver(events, row_ids, force=settings.force)
-
-    listener.start_delivery(events)
-    try:
-        return asyncio.run(deliver())
-    finally:
-        listener.stop()
-
-
-@contextmanager
-def ndjson(output: str) -> Iterator[Callable[[Event], None]]:
-    """A writer of events as JSON lines to `output` (a path, or "-"); a file is written whole
-    or not at all."""
-
-    def writer(stream: TextIO) -> Callable[[Event], None]:
-        def write(event: Event) -> None:
-            stream.write(event.ndjson_line())
-            stream.write("\n")
-
-        return write
-
-    if output == STDOUT:
-        yield writer(sys.stdout)
-        sys.stdout.flush()
-        return
-    with _atomic_file(Path(output)) as stream:
-        yield writer(stream)
-
-
-@contextmanager
-def _atomic_file(path: Path) -> Iterator[TextIO]:
-    # /dev/null and other special files cannot be replaced: write to them directly.
-    if path.exists() and not path.is_file():
-        with path.open("w", encoding="utf-8") as stream:
-            yield stream
-        return
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-    except OSError as error:
-        raise UsageError(
-            f"cannot write --output {path} ({error.strerror}): pass a path in a writable folder"
-        ) from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            yield stream
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

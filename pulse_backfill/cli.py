@@ -19,11 +19,7 @@ from typer._click.core import ParameterSource
 from typer.core import TyperGroup
 
 from pulse_backfill import __version__
-from pulse_backfill.backfill import (
-    DEFAULT_CONCURRENCY,
-    GitBackfillSettings,
-    run_git_backfill,
-)
+from pulse_backfill.backfill import GitBackfillSettings, run_git_backfill
 from pulse_backfill.client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, check_base_url
 from pulse_backfill.dates import parse_date
 from pulse_backfill.derive import ChangeTime, DeployTime, DerivationOptions, ReleaseRules
@@ -31,6 +27,7 @@ from pulse_backfill.errors import PulseBackfillError, UsageError
 from pulse_backfill.policy import RetryPolicy
 from pulse_backfill.remote import default_cache_dir
 from pulse_backfill.repo_list import RepoSpec, parse_repo_list
+from pulse_backfill.sending import DEFAULT_CONCURRENCY
 from pulse_backfill.store import default_store_path
 from pulse_backfill.ui import Display, print_json
 

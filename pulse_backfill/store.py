@@ -231,6 +231,17 @@ class Store:
         ).fetchone()
         return int(row[0])
 
+    def count_waiting(self, rows: Sequence[int]) -> int:
+        """How many of these events no target has acknowledged."""
+        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS picked (id INTEGER PRIMARY KEY)")
+        self._db.execute("DELETE FROM temp.picked")
+        self._db.executemany("INSERT OR IGNORE INTO temp.picked VALUES (?)", ((r,) for r in rows))
+        row = self._db.execute(
+            "SELECT count(*) FROM temp.picked p WHERE NOT EXISTS"
+            " (SELECT 1 FROM deliveries d WHERE d.event = p.id AND d.state = 'acked')"
+        ).fetchone()
+        return int(row[0])
+
     def acknowledged_changes(
         self, target: int, wanted: Iterable[tuple[str, str]]
     ) -> set[tuple[str, str]]:
