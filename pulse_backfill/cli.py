@@ -2,33 +2,47 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import sys
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Annotated, Any, NoReturn
 
 import typer
 from typer._click import exceptions as click_exceptions  # typer 0.29 vendors click
-from typer._click.core import ParameterSource
 from typer.core import TyperGroup
 
 from pulse_backfill import __version__
 from pulse_backfill.backfill import GitBackfillSettings, run_git_backfill
-from pulse_backfill.client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, check_base_url
-from pulse_backfill.dates import parse_date
+from pulse_backfill.cli_common import (
+    ApiKey,
+    ApiKeyFile,
+    BaseUrl,
+    Concurrency,
+    DryRun,
+    Force,
+    Insecure,
+    JsonSummary,
+    MaxRetries,
+    Output,
+    Quiet,
+    RetryMaxTime,
+    StorePath,
+    Timeout,
+    Wait,
+    interruptible,
+    parse_date_option,
+    parse_teams,
+    send_options,
+)
+from pulse_backfill.cli_push import push_app
+from pulse_backfill.client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
 from pulse_backfill.derive import ChangeTime, DeployTime, DerivationOptions, ReleaseRules
 from pulse_backfill.errors import PulseBackfillError, UsageError
 from pulse_backfill.policy import RetryPolicy
 from pulse_backfill.remote import default_cache_dir
 from pulse_backfill.repo_list import RepoSpec, parse_repo_list
 from pulse_backfill.sending import DEFAULT_CONCURRENCY
-from pulse_backfill.store import default_store_path
 from pulse_backfill.ui import Display, print_json
 
 
@@ -94,15 +108,6 @@ def _root(
     """Backfill Pulse with a repository's history of deployments and changes."""
 
 
-def _date(value: str | None, option: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        return parse_date(value)
-    except ValueError as error:
-        raise UsageError(f"{option}: {error}") from None
-
-
 def _release_rules(
     tag_prefix: str | None, tag_pattern: str | None, include_prereleases: bool
 ) -> ReleaseRules:
@@ -119,47 +124,6 @@ def _release_rules(
     return ReleaseRules(pattern=pattern)
 
 
-def _api_key(
-    ctx: typer.Context, api_key: str | None, api_key_file: Path | None
-) -> tuple[str | None, str]:
-    """The key, and where it came from (for messages that must never show the key itself)."""
-    from_environment = ctx.get_parameter_source("api_key") is ParameterSource.ENVIRONMENT
-    if api_key_file is None:
-        return api_key or None, "PULSE_API_KEY" if from_environment else "--api-key"
-    if api_key and not from_environment:
-        raise UsageError("--api-key and --api-key-file exclude each other: pass only one")
-    try:
-        key = api_key_file.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise UsageError(
-            f"cannot read --api-key-file {api_key_file} ({reason}): pass a readable file "
-            "that holds the key"
-        ) from None
-    if not key or len(key.splitlines()) != 1:
-        raise UsageError(f"--api-key-file {api_key_file} must hold the key alone on one line")
-    return key, f"--api-key-file {api_key_file}"
-
-
-@contextmanager
-def interruptible() -> Iterator[threading.Event]:
-    """Ctrl-C sets the event: no new requests start, those in flight finish. A second one aborts."""
-    cancel = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield cancel
-        return
-
-    def first_interrupt(signum: int, frame: FrameType | None) -> None:
-        cancel.set()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    previous = signal.signal(signal.SIGINT, first_interrupt)
-    try:
-        yield cancel
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def _repositories(locations: list[str], repos_file: Path | None) -> tuple[RepoSpec, ...]:
     specs = [RepoSpec(location=location) for location in locations]
     if repos_file is not None:
@@ -174,12 +138,6 @@ def _repositories(locations: list[str], repos_file: Path | None) -> tuple[RepoSp
     if not specs:
         raise UsageError("pass a repository, or --repos FILE with one a line")
     return tuple(specs)
-
-
-def _teams(value: str | None) -> tuple[str, ...]:
-    if not value:
-        return ()
-    return tuple(team.strip() for team in value.split(",") if team.strip())
 
 
 @app.command("git")
@@ -265,43 +223,13 @@ def git_command(
     teams: Annotated[
         str | None, typer.Option(help="Comma-separated teams for every deployment.")
     ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Derive and report; send and record nothing.")
-    ] = False,
-    output: Annotated[
-        str | None,
-        typer.Option(
-            metavar="FILE|-", help="Write every event as NDJSON to FILE, or - for stdout."
-        ),
-    ] = None,
-    api_key: Annotated[
-        str | None,
-        typer.Option(
-            envvar="PULSE_API_KEY",
-            show_default=False,
-            help="Pulse API key. Without one, events are only recorded in the store. "
-            "Prefer the environment variable or --api-key-file: a command line is visible "
-            "to other users.",
-        ),
-    ] = None,
-    api_key_file: Annotated[
-        Path | None,
-        typer.Option(help="Read the Pulse API key from this file.", show_default=False),
-    ] = None,
-    base_url: Annotated[
-        str, typer.Option(envvar="PULSE_BASE_URL", help="Pulse ingestion base URL.")
-    ] = DEFAULT_BASE_URL,
-    insecure: Annotated[
-        bool,
-        typer.Option("--insecure", help="Allow a plain http:// base URL that is not loopback."),
-    ] = False,
-    store: Annotated[
-        Path | None,
-        typer.Option(
-            envvar="PULSE_BACKFILL_STORE",
-            help="The local store (SQLite). [default: store.sqlite3 in the user's state folder]",
-        ),
-    ] = None,
+    dry_run: DryRun = False,
+    output: Output = None,
+    api_key: ApiKey = None,
+    api_key_file: ApiKeyFile = None,
+    base_url: BaseUrl = DEFAULT_BASE_URL,
+    insecure: Insecure = False,
+    store: StorePath = None,
     cache_dir: Annotated[
         Path | None,
         typer.Option(
@@ -311,35 +239,16 @@ def git_command(
             "[default: the user's cache folder]",
         ),
     ] = None,
-    wait: Annotated[
-        bool, typer.Option("--wait", help="Wait for another run using the store to finish.")
-    ] = False,
-    force: Annotated[
-        bool, typer.Option("--force", help="Send again what the target already acknowledged.")
-    ] = False,
-    concurrency: Annotated[
-        int, typer.Option(min=1, max=256, help="Requests in flight at once.")
-    ] = DEFAULT_CONCURRENCY,
-    max_retries: Annotated[
-        int, typer.Option(min=0, help="Retries of one event after a failure that may pass.")
-    ] = RetryPolicy.max_retries,
-    retry_max_time: Annotated[
-        float,
-        typer.Option(min=0, help="Seconds one event may take, all retries and waits included."),
-    ] = RetryPolicy.max_time,
-    timeout: Annotated[
-        float,
-        typer.Option(min=0.1, help="Seconds to wait for the server to connect or answer."),
-    ] = DEFAULT_TIMEOUT,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress and no summary.")
-    ] = False,
-    json_summary: Annotated[
-        bool, typer.Option("--json", help="Print the summary as one JSON object on stdout.")
-    ] = False,
+    wait: Wait = False,
+    force: Force = False,
+    concurrency: Concurrency = DEFAULT_CONCURRENCY,
+    max_retries: MaxRetries = RetryPolicy.max_retries,
+    retry_max_time: RetryMaxTime = RetryPolicy.max_time,
+    timeout: Timeout = DEFAULT_TIMEOUT,
+    quiet: Quiet = False,
+    json_summary: JsonSummary = False,
 ) -> None:
     """Derive deployments and changes from repositories' semver tags, and send them."""
-    key, key_source = _api_key(ctx, api_key, api_key_file)
     if json_summary and output == "-":
         raise UsageError("--json and --output - both write to stdout: write the events to a file")
     settings = GitBackfillSettings(
@@ -348,27 +257,31 @@ def git_command(
         cache_dir=cache_dir or default_cache_dir(),
         derivation=DerivationOptions(
             rules=_release_rules(tag_prefix, tag_pattern, include_prereleases),
-            since=_date(since, "--since"),
-            until=_date(until, "--until"),
+            since=parse_date_option(since, "--since"),
+            until=parse_date_option(until, "--until"),
             deploy_time=deploy_time,
             change_time=change_time,
             include_first=include_first,
             no_merges=no_merges,
         ),
         system=system,
-        teams=_teams(teams),
-        dry_run=dry_run,
-        output=output,
-        api_key=key,
-        key_source=key_source,
-        base_url=check_base_url(base_url, insecure=insecure or key is None),
-        store_path=store or default_store_path(),
-        wait_for_store=wait,
-        force=force,
-        concurrency=concurrency,
-        retry=RetryPolicy(max_retries=max_retries, max_time=retry_max_time),
-        timeout=timeout,
-        environment=dict(os.environ),
+        teams=parse_teams(teams),
+        **send_options(
+            ctx,
+            api_key=api_key,
+            api_key_file=api_key_file,
+            base_url=base_url,
+            insecure=insecure,
+            store=store,
+            wait=wait,
+            force=force,
+            max_retries=max_retries,
+            retry_max_time=retry_max_time,
+            timeout=timeout,
+            concurrency=concurrency,
+            dry_run=dry_run,
+            output=output,
+        ),
     )
     options = settings.derivation
     if options.since is not None and options.until is not None and options.since >= options.until:
@@ -381,6 +294,9 @@ def git_command(
     else:
         display.summary(summary)
     raise typer.Exit(summary.exit_code)
+
+
+app.add_typer(push_app, name="push")
 
 
 def main() -> None:

@@ -13,7 +13,19 @@ from typing import Any, Literal
 from pulse_backfill.derive import Derivation
 
 EventKind = Literal["change", "deployment", "incident"]
-GIT_SOURCE = "git"
+GIT_SOURCE = "git"  # what the standard CLI's git helper sends
+CLI_SOURCE = "cli"  # the standard CLI's default for its plain push commands
+# Each kind's body fields, in the order the standard CLI's Go structs declare them.
+FIELDS: dict[EventKind, tuple[str, ...]] = {
+    "change": ("source", "change_id", "time_created", "event_type", "$type"),
+    "deployment": ("source", "deploy_id", "time_created", "changes", "teams", "$type"),
+    "incident": ("source", "incident_id", "time_created", "time_resolved", "$type"),
+}
+IDENTIFIER_FIELD: dict[EventKind, str] = {
+    "change": "change_id",
+    "deployment": "deploy_id",
+    "incident": "incident_id",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +41,18 @@ class Event:
 
     @classmethod
     def from_body(
-        cls, kind: EventKind, identifier: str, body: dict[str, Any], system: str | None
+        cls,
+        kind: EventKind,
+        identifier: str,
+        body: dict[str, Any],
+        system: str | None,
+        requires: Sequence[str] | None = None,
     ) -> Event:
-        """An event from its JSON body (read back from the store or an --output file)."""
-        requires = tuple(body.get("changes", ())) if kind == "deployment" else ()
-        return cls(kind, identifier, encode_json(body), system, requires)
+        """An event from its JSON body (read back from the store or an --output file); a
+        deployment waits for all its changes unless `requires` says otherwise."""
+        if requires is None:
+            requires = body.get("changes", ()) if kind == "deployment" else ()
+        return cls(kind, identifier, encode_json(body), system, tuple(requires))
 
     @property
     def body(self) -> dict[str, Any]:
@@ -116,7 +135,9 @@ def deployment_event(
     system: str | None,
     teams: Sequence[str] = (),
     source: str = GIT_SOURCE,
+    requires: Sequence[str] | None = None,
 ) -> Event:
+    """`requires`: the changes it waits for (default: all of them; none for a plain push)."""
     body = {
         "source": source,
         "deploy_id": deploy_id,
@@ -125,7 +146,26 @@ def deployment_event(
         "teams": list(teams),
         "$type": "deployment",
     }
-    return Event("deployment", deploy_id, encode_json(body), system, requires=tuple(changes))
+    waits_for = tuple(changes if requires is None else requires)
+    return Event("deployment", deploy_id, encode_json(body), system, requires=waits_for)
+
+
+def incident_event(
+    incident_id: str,
+    time_created: int,
+    time_resolved: int,
+    *,
+    system: str | None,
+    source: str = CLI_SOURCE,
+) -> Event:
+    body = {
+        "source": source,
+        "incident_id": incident_id,
+        "time_created": rfc3339(time_created),
+        "time_resolved": rfc3339(time_resolved),
+        "$type": "incident",
+    }
+    return Event("incident", incident_id, encode_json(body), system)
 
 
 def events_in_order(

@@ -66,6 +66,38 @@ class Repository:
             root = root.parent
         return root.name.removesuffix(".git")
 
+    def resolve(self, ref: str, option: str) -> str:
+        """The commit `ref` names; a usage error naming `option` when it names none."""
+        try:
+            output: bytes = self._repo.git.execute(
+                [
+                    "git",
+                    "rev-parse",
+                    "--verify",
+                    "--quiet",
+                    "--end-of-options",
+                    f"{ref}^{{commit}}",
+                ],
+                stdout_as_string=False,
+            )
+        except GitCommandError:
+            raise RepositoryError(
+                f"{option} {ref!r} names no commit in {self.label}: pass a tag, branch or commit "
+                "of that repository"
+            ) from None
+        return output.decode().strip()
+
+    def log(self, start: str, end: str, paths: Sequence[str] = ()) -> list[tuple[str, int]]:
+        """`git log START..END [-- PATHS]`: each commit and its author date, newest first."""
+        arguments = ["log", "--format=%H %at", f"{start}..{end}"]
+        if paths:
+            arguments += ["--", *paths]
+        commits = []
+        for line in self._git(*arguments).decode().splitlines():
+            commit_id, author_time = line.split()
+            commits.append((commit_id, int(author_time)))
+        return commits
+
     def has_commits(self) -> bool:
         return bool(self._git("rev-list", "-n", "1", "--all").strip())
 

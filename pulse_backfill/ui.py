@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -23,7 +24,8 @@ from rich.text import Text
 from pulse_backfill.backfill import RepoReport, Summary
 from pulse_backfill.deliver import Outcome, Result
 from pulse_backfill.derive import Status, suggest_rules
-from pulse_backfill.events import Event
+from pulse_backfill.events import Event, EventKind
+from pulse_backfill.sending import SendSummary
 from pulse_backfill.sync import SyncMode
 
 _HINT_TAGS = 5
@@ -113,10 +115,12 @@ class Display:
             self._progress = None
 
     def summary(self, summary: Summary) -> None:
-        if self.quiet:
-            return
-        for line in summary_lines(summary):
-            self.console.print(line, markup=False)
+        self.lines(summary_lines(summary))
+
+    def lines(self, lines: Sequence[str]) -> None:
+        if not self.quiet:
+            for line in lines:
+                self.console.print(line, markup=False)
 
     def _live(self) -> bool:
         return not self.quiet and self.console.is_terminal
@@ -140,6 +144,20 @@ class Display:
 
 def summary_lines(summary: Summary) -> list[str]:
     lines = [line for report in summary.repositories for line in _repository_lines(report)]
+    lines.extend(delivery_lines(summary))
+    if summary.failed:
+        failed = ", ".join(report.location for report in summary.failed)
+        lines.append(
+            f"Failed: {len(summary.failed)} of {len(summary.repositories)} repositories "
+            f"({failed}); the others were done."
+        )
+    lines.append(f"Done in {summary.elapsed_seconds:.1f}s.")
+    return lines
+
+
+def delivery_lines(summary: SendSummary) -> list[str]:
+    """What became of the events: sent, recorded, or not delivered and why."""
+    lines: list[str] = []
     if summary.dry_run:
         lines.append("Dry run: nothing was sent or recorded.")
     elif summary.delivery is None:
@@ -150,34 +168,33 @@ def summary_lines(summary: Summary) -> list[str]:
     elif not any(summary.delivery.sent.values()) and not summary.undelivered:
         lines.append(f"Nothing new to send to {summary.destination}.")
     else:
-        lines.append(
-            f"Sent {summary.count('deployment', 'sent')} deployments and "
-            f"{summary.count('change', 'sent')} changes to {summary.destination}; already "
-            f"delivered: {summary.count('deployment', 'already')} deployments, "
-            f"{summary.count('change', 'already')} changes."
-        )
+        kinds = [k for k in _KINDS if summary.derived(k) or summary.count(k, "sent")]
+        kinds = kinds or ["deployment", "change"]
+        sent = _listing([f"{summary.count(k, 'sent')} {k}s" for k in kinds])
+        already = ", ".join(f"{summary.count(k, 'already')} {k}s" for k in kinds)
+        lines.append(f"Sent {sent} to {summary.destination}; already delivered: {already}.")
         if summary.delivery.stopped:
             lines.append(f"Stopped early: {summary.delivery.stopped}")
         if summary.delivery.interrupted:
             lines.append("Interrupted: what was not acknowledged goes with the next run.")
         undelivered = summary.undelivered
         if undelivered:
-            kinds = {u.kind for u in undelivered}
             counts = ", ".join(
-                f"{sum(1 for u in undelivered if u.kind == kind)} {kind}s" for kind in sorted(kinds)
+                f"{sum(1 for u in undelivered if u.kind == kind)} {kind}s"
+                for kind in sorted({u.kind for u in undelivered})
             )
             lines.append(f"Not delivered: {counts}; run the same command again to retry them.")
             lines.extend(f"  {u.kind} {u.identifier}: {u.reason}" for u in undelivered[:20])
             if len(undelivered) > 20:
                 lines.append(f"  ... and {len(undelivered) - 20} more (see --json)")
-    if summary.failed:
-        failed = ", ".join(report.location for report in summary.failed)
-        lines.append(
-            f"Failed: {len(summary.failed)} of {len(summary.repositories)} repositories "
-            f"({failed}); the others were done."
-        )
-    lines.append(f"Done in {summary.elapsed_seconds:.1f}s.")
     return lines
+
+
+_KINDS: tuple[EventKind, ...] = ("deployment", "change", "incident")
+
+
+def _listing(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _repository_lines(report: RepoReport) -> list[str]:
@@ -213,5 +230,6 @@ def _no_release_hint(tag_names: Sequence[str]) -> str:
     return f"No release tags among its {len(tag_names)} tags (such as {sample}): {fix}."
 
 
-def print_json(summary: Summary) -> None:
-    print(json.dumps(summary.to_json(), indent=None, sort_keys=False))
+def print_json(summary: Summary | dict[str, Any]) -> None:
+    """One JSON object on stdout: a summary, or any figures a command reports."""
+    print(json.dumps(summary if isinstance(summary, dict) else summary.to_json()))

@@ -66,8 +66,13 @@ class Cli:
     def __init__(self) -> None:
         self.runner = CliRunner()
 
-    def __call__(self, *args: str | os.PathLike[str], env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-        return self.runner.invoke(app, [str(a) for a in args], env=env)
+    def __call__(  # type: ignore[no-untyped-def]
+        self,
+        *args: str | os.PathLike[str],
+        env: dict[str, str] | None = None,
+        input: str | None = None,
+    ):
+        return self.runner.invoke(app, [str(a) for a in args], env=env, input=input)
 
 
 @pytest.fixture

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import typer.main
+from typer.core import TyperGroup
 
 from pulse_backfill.cli import app
 
@@ -13,11 +16,18 @@ ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text()
 
 
-def test_every_command_and_option_is_documented() -> None:
-    group = typer.main.get_command(app)
-    assert isinstance(group, typer.core.TyperGroup)
+def commands(group: Any, path: str) -> Iterator[tuple[str, Any]]:
     for name, command in group.commands.items():
-        assert f"pulse-backfill {name}" in README, name
+        yield f"{path} {name}", command
+        if isinstance(command, TyperGroup):
+            yield from commands(command, f"{path} {name}")
+
+
+def test_every_command_and_option_is_documented() -> None:
+    root = typer.main.get_command(app)
+    assert isinstance(root, TyperGroup)
+    for name, command in commands(root, "pulse-backfill"):
+        assert name in README, name
         assert command.help, name
         for param in command.params:
             for option in param.opts:
