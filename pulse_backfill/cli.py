@@ -35,6 +35,7 @@ from pulse_backfill.cli_common import (
     parse_teams,
     send_options,
 )
+from pulse_backfill.cli_incidents import incidents_app
 from pulse_backfill.cli_push import push_app
 from pulse_backfill.client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
 from pulse_backfill.derive import ChangeTime, DeployTime, DerivationOptions, ReleaseRules
@@ -297,6 +298,7 @@ def git_command(
 
 
 app.add_typer(push_app, name="push")
+app.add_typer(incidents_app, name="incidents")
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 INGESTION_PATH = "/v1/ingestion/cli"
+SourceRoute = Callable[[dict[str, list[str]], dict[str, str]], tuple[int, str, bytes]]
 _FIELDS = {
     "change": ["source", "change_id", "time_created", "event_type", "$type"],
     "deployment": ["source", "deploy_id", "time_created", "changes", "teams", "$type"],
@@ -84,6 +85,10 @@ class IngestionServer:
     base_url: str = ""
     in_flight: int = 0
     most_in_flight: int = 0  # the most requests it was answering at once
+    # GET routes that play incident sources (a status page, PagerDuty, a file): each takes the
+    # query and headers and answers (status, content type, body).
+    sources: dict[str, SourceRoute] = field(default_factory=dict)
+    source_requests: list[Request] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reset(self) -> None:
@@ -94,6 +99,8 @@ class IngestionServer:
         with self._lock:
             self.requests.clear()
             self.faults.clear()
+            self.sources.clear()
+            self.source_requests.clear()
         self.accepted_keys = None
         self.latency = 0.0
         self.fault_rate = 0.0
@@ -151,6 +158,22 @@ class IngestionServer:
         arrived = time.monotonic()
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         raw_query = scope["query_string"].decode("latin-1")
+        if scope["method"] == "GET" and scope["path"] in self.sources:
+            query = parse_qs(raw_query, keep_blank_values=True)
+            status, content_type, answer = self.sources[scope["path"]](query, headers)
+            with self._lock:
+                self.source_requests.append(
+                    Request("GET", scope["path"], raw_query, headers, b"", status, True, arrived)
+                )
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [(b"content-type", content_type.encode())],
+                }
+            )
+            await send({"type": "http.response.body", "body": answer})
+            return
         if self.latency:
             await asyncio.sleep(self.latency)
         with self._lock:
