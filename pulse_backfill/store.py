@@ -294,6 +294,26 @@ class Store:
             raise
 
 
+def read_events(path: Path) -> list[tuple[str, str, str]]:
+    """Every event of the store at `path`, for any target or none, as (system, kind, body).
+
+    Read-only and without the lock: a report may run while a sync writes (SQLite's WAL keeps
+    what it reads consistent)."""
+    if not path.is_file():
+        raise StoreError(
+            f"there is no store at {path}: run 'pulse-backfill git' first, or pass --store or "
+            "--from FILE"
+        )
+    _check_existing(path)
+    try:
+        with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as db:
+            rows = db.execute("SELECT system, kind, body FROM events ORDER BY id").fetchall()
+        db.close()
+    except sqlite3.DatabaseError as error:
+        raise StoreError(f"cannot read the store at {path} ({error})") from None
+    return [(str(system), str(kind), str(body)) for system, kind, body in rows]
+
+
 class StoreLock:
     """One writer at a time: an exclusive lock on a file beside the store, held while it is open.
 

@@ -1,0 +1,213 @@
+"""`pulse-backfill report`: the four keys of fixture histories, worked out by hand here."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from pulse_backfill.keys import (
+    DAY,
+    HOUR,
+    WEEK,
+    Level,
+    Period,
+    failure_level,
+    frequency_level,
+    lead_time_level,
+    recovery_level,
+)
+from pulse_backfill.report import build_report, history_from_file
+from pulse_backfill.report_view import show
+from tests.conftest import Cli
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "report"
+TWO_SYSTEMS = FIXTURES / "two-systems.ndjson"
+OCT_1 = 1601510400  # 2020-10-01T00:00:00Z
+
+
+def keys(per_day, deployments, level, lead, changes, lead_level, ttr, incidents, ttr_level,
+         rate, failed, cfr_level, unattributed=0):  # type: ignore[no-untyped-def]  # fmt: skip
+    return {
+        "deployment_frequency": {"per_day": per_day, "deployments": deployments, "level": level},
+        "lead_time": {"median_seconds": lead, "changes": changes, "level": lead_level},
+        "time_to_recover": {"mean_seconds": ttr, "incidents": incidents, "level": ttr_level},
+        "change_failure_rate": {
+            "rate": rate,
+            "failed_deployments": failed,
+            "deployments": deployments,
+            "level": cfr_level,
+            "incidents_with_no_earlier_deployment": unattributed,
+        },
+    }
+
+
+def test_two_systems_as_json(cli: Cli) -> None:
+    result = cli("report", "--from", TWO_SYSTEMS, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    # The period: the first event's day (an incident of web at 05:00 on 1 October) to the day
+    # after the last (api's incident on 11 October): 11 whole days.
+    assert report["period"] == {
+        "since": "2020-10-01T00:00:00Z",
+        "until": "2020-10-12T00:00:00Z",
+        "days": 11,
+    }
+    # api: 3 deployments on 3 of 11 days (not elite), in 1 of 1 months (high). Lead times
+    # 2 h, 24 h, 30 min, 24 h: median (2 h + 24 h) / 2 = 13 h (high). Incidents of 40 min and
+    # 2 h: mean 80 min (high). Each came after a different deployment (d2, d3): 2 of 3 (low).
+    api = keys(3 / 11, 3, "high", 13 * HOUR, 4, "high", 80 * 60, 2, "high", 2 / 3, 2, "low")
+    # web: 6 deployments on 6 of 11 days (elite). Lead times 30, 15, 10, 20, 5 min (the sixth
+    # deployment's change was never recorded): median 15 min (elite). One incident of 1 h
+    # (high: not under an hour), before any web deployment: ignored for the rate, 0 of 6.
+    web = keys(6 / 11, 6, "elite", 15 * 60, 5, "elite", HOUR, 1, "high", 0.0, 0, "elite", 1)
+    # All: 9 deployments on 9 days (elite); the 9 lead times' median is 30 min (elite);
+    # recoveries of 40, 120 and 60 min: mean 73.3 min (high); 2 of 9 deployments failed (high).
+    everything = keys(9 / 11, 9, "elite", 30 * 60, 9, "elite", 4400, 3, "high", 2 / 9, 2, "high", 1)
+    assert report["systems"] == {"api": api, "web": web}
+    assert report["all"] == everything
+    assert report["deployments_per_week"] == [
+        {"week": "2020-09-28", "deployments": 3},
+        {"week": "2020-10-05", "deployments": 6},
+    ]
+    assert report["median_lead_time_per_month"] == [{"month": "2020-10", "median_seconds": 1800.0}]
+
+
+def test_two_systems_as_text(cli: Cli) -> None:
+    result = cli("report", "--from", TWO_SYSTEMS)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (FIXTURES / "two-systems.txt").read_text()
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+
+
+def test_one_system_over_chosen_days(cli: Cli) -> None:
+    result = cli(
+        "report", "--from", TWO_SYSTEMS, "--system", "web", "--since", "2020-10-05",
+        "--until", "2020-10-10", "--json",
+    )  # fmt: skip
+    report = json.loads(result.stdout)
+    assert report["period"]["days"] == 5
+    assert list(report["systems"]) == ["web"]
+    # Deployments on 5, 6, 7, 8 and 9 October; lead times 15, 10, 20 and 5 min.
+    assert report["all"] == keys(1.0, 5, "elite", 750.0, 4, "elite", None, 0, None, 0.0, 0, "elite")
+
+
+def test_the_store_and_its_export_say_the_same(
+    cli: Cli, repos: dict[str, Path], store: Path, tmp_path: Path
+) -> None:
+    export = tmp_path / "events.ndjson"
+    assert cli("git", repos["linear"], "--store", store, "--output", export).exit_code == 0
+    from_store = cli("report", "--store", store, "--json")
+    from_file = cli("report", "--from", export, "--json")
+    assert from_store.exit_code == from_file.exit_code == 0
+    assert json.loads(from_store.stdout) == json.loads(from_file.stdout)
+    assert (
+        json.loads(from_store.stdout)["systems"]["linear"]["deployment_frequency"]["deployments"]
+        == 5
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--system", "mobile"], "no events for --system mobile: the systems here are api, web"),
+        (["--since", "2020-10-05", "--until", "2020-10-05"], "--since must be before --until"),
+        (["--store", "x.sqlite3"], "--store and --from exclude each other: pass only one"),
+    ],
+)
+def test_mistakes(cli: Cli, args: list[str], error: str) -> None:
+    result = cli("report", "--from", TWO_SYSTEMS, *args)
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {error}\n"
+
+
+def test_no_store_yet(cli: Cli, tmp_path: Path) -> None:
+    result = cli("report", "--store", tmp_path / "none.sqlite3")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: there is no store at {tmp_path / 'none.sqlite3'}: run 'pulse-backfill git' "
+        "first, or pass --store or --from FILE\n"
+    )
+
+
+def test_a_terminal_gets_a_table_and_charts_in_80_columns() -> None:
+    report = build_report(history_from_file(TWO_SYSTEMS), systems=[], since=None, until=None)
+    out = io.StringIO()
+    show(report, Console(file=out, force_terminal=True, width=80, color_system=None))
+    text = out.getvalue()
+    assert "elite" in text
+    assert "█" in text
+    assert "Deployments per week" in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_the_html_page_loads_in_a_real_browser(cli: Cli, tmp_path: Path) -> None:
+    browser = shutil.which("chromium")
+    if browser is None:
+        if os.environ.get("PULSE_BACKFILL_REQUIRE_BROWSER"):
+            pytest.fail("chromium is not installed, and .ci/run requires it")
+        pytest.skip("chromium is not installed (.ci/run installs Debian's chromium)")
+    page = tmp_path / "report.html"
+    result = cli("report", "--from", TWO_SYSTEMS, "--html", page)
+    assert result.exit_code == 0, result.output
+    source = page.read_text()
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", source)  # nothing to fetch
+    run = subprocess.run(
+        [
+            browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
+            "--dump-dom", page.as_uri(),
+        ],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    dom = run.stdout
+    assert 'data-charts="2"' in dom  # both charts drew bars
+    assert "data-errors" not in dom  # no script error
+    assert "Uncaught" not in run.stderr
+    assert "api" in dom
+    assert "67% (2/3)" in dom
+
+
+@pytest.mark.parametrize(
+    ("seconds", "lead", "recovery"),
+    [
+        (59 * 60, Level.ELITE, Level.ELITE),
+        (HOUR, Level.HIGH, Level.HIGH),
+        (DAY, Level.HIGH, Level.MEDIUM),
+        (WEEK, Level.MEDIUM, Level.LOW),
+        (183 * DAY, Level.LOW, Level.LOW),
+    ],
+)
+def test_time_levels(seconds: float, lead: Level, recovery: Level) -> None:
+    assert lead_time_level(seconds) is lead
+    assert recovery_level(seconds) is recovery
+
+
+@pytest.mark.parametrize(
+    ("rate", "level"),
+    [(0.0, Level.ELITE), (0.15, Level.ELITE), (0.16, Level.HIGH), (0.30, Level.HIGH),
+     (0.31, Level.LOW)],
+)  # fmt: skip
+def test_failure_levels(rate: float, level: Level) -> None:
+    assert failure_level(rate) is level
+
+
+def test_frequency_levels_by_days_months_and_half_years() -> None:
+    year = Period(OCT_1, OCT_1 + 365 * DAY)  # October 2020 to September 2021: 13 months
+    assert frequency_level([], year) is Level.LOW
+    daily = [OCT_1 + n * DAY for n in range(200)]
+    assert frequency_level(daily, year) is Level.ELITE
+    monthly = [OCT_1 + n * 30 * DAY for n in range(9)]  # 9 of 13 months
+    assert frequency_level(monthly, year) is Level.HIGH
+    twice = [OCT_1, OCT_1 + 200 * DAY]  # 2 of 13 months; 2 of 3 half-years
+    assert frequency_level(twice, year) is Level.MEDIUM
+    once = [OCT_1]
+    assert frequency_level(once, year) is Level.LOW
