@@ -271,22 +271,7 @@ def git_command(
         ),
         system=system,
         teams=parse_teams(teams),
-        **send_options(
-            ctx,
-            api_key=api_key,
-            api_key_file=api_key_file,
-            base_url=base_url,
-            insecure=insecure,
-            store=store,
-            wait=wait,
-            force=force,
-            max_retries=max_retries,
-            retry_max_time=retry_max_time,
-            timeout=timeout,
-            concurrency=concurrency,
-            dry_run=dry_run,
-            output=output,
-        ),
+        **send_options(ctx),
     )
     options = settings.derivation
     if options.since is not None and options.until is not None and options.since >= options.until:

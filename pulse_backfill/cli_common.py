@@ -20,7 +20,7 @@ from pulse_backfill.client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, check_base_
 from pulse_backfill.dates import parse_date
 from pulse_backfill.errors import UsageError
 from pulse_backfill.policy import RetryPolicy
-from pulse_backfill.sending import DEFAULT_CONCURRENCY, SendSettings
+from pulse_backfill.sending import SendSettings
 from pulse_backfill.store import default_store_path
 
 ApiKey = Annotated[
@@ -90,37 +90,23 @@ class SendOptions:
     system: str | None = None
 
 
-def send_options(
-    ctx: typer.Context,
-    *,
-    api_key: str | None,
-    api_key_file: Path | None,
-    base_url: str,
-    insecure: bool,
-    store: Path | None,
-    wait: bool,
-    force: bool,
-    max_retries: int,
-    retry_max_time: float,
-    timeout: float,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    dry_run: bool = False,
-    output: str | None = None,
-) -> dict[str, Any]:
-    """Keyword arguments of SendSettings, from the options every sending command takes."""
-    key, key_source = parse_api_key(ctx, api_key, api_key_file)
+def send_options(ctx: typer.Context, **overrides: Any) -> dict[str, Any]:
+    """Keyword arguments of SendSettings, from the options every sending command takes (read
+    from `ctx.params`, so each command declares them but never lists them again)."""
+    params = {**ctx.params, **overrides}
+    key, key_source = parse_api_key(ctx, params["api_key"], params["api_key_file"])
     return {
-        "dry_run": dry_run,
-        "output": output,
+        "dry_run": params.get("dry_run", False),
+        "output": params.get("output"),
         "api_key": key,
         "key_source": key_source,
-        "base_url": check_base_url(base_url, insecure=insecure or key is None),
-        "store_path": store or default_store_path(),
-        "wait_for_store": wait,
-        "force": force,
-        "concurrency": concurrency,
-        "retry": RetryPolicy(max_retries=max_retries, max_time=retry_max_time),
-        "timeout": timeout,
+        "base_url": check_base_url(params["base_url"], insecure=params["insecure"] or key is None),
+        "store_path": params["store"] or default_store_path(),
+        "wait_for_store": params["wait"],
+        "force": params["force"],
+        "concurrency": params["concurrency"],
+        "retry": RetryPolicy(max_retries=params["max_retries"], max_time=params["retry_max_time"]),
+        "timeout": params["timeout"],
         "environment": dict(os.environ),
     }
 

@@ -97,24 +97,7 @@ def _incidents(
     start, end = parse_date_option(since, "--since"), parse_date_option(until, "--until")
     if start is not None and end is not None and start >= end:
         raise UsageError("--since must be before --until")
-    settings = SendSettings(
-        **send_options(
-            ctx,
-            api_key=api_key,
-            api_key_file=api_key_file,
-            base_url=base_url,
-            insecure=insecure,
-            store=store,
-            wait=wait,
-            force=force,
-            max_retries=max_retries,
-            retry_max_time=retry_max_time,
-            timeout=timeout,
-            concurrency=concurrency,
-            dry_run=dry_run,
-            output=output,
-        )
-    )
+    settings = SendSettings(**send_options(ctx))
     ctx.obj = _Options(SendOptions(settings, quiet, json_summary, system or None), start, end)
 
 

@@ -77,22 +77,7 @@ def _push(
     json_summary: JsonSummary = False,
 ) -> None:
     """Options here may also follow the subcommand, as with the standard CLI."""
-    settings = SendSettings(
-        **send_options(
-            ctx,
-            api_key=api_key,
-            api_key_file=api_key_file,
-            base_url=base_url,
-            insecure=insecure,
-            store=store,
-            wait=wait,
-            force=force,
-            max_retries=max_retries,
-            retry_max_time=retry_max_time,
-            timeout=timeout,
-            concurrency=concurrency,
-        )
-    )
+    settings = SendSettings(**send_options(ctx))
     ctx.obj = SendOptions(settings, quiet, json_summary, system or None)
 
 

@@ -207,22 +207,18 @@ def frequency_level(times: Sequence[int], period: Period) -> Level:
 
 
 def lead_time_level(seconds: float) -> Level:
-    if seconds < HOUR:
-        return Level.ELITE
-    if seconds < WEEK:
-        return Level.HIGH
-    if seconds < SIX_MONTHS:
-        return Level.MEDIUM
-    return Level.LOW
+    return _under(seconds, (HOUR, WEEK, SIX_MONTHS))
 
 
 def recovery_level(seconds: float) -> Level:
-    if seconds < HOUR:
-        return Level.ELITE
-    if seconds < DAY:
-        return Level.HIGH
-    if seconds < WEEK:
-        return Level.MEDIUM
+    return _under(seconds, (HOUR, DAY, WEEK))
+
+
+def _under(seconds: float, limits: tuple[float, float, float]) -> Level:
+    """Elite, high or medium: the first whose limit `seconds` is under; low past them all."""
+    for level, limit in zip((Level.ELITE, Level.HIGH, Level.MEDIUM), limits, strict=True):
+        if seconds < limit:
+            return level
     return Level.LOW
 
 
