@@ -87,7 +87,8 @@ def _fail(message: str, code: int) -> NoReturn:
 app = typer.Typer(
     cls=_Group,
     name="pulse-backfill",
-    help="Backfill Pulse with a repository's history of deployments and changes.",
+    help="Backfill Pulse with your history of deployments, changes and incidents, keep it in "
+    "sync, and see its four keys.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
@@ -110,7 +111,8 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    """Backfill Pulse with a repository's history of deployments and changes."""
+    """Backfill Pulse with your history of deployments, changes and incidents, keep it in sync,
+    and see its four keys."""
 
 
 def _release_rules(

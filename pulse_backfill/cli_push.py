@@ -91,7 +91,11 @@ def change_command(
         str, typer.Option("--event_type", help="The change's type (the standard CLI's spelling).")
     ] = "commit",
 ) -> None:
-    """Push a change (a commit)."""
+    """Push a change (a commit).
+
+    The options of 'pulse-backfill push' (--api-key, --base-url, --system, --store, ...) may
+    come after the subcommand too, as with the standard CLI.
+    """
     system = SendOptions.of(ctx).system
     _send(
         ctx,
@@ -111,7 +115,11 @@ def deployment_command(
     source: Source = CLI_SOURCE,
     teams: Teams = None,
 ) -> None:
-    """Push a deployment with the ids of the changes it shipped."""
+    """Push a deployment with the ids of the changes it shipped.
+
+    The options of 'pulse-backfill push' (--api-key, --base-url, --system, --store, ...) may
+    come after the subcommand too, as with the standard CLI.
+    """
     event = push_deployment(
         identifier,
         timestamp,
@@ -144,7 +152,11 @@ def incident_command(
     ],
     source: Source = CLI_SOURCE,
 ) -> None:
-    """Push an incident, once it is resolved."""
+    """Push an incident, once it is resolved.
+
+    The options of 'pulse-backfill push' (--api-key, --base-url, --system, --store, ...) may
+    come after the subcommand too, as with the standard CLI.
+    """
     event = push_incident(
         identifier,
         timestamp_created,
@@ -162,7 +174,11 @@ def events_command(
         str, typer.Argument(metavar="FILE|-", help="NDJSON, as --output writes it; - for stdin.")
     ],
 ) -> None:
-    """Push the events of an NDJSON export (--output), after checking every line."""
+    """Push the events of an NDJSON export (--output), after checking every line.
+
+    The options of 'pulse-backfill push' (--api-key, --base-url, --system, --store, ...) may
+    come after the subcommand too, as with the standard CLI.
+    """
     if file == "-":
         text, source = sys.stdin.read(), "stdin"
     else:
@@ -201,7 +217,11 @@ def git_deployment_command(
         bool, typer.Option("--dry-run", help="Do not push the events, only print them.")
     ] = False,
 ) -> None:
-    """Push a deployment and its changes: the commits in PREVIOUS..HEAD."""
+    """Push a deployment and its changes: the commits in PREVIOUS..HEAD.
+
+    The options of 'pulse-backfill push' (--api-key, --base-url, --system, --store, ...) may
+    come after the subcommand too, as with the standard CLI.
+    """
     events = push_git_deployment(
         Repository(directory),
         previous_ref=previous_deployment_ref,
