@@ -17,7 +17,7 @@ from pulse_backfill.report import Report
 
 CHART_HEIGHT = 8
 CHART_WIDTH = 64  # columns of bars: with the axis, the chart fits in 80 columns
-_AXIS = 9
+_AXIS = 13  # room for "10.5 months"
 _PARTIAL = " ▁▂▃▄▅▆▇█"
 _STYLE = {Level.ELITE: "green", Level.HIGH: "cyan", Level.MEDIUM: "yellow", Level.LOW: "red"}
 _HTML_COLOUR = {
