@@ -147,3 +147,20 @@ def test_repos_file_errors_on_the_command_line(cli: Cli, tmp_path: Path) -> None
     none = cli("git", "--dry-run")
     assert none.exit_code == 2
     assert none.stderr == "Error: pass a repository, or --repos FILE with one a line\n"
+
+
+def test_a_url_that_cannot_be_fetched_is_one_failure_among_others(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path, tmp_path: Path
+) -> None:
+    gone = (tmp_path / "gone.git").as_uri()
+    listing = tmp_path / "repos.txt"
+    listing.write_text(f"{gone} --system gone\n{repos['linear'].as_uri()} --system linear\n")
+    result = send(
+        cli, server, store, "--repos", listing, "--cache-dir", tmp_path / "cache", "--json"
+    )
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert summary["failed_repositories"] == [gone]
+    assert summary["repositories"][0]["error"].startswith(f"cannot fetch {gone} (")
+    assert summary["repositories"][1]["system"] == "linear"
+    assert summary["deployments"]["sent"] == 5
