@@ -231,7 +231,12 @@ def _collect(
     if store is None:
         return [], []
     report.origin = origin
-    rows = store.record(events, origin=origin, point=derived.point.to_json())
+    rows = store.record(
+        events,
+        origin=origin,
+        point=derived.point.to_json(),
+        whole=derived.mode is SyncMode.FULL,
+    )
     if target is None:
         return [], []
     if derived.mode is SyncMode.FULL:

@@ -143,13 +143,24 @@ class Store:
         return int(row[0])
 
     def record(
-        self, events: Sequence[Event], *, origin: str | None = None, point: str | None = None
+        self,
+        events: Sequence[Event],
+        *,
+        origin: str | None = None,
+        point: str | None = None,
+        whole: bool = False,
     ) -> list[int]:
-        """Upsert `events` (and where `origin`'s sync now stands); their row ids, in order."""
+        """Upsert `events` (and where `origin`'s sync now stands); their row ids, in order.
+
+        `whole`: these are all of `origin`'s events now; earlier ones no longer derived (a
+        deleted tag's deployment, say) stop belonging to it, so no re-sync sends them.
+        """
         now = int(time.time())
         self._db.execute("BEGIN IMMEDIATE")
         try:
             origin_id = None if origin is None else self._origin_id(origin)
+            if whole and origin_id is not None:
+                self._db.execute("UPDATE events SET origin = NULL WHERE origin = ?", (origin_id,))
             rows = (
                 (e.system or "", e.kind, e.identifier, e.payload.decode("utf-8"), now, origin_id)
                 for e in events

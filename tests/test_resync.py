@@ -139,3 +139,19 @@ def test_what_a_keyless_run_recorded_goes_with_the_next_run_with_a_key(
     # Everything: what the first run recorded, and the new release.
     assert len(server.accepted) == 16
     assert summary["changes"]["sent"] == 11
+
+
+def test_a_deleted_tag_is_not_sent_by_a_later_re_sync(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path, tmp_path: Path
+) -> None:
+    clone = tmp_path / "clone"
+    git(repos["linear"], "clone", "--quiet", "--mirror", str(repos["linear"]), str(clone))
+    assert cli("git", clone, "--store", store).exit_code == 0  # recorded, not sent
+    git(clone, "tag", "-d", "v1.3.0")
+    assert cli("git", clone, "--store", store).exit_code == 0  # derived whole again
+    result = send(cli, clone, server, store, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["repositories"][0]["sync"] == "up to date"
+    deployments = {b["deploy_id"] for b in server.accepted_bodies() if b["$type"] == "deployment"}
+    assert "v1.3.0" not in deployments
+    assert len(deployments) == 4
