@@ -40,6 +40,7 @@ from pulse_backfill.incident_sources import (
     statuspage,
 )
 from pulse_backfill.incidents import FileFields, select_incidents
+from pulse_backfill.remote import shown_location
 from pulse_backfill.sending import DEFAULT_CONCURRENCY, SendSettings, send_events
 from pulse_backfill.ui import Display, delivery_lines, print_json
 
@@ -113,7 +114,7 @@ def statuspage_command(
 ) -> None:
     """Incidents of an Atlassian Statuspage page (its public API: the latest ones only)."""
     fetched = statuspage(url, timeout=_Options.of(ctx).send.settings.timeout)
-    _send(ctx, fetched, source="statuspage", where=url)
+    _send(ctx, fetched, source="statuspage", where=shown_location(url))
 
 
 @incidents_app.command("pagerduty")
@@ -169,7 +170,7 @@ def file_command(
     """Incidents of a file: times as epoch seconds or milliseconds, or ISO 8601."""
     fields = FileFields(id_field, created_field, resolved_field, status_field, resolved_status)
     fetched = incident_file(location, fields, timeout=_Options.of(ctx).send.settings.timeout)
-    _send(ctx, fetched, source=source, where=location)
+    _send(ctx, fetched, source=source, where=shown_location(location))
 
 
 def _send(ctx: typer.Context, fetched: Fetched, *, source: str, where: str) -> None:

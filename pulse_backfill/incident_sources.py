@@ -21,6 +21,7 @@ from pulse_backfill.incidents import (
     parse_pagerduty,
     parse_statuspage,
 )
+from pulse_backfill.remote import shown_location
 
 PAGERDUTY_API = "https://api.pagerduty.com"
 PAGERDUTY_WINDOW = 180 * 24 * 3600  # the API answers at most six months per query
@@ -42,7 +43,9 @@ def statuspage(url: str, *, timeout: float) -> Fetched:
     try:
         incidents, full = parse_statuspage(document)
     except IncidentFormatError as error:
-        raise UsageError(f"{api}: {error}: pass a Statuspage page's address") from None
+        raise UsageError(
+            f"{shown_location(api)}: {error}: pass a Statuspage page's address"
+        ) from None
     notes = []
     if full:
         notes.append(
@@ -113,7 +116,7 @@ def incident_file(location: str, fields: FileFields, *, timeout: float) -> Fetch
     try:
         return Fetched(parse_incident_file(text, fields, csv_hint=csv_hint), [])
     except IncidentFormatError as error:
-        raise UsageError(f"{location}: {error}") from None
+        raise UsageError(f"{shown_location(location)}: {error}") from None
 
 
 def _client(timeout: float, headers: dict[str, str] | None = None) -> httpx.Client:
@@ -139,10 +142,11 @@ def _get(
             f"{what} refused the credentials ({response.status_code}): check the token"
         )
     if response.status_code == 404:
-        raise UsageError(f"{what} has nothing at {url} (404): check the address")
+        raise UsageError(f"{what} has nothing at {shown_location(url)} (404): check the address")
     if response.is_error:
         raise FetchError(
-            f"{what} answered {response.status_code} {response.reason_phrase} at {url}: try later"
+            f"{what} answered {response.status_code} {response.reason_phrase} at "
+            f"{shown_location(url)}: try later"
         )
     return response
 
@@ -154,4 +158,6 @@ def _get_json(
     try:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise UsageError(f"{what} at {url} did not answer JSON: check the address") from None
+        raise UsageError(
+            f"{what} at {shown_location(url)} did not answer JSON: check the address"
+        ) from None

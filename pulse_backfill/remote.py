@@ -46,6 +46,15 @@ def display_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
+def shown_location(location: str) -> str:
+    """A path, or a URL as it may be printed and stored: no credentials, and no query (where a
+    signed URL keeps its token)."""
+    if "://" not in location:
+        return location
+    shown = display_url(location)
+    return shown.split("?", 1)[0] + ("?..." if "?" in shown else "")
+
+
 def repository_name(url: str) -> str:
     """The last part of the URL's path, without `.git`: the default system."""
     match = _SCP_LIKE.match(url)

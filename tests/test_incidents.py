@@ -238,3 +238,14 @@ def test_selection() -> None:
     assert chosen.unresolved == ["open"]
     assert chosen.outside == 1
     assert len(chosen.rejected) == 1
+
+
+def test_a_signed_urls_token_is_never_shown(cli: Cli, server: IngestionServer, store: Path) -> None:
+    server.sources["/export.json"] = lambda q, h: (503, "text/plain", b"down")
+    url = f"{server.base_url}/export.json?signature=s3cr3t-sig"
+    result = incidents(cli, server, store, "file", url)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: the incident file answered 503 Service Unavailable at "
+        f"{server.base_url}/export.json?...: try later\n"
+    )
