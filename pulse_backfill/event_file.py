@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from pulse_backfill.errors import UsageError
 from pulse_backfill.events import FIELDS, IDENTIFIER_FIELD, Event, EventKind
@@ -79,8 +79,8 @@ def _event(line: str, default_system: str | None) -> Event:
     if kind == "incident" and _time(data["time_resolved"]) < _time(data["time_created"]):
         raise ValueError("the incident is resolved before it was created")
     body = {name: data[name] for name in fields}  # the standard CLI's order
-    identifier = data[IDENTIFIER_FIELD[_kind(kind)]]
-    return Event.from_body(_kind(kind), identifier, body, system)
+    checked = cast(EventKind, kind)  # one of FIELDS' keys, checked above
+    return Event.from_body(checked, data[IDENTIFIER_FIELD[checked]], body, system)
 
 
 def _check_field(name: str, value: Any) -> None:
@@ -103,11 +103,3 @@ def _time(value: str, name: str = "time") -> datetime:
         return datetime.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{name!r} is not a valid time: {value!r}") from None
-
-
-def _kind(kind: str) -> EventKind:
-    if kind == "change":
-        return "change"
-    if kind == "deployment":
-        return "deployment"
-    return "incident"

@@ -81,6 +81,9 @@ def test_two_systems_as_json(cli: Cli) -> None:
 
 
 def test_two_systems_as_text(cli: Cli) -> None:
+    # The golden file, after a change meant to alter the text (then read it before committing):
+    # .venv/bin/pulse-backfill report --from fixtures/report/two-systems.ndjson \
+    #     > fixtures/report/two-systems.txt
     result = cli("report", "--from", TWO_SYSTEMS)
     assert result.exit_code == 0, result.output
     assert result.stdout == (FIXTURES / "two-systems.txt").read_text()
