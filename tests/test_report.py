@@ -11,15 +11,21 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from rich.console import Console
 
 from pulse_backfill.keys import (
     DAY,
     HOUR,
     WEEK,
+    Deployment,
+    History,
+    Incident,
     Level,
     Period,
     failure_level,
+    four_keys,
     frequency_level,
     lead_time_level,
     recovery_level,
@@ -214,3 +220,44 @@ def test_frequency_levels_by_days_months_and_half_years() -> None:
     assert frequency_level(twice, year) is Level.MEDIUM
     once = [OCT_1]
     assert frequency_level(once, year) is Level.LOW
+
+
+systems = st.sampled_from(["a", "b", "_unknown_"])
+moments = st.integers(min_value=OCT_1, max_value=OCT_1 + 120 * DAY)
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> History:
+    history = History()
+    for n, (system, time) in enumerate(draw(st.lists(st.tuples(systems, moments), max_size=30))):
+        changes = []
+        for m, lag in enumerate(draw(st.lists(st.integers(0, 30 * DAY), max_size=3))):
+            history.change_times[(system, f"c{n}.{m}")] = time - lag
+            changes.append(f"c{n}.{m}")
+        history.deployments.append(Deployment(system, f"d{n}", time, tuple(changes)))
+    for n, (system, created, took) in enumerate(
+        draw(st.lists(st.tuples(systems, moments, st.integers(0, 9 * DAY)), max_size=10))
+    ):
+        history.incidents.append(Incident(system, f"i{n}", created, created + took))
+    return history
+
+
+@given(histories())
+def test_the_keys_of_all_systems_add_up(history: History) -> None:
+    period = Period.spanning(history)
+    if period is None:
+        return
+    every = four_keys(history, period)
+    each = [four_keys(history.only([name]), period) for name in history.systems]
+    assert every.deployments == sum(k.deployments for k in each) == len(history.deployments)
+    assert every.per_day * period.days == pytest.approx(every.deployments)
+    assert every.failed_deployments == sum(k.failed_deployments for k in each)
+    assert every.failed_deployments <= every.deployments
+    assert every.incidents == sum(k.incidents for k in each)
+    assert every.unattributed_incidents == sum(k.unattributed_incidents for k in each)
+    assert every.lead_time_changes == sum(k.lead_time_changes for k in each)
+    if every.failure_rate is not None:
+        assert 0 <= every.failure_rate <= 1
+    for keys in [every, *each]:
+        assert (keys.lead_time_median is None) == (keys.lead_time_changes == 0)
+        assert (keys.recovery_mean is None) == (keys.incidents == 0)
