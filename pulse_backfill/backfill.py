@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pulse_backfill.client import endpoint
+from pulse_backfill.deliver import DeliveryReport, Undelivered
 from pulse_backfill.derive import Derivation, DerivationOptions, ReleaseRules, Status
 from pulse_backfill.errors import PulseBackfillError
 from pulse_backfill.events import Event, EventKind, events_in_order
@@ -154,29 +155,36 @@ def run_git_backfill(
         )
         write = None if settings.output is None else stack.enter_context(ndjson(settings.output))
         listener.start_repositories(len(settings.repositories))
-        deliveries: list[tuple[list[Event], list[int]]] = []
+        stack.callback(listener.stop)
+        cancel = cancel or threading.Event()
         target = None
         if store is not None and settings.api_key:
             target = store.target(settings.base_url, settings.api_key)
         for spec in settings.repositories:
+            if summary.delivery is not None and summary.delivery.interrupted:
+                break  # Ctrl-C: what was derived is recorded; the rest waits for the next run
             report = RepoReport(location=_shown(spec.location))
             summary.repositories.append(report)
             try:
-                delivery = _collect(spec, settings, store, target, report, write)
+                events, rows = _collect(spec, settings, store, target, report, write)
             except PulseBackfillError as error:
                 if len(settings.repositories) == 1:
                     raise
                 report.error = str(error)
-                delivery = ([], [])
+                events, rows = [], []
             listener.repository_done(report)
-            deliveries.append(delivery)
-        if store is not None and target is not None:
-            events = [event for pending, _ in deliveries for event in pending]
-            rows = [row for _, pending_rows in deliveries for row in pending_rows]
-            summary.delivery = deliver(
-                settings, store, target, events, rows, listener, cancel or threading.Event()
-            )
-        elif store is not None:
+            # Each repository is delivered as soon as it is derived: memory stays that of one
+            # repository, however many a run has. After a stop (a rejected key, a server that
+            # stays down) later ones are still recorded, for the next run.
+            stopped = summary.delivery is not None and summary.delivery.stopped is not None
+            if store is not None and target is not None and events and not stopped:
+                report_of_one = deliver(settings, store, target, events, rows, listener, cancel)
+                summary.delivery = merge(summary.delivery, report_of_one)
+            elif stopped:
+                summary.delivery = merge(summary.delivery, _not_sent(events))
+        if store is not None and target is not None and summary.delivery is None:
+            summary.delivery = DeliveryReport()  # nothing was left to send
+        elif store is not None and target is None:
             summary.waiting = sum(
                 store.count_unacknowledged(report.origin)
                 for report in summary.repositories
@@ -184,6 +192,28 @@ def run_git_backfill(
             )
     summary.elapsed_seconds = time.monotonic() - started
     return summary
+
+
+def merge(first: DeliveryReport | None, second: DeliveryReport) -> DeliveryReport:
+    """Two repositories' deliveries as one run's."""
+    if first is None:
+        return second
+    merged = DeliveryReport(
+        sent=dict(first.sent),
+        already=dict(first.already),
+        undelivered=[*first.undelivered, *second.undelivered],
+        stopped=first.stopped or second.stopped,
+        interrupted=first.interrupted or second.interrupted,
+    )
+    for counts, more in ((merged.sent, second.sent), (merged.already, second.already)):
+        for kind, count in more.items():
+            counts[kind] = counts.get(kind, 0) + count
+    return merged
+
+
+def _not_sent(events: Sequence[Event]) -> DeliveryReport:
+    reason = "not sent: the run stopped"
+    return DeliveryReport(undelivered=[Undelivered(e.kind, e.identifier, reason) for e in events])
 
 
 def _collect(

@@ -141,6 +141,7 @@ def send_events(
             with ndjson(settings.output) as write:
                 for event in events:
                     write(event)
+        stack.callback(listener.stop)
         if store is not None:
             rows = store.record(events, origin=origin)
             if settings.api_key:
@@ -163,7 +164,10 @@ def deliver(
     listener: SendListener,
     cancel: threading.Event,
 ) -> DeliveryReport:
-    """Deliver to the target what it has not acknowledged, under the settings' policy."""
+    """Deliver to the target what it has not acknowledged, under the settings' policy.
+
+    The listener's display goes on until the caller stops it: a run may deliver several times.
+    """
     assert settings.api_key
     api_key = settings.api_key
 
@@ -188,10 +192,7 @@ def deliver(
             return await deliverer.deliver(events, row_ids, force=settings.force)
 
     listener.start_delivery(events)
-    try:
-        return asyncio.run(run())
-    finally:
-        listener.stop()
+    return asyncio.run(run())
 
 
 @contextmanager

@@ -55,6 +55,7 @@ class Display:
         self._repository_count = 1
         self._deployments: TaskID | None = None
         self._events: TaskID | None = None
+        self._totals = [0, 0]  # deployments and events to deliver, over the whole run
 
     def warn(self, message: str) -> None:
         if not self.quiet:
@@ -85,9 +86,15 @@ class Display:
         if not self._live():
             return
         progress = self._bar()
-        deployments = sum(1 for event in events if event.kind == "deployment")
-        self._deployments = progress.add_task("deployments", total=deployments)
-        self._events = progress.add_task("events", total=len(events))
+        # Another repository of the same run makes the same bars longer.
+        self._totals[0] += sum(1 for event in events if event.kind == "deployment")
+        self._totals[1] += len(events)
+        if self._events is None or self._deployments is None:
+            self._deployments = progress.add_task("deployments", total=self._totals[0])
+            self._events = progress.add_task("events", total=self._totals[1])
+        else:
+            progress.update(self._deployments, total=self._totals[0])
+            progress.update(self._events, total=self._totals[1])
 
     def delivered(self, event: Event, result: Result | None) -> None:
         if self.quiet:
@@ -113,6 +120,7 @@ class Display:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+            self._deployments = self._events = self._repositories = None
 
     def summary(self, summary: Summary) -> None:
         self.lines(summary_lines(summary))

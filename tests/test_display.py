@@ -44,3 +44,17 @@ def test_quiet_prints_nothing() -> None:
     out = io.StringIO()
     run(Display(quiet=True, console=Console(file=out, force_terminal=True)))
     assert out.getvalue() == ""
+
+
+def test_a_second_repository_lengthens_the_same_bars() -> None:
+    out = io.StringIO()
+    display = Display(quiet=False, console=Console(file=out, force_terminal=True, width=100))
+    display.start_repositories(2)
+    display.start_delivery(EVENTS)
+    display.start_delivery(EVENTS)
+    for event in EVENTS * 2:
+        display.delivered(event, Result(Outcome.ACKNOWLEDGED))
+    display.stop()
+    text = out.getvalue()
+    assert "4/4" in text  # events of both repositories on one bar
+    assert text.count("events") >= 1

@@ -164,3 +164,22 @@ def test_a_url_that_cannot_be_fetched_is_one_failure_among_others(
     assert summary["repositories"][0]["error"].startswith(f"cannot fetch {gone} (")
     assert summary["repositories"][1]["system"] == "linear"
     assert summary["deployments"]["sent"] == 5
+
+
+def test_each_repository_is_delivered_in_turn_and_a_stop_holds_the_rest(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
+) -> None:
+    server.accepted_keys = {"another-key"}
+    stopped = send(cli, server, store, repos["linear"], repos["release-branches"], "--json")
+    assert stopped.exit_code == 1
+    summary = json.loads(stopped.stdout)
+    assert summary["stopped"].startswith("the API key from --api-key was rejected")
+    assert len(server.requests) == 1  # one request learnt the key was wrong
+    reasons = {u["reason"] for u in summary["not_delivered"]}
+    assert "not sent: the run stopped" in reasons
+    assert [r["system"] for r in summary["repositories"]] == ["linear", "release-branches"]
+
+    server.accepted_keys = None
+    again = send(cli, server, store, repos["linear"], repos["release-branches"], "--json")
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["deployments"]["sent"] == 11  # both were recorded
