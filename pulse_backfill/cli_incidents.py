@@ -98,7 +98,7 @@ def _incidents(
     start, end = parse_date_option(since, "--since"), parse_date_option(until, "--until")
     if start is not None and end is not None and start >= end:
         raise UsageError("--since must be before --until")
-    settings = SendSettings(**send_options(ctx))
+    settings = SendSettings(**send_options(ctx))  # the options above, from ctx.params
     ctx.obj = _Options(SendOptions(settings, quiet, json_summary, system or None), start, end)
 
 

@@ -77,7 +77,7 @@ def _push(
     json_summary: JsonSummary = False,
 ) -> None:
     """Options here may also follow the subcommand, as with the standard CLI."""
-    settings = SendSettings(**send_options(ctx))
+    settings = SendSettings(**send_options(ctx))  # the options above, from ctx.params
     ctx.obj = SendOptions(settings, quiet, json_summary, system or None)
 
 
