@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from pulse_backfill.events import Event, incident_event, rfc3339
 
 STATUSPAGE_LIMIT = 50  # the public API's incidents.json lists the 50 most recent
 _MILLISECONDS = 100_000_000_000  # epoch numbers above this are milliseconds (after 1973 in ms)
+_LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z: RFC 3339 has four-digit years
 
 
 class IncidentFormatError(ValueError):
@@ -77,27 +79,41 @@ def select_incidents(
 
 def parse_time(value: Any, what: str) -> int:
     """Epoch seconds from epoch seconds or milliseconds (number or digits) or ISO 8601."""
-    if isinstance(value, bool):
-        raise IncidentFormatError(f"{what} is not a time: {value!r}")
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str) and value.strip():
-        text = value.strip()
+    if isinstance(value, str) and value.strip() and not _is_number(value):
         try:
-            number = float(text)
+            moment = datetime.fromisoformat(value.strip())
         except ValueError:
-            try:
-                moment = datetime.fromisoformat(text)
-            except ValueError:
-                raise IncidentFormatError(
-                    f"{what} is not a time (epoch seconds or milliseconds, or ISO 8601): {value!r}"
-                ) from None
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=UTC)
-            return int(moment.timestamp())
-    else:
+            raise IncidentFormatError(
+                f"{what} is not a time (epoch seconds or milliseconds, or ISO 8601): {value!r}"
+            ) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return _in_range(int(moment.timestamp()), value, what)
+    if isinstance(value, bool) or not (isinstance(value, int | float) or _is_number(value)):
         raise IncidentFormatError(f"{what} is not a time: {value!r}")
-    return int(number / 1000) if abs(number) >= _MILLISECONDS else int(number)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise IncidentFormatError(f"{what} is not a time: {value!r}")
+    return _in_range(int(number / 1000 if abs(number) >= _MILLISECONDS else number), value, what)
+
+
+def _is_number(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _in_range(seconds: int, value: Any, what: str) -> int:
+    if not 0 <= seconds <= _LAST_SECOND:
+        raise IncidentFormatError(f"{what} is out of range (1970 to 9999): {value!r}")
+    return seconds
 
 
 def parse_statuspage(document: Any) -> tuple[list[Incident], bool]:

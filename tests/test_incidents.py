@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pulse_backfill.incidents import Incident, IncidentFormatError, parse_time, select_incidents
 from tests.conftest import API_KEY, Cli
@@ -214,7 +216,9 @@ def test_times(value: object, epoch: int) -> None:
     assert parse_time(value, "t") == epoch
 
 
-@pytest.mark.parametrize("value", [None, True, "", "soon", [1]])
+@pytest.mark.parametrize(
+    "value", [None, True, "", "soon", [1], "nan", "inf", float("nan"), 10**400, -5, "99999-01-01"]
+)
 def test_not_times(value: object) -> None:
     with pytest.raises(IncidentFormatError):
         parse_time(value, "t")
@@ -249,3 +253,12 @@ def test_a_signed_urls_token_is_never_shown(cli: Cli, server: IngestionServer, s
         f"Error: the incident file answered 503 Service Unavailable at "
         f"{server.base_url}/export.json?...: try later\n"
     )
+
+
+@given(st.one_of(st.text(), st.integers(), st.floats(), st.none(), st.booleans()))
+def test_any_value_is_a_time_or_one_clear_error(value: object) -> None:
+    try:
+        seconds = parse_time(value, "t")
+    except IncidentFormatError:
+        return
+    assert 0 <= seconds <= 253_402_300_799
