@@ -51,8 +51,13 @@ System = Annotated[
     str | None, typer.Option(help="Pulse system of the events (left out when not given).")
 ]
 Identifier = Annotated[str, typer.Option(help="The event's identifier.", show_default=False)]
+# RFC 3339 (and Go, which the standard CLI is written in) has four-digit years.
+LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
 Timestamp = Annotated[
-    int, typer.Option(min=0, help="UNIX epoch seconds (e.g. 1602253523).", show_default=False)
+    int,
+    typer.Option(
+        min=0, max=LAST_SECOND, help="UNIX epoch seconds (e.g. 1602253523).", show_default=False
+    ),
 ]
 Source = Annotated[str, typer.Option(help="The event's source (e.g. cli, git, GitHub).")]
 Teams = Annotated[str | None, typer.Option(help="Comma-separated teams of the deployment.")]
@@ -138,7 +143,11 @@ def incident_command(
     timestamp_created: Annotated[
         int,
         typer.Option(
-            "--timestampCreated", min=0, help="When it started, epoch seconds.", show_default=False
+            "--timestampCreated",
+            min=0,
+            max=LAST_SECOND,
+            help="When it started, epoch seconds.",
+            show_default=False,
         ),
     ],
     timestamp_resolved: Annotated[
@@ -146,6 +155,7 @@ def incident_command(
         typer.Option(
             "--timestampResolved",
             min=0,
+            max=LAST_SECOND,
             help="When it was resolved, epoch seconds.",
             show_default=False,
         ),

@@ -109,6 +109,11 @@ def test_a_step_that_runs_twice_sends_once(cli: Cli, server: IngestionServer, st
             "parse string as an integer (see 'pulse-backfill push change --help')",
         ),
         (
+            ["change", "--identifier", "c", "--timestamp", "99999999999999"],
+            "Error: Invalid value for '--timestamp': Input should be less than or equal to "
+            "253402300799 (see 'pulse-backfill push change --help')",
+        ),
+        (
             ["change", "--identifier", " ", "--timestamp", "5"],
             "Error: --identifier must not be empty",
         ),
