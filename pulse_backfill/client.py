@@ -106,10 +106,15 @@ class IngestionClient:
                 follow_redirects=False,
                 transport=transport,
                 limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-                headers={"Environment": environment, "CLI-Version": __version__},
+                headers={
+                    "Content-Type": "application/json",
+                    "Environment": environment,
+                    "CLI-Version": __version__,
+                },
             )
             for _ in range(concurrency)
         ]
+        self._urls: dict[str | None, httpx.URL] = {}  # parsed once per system, not per event
         self._idle: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
         for client in self._clients:
             self._idle.put_nowait(client)
@@ -130,13 +135,12 @@ class IngestionClient:
 
     async def send(self, event: Event) -> Answer:
         """One attempt to deliver `event`."""
+        url = self._urls.get(event.system)
+        if url is None:
+            url = self._urls[event.system] = httpx.URL(self.url(event.system))
         client = await self._idle.get()
         try:
-            response = await client.post(
-                self.url(event.system),
-                content=event.encode(),
-                headers={"Content-Type": "application/json"},
-            )
+            response = await client.post(url, content=event.encode())
         except httpx.HTTPError as error:
             return Answer(None, self._redact(_describe(error)))
         finally:
