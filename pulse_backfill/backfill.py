@@ -18,7 +18,14 @@ from pulse_backfill.derive import Derivation, DerivationOptions, ReleaseRules, S
 from pulse_backfill.errors import PulseBackfillError
 from pulse_backfill.events import Event, EventKind, events_in_order
 from pulse_backfill.gitrepo import Repository
-from pulse_backfill.remote import default_cache_dir, display_url, is_remote, mirror, repository_name
+from pulse_backfill.remote import (
+    default_cache_dir,
+    display_url,
+    is_remote,
+    mirror,
+    repository_name,
+    shown_location,
+)
 from pulse_backfill.repo_list import RepoSpec
 from pulse_backfill.sending import (
     SendListener,
@@ -163,7 +170,7 @@ def run_git_backfill(
         for spec in settings.repositories:
             if summary.delivery is not None and summary.delivery.interrupted:
                 break  # Ctrl-C: what was derived is recorded; the rest waits for the next run
-            report = RepoReport(location=_shown(spec.location))
+            report = RepoReport(location=shown_location(spec.location))
             summary.repositories.append(report)
             try:
                 events, rows = _collect(spec, settings, store, target, report, write)
@@ -235,7 +242,7 @@ def _collect(
         )
         options = replace(options, rules=rules)
     paths = spec.paths or settings.paths
-    origin = _origin(repository, report.system, options, paths, settings.teams)
+    origin = _origin(report.location, report.system, options, paths, settings.teams)
     # Deriving only what is new needs the store's word on what was, and every event for
     # --output and --force.
     resync = store is not None and settings.output is None and not settings.force
@@ -275,15 +282,15 @@ def _collect(
 
 
 def _origin(
-    repository: Repository,
+    location: str,
     system: str | None,
     options: DerivationOptions,
     paths: Sequence[str],
     teams: Sequence[str],
 ) -> str:
     """The store's key for what this repository, derived this way, gives."""
-    where = repository.label if repository.label != str(repository.path) else None
-    location = where or str(repository.path.resolve())
+    if not is_remote(location):
+        location = str(Path(location).resolve())
     rules = options.rules
     recipe = json.dumps(
         [
@@ -302,7 +309,3 @@ def _origin(
         ]
     )
     return f"git {location} {hashlib.sha256(recipe.encode()).hexdigest()[:16]}"
-
-
-def _shown(location: str) -> str:
-    return display_url(location) if is_remote(location) else location
