@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from pulse_backfill.client import endpoint
 from pulse_backfill.deliver import DeliveryReport, Undelivered
 from pulse_backfill.derive import Derivation, DerivationOptions, ReleaseRules, Status
 from pulse_backfill.errors import PulseBackfillError
@@ -155,11 +154,7 @@ def run_git_backfill(
     with ExitStack() as stack:
         # Take the store first: a rival run is reported before any work is done.
         store = open_store(settings, listener, stack)
-        summary = Summary(
-            destination=endpoint(settings.base_url) if settings.api_key else None,
-            store=None if store is None else str(settings.store_path),
-            dry_run=settings.dry_run,
-        )
+        summary = Summary.starting(settings, store)
         write = None if settings.output is None else stack.enter_context(ndjson(settings.output))
         listener.start_repositories(len(settings.repositories))
         stack.callback(listener.stop)

@@ -33,7 +33,7 @@ from pulse_backfill.cli_common import (
 )
 from pulse_backfill.errors import UsageError
 from pulse_backfill.event_file import read_events
-from pulse_backfill.events import CLI_SOURCE, Event, EventKind
+from pulse_backfill.events import CLI_SOURCE, LAST_SECOND, Event, EventKind
 from pulse_backfill.gitrepo import Repository
 from pulse_backfill.push import push_change, push_deployment, push_git_deployment, push_incident
 from pulse_backfill.sending import DEFAULT_CONCURRENCY, SendSettings, SendSummary, send_events
@@ -51,8 +51,6 @@ System = Annotated[
     str | None, typer.Option(help="Pulse system of the events (left out when not given).")
 ]
 Identifier = Annotated[str, typer.Option(help="The event's identifier.", show_default=False)]
-# RFC 3339 (and Go, which the standard CLI is written in) has four-digit years.
-LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
 Timestamp = Annotated[
     int,
     typer.Option(

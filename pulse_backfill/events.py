@@ -67,6 +67,10 @@ class Event:
         return (self.payload[:-1] + b',"system":' + _json_value(self.system) + b"}").decode()
 
 
+# The last second RFC 3339 (and Go, the standard CLI's language) can write: four-digit years.
+LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
+
+
 def rfc3339(epoch_seconds: int) -> str:
     """Go's time.Time JSON form for a UTC time."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_seconds))

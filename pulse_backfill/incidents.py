@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pulse_backfill.events import Event, incident_event, rfc3339
+from pulse_backfill.events import LAST_SECOND, Event, incident_event, rfc3339
 
 STATUSPAGE_LIMIT = 50  # the public API's incidents.json lists the 50 most recent
 _MILLISECONDS = 100_000_000_000  # epoch numbers above this are milliseconds (after 1973 in ms)
-_LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z: RFC 3339 has four-digit years
 
 
 class IncidentFormatError(ValueError):
@@ -111,7 +110,7 @@ def _is_number(value: Any) -> bool:
 
 
 def _in_range(seconds: int, value: Any, what: str) -> int:
-    if not 0 <= seconds <= _LAST_SECOND:
+    if not 0 <= seconds <= LAST_SECOND:
         raise IncidentFormatError(f"{what} is out of range (1970 to 9999): {value!r}")
     return seconds
 

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from pulse_backfill.events import rfc3339
+
 MINUTE = 60
 HOUR = 3600
 DAY = 24 * HOUR
@@ -90,7 +92,7 @@ class Period:
         return cls(midnight(min(moments)), midnight(max(moments)) + DAY)
 
     def to_json(self) -> dict[str, Any]:
-        return {"since": _iso(self.since), "until": _iso(self.until), "days": self.days}
+        return {"since": rfc3339(self.since), "until": rfc3339(self.until), "days": self.days}
 
 
 @dataclass(frozen=True)
@@ -274,7 +276,3 @@ def _months(period: Period) -> list[tuple[int, int]]:
         months.append((year, month))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
-
-
-def _iso(moment: int) -> str:
-    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol, Self, TextIO
 
 from pulse_backfill.ci_env import detect_environment
 from pulse_backfill.client import DEFAULT_TIMEOUT, IngestionClient, endpoint
@@ -82,6 +82,15 @@ class SendSummary:
         counts = self.delivery.sent if what == "sent" else self.delivery.already
         return counts.get(kind, 0)
 
+    @classmethod
+    def starting(cls, settings: SendSettings, store: Store | None) -> Self:
+        """An empty summary of a run with these settings (`store` is None for a dry run)."""
+        return cls(
+            destination=endpoint(settings.base_url) if settings.api_key else None,
+            store=None if store is None else str(settings.store_path),
+            dry_run=settings.dry_run,
+        )
+
     def derived(self, kind: EventKind) -> int:
         return self.counts.get(kind, 0)
 
@@ -130,11 +139,7 @@ def send_events(
     started = time.monotonic()
     with ExitStack() as stack:
         store = open_store(settings, listener, stack)
-        summary = SendSummary(
-            destination=endpoint(settings.base_url) if settings.api_key else None,
-            store=None if store is None else str(settings.store_path),
-            dry_run=settings.dry_run,
-        )
+        summary = SendSummary.starting(settings, store)
         for event in events:
             summary.counts[event.kind] = summary.counts.get(event.kind, 0) + 1
         if settings.output is not None:
