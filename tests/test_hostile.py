@@ -518,8 +518,28 @@ def test_the_key_never_leaks(
         cli("git", repos["linear"], "--api-key", API_KEY, "--base-url", "http://pulse.example"),
         cli("git", "/nowhere", "--api-key", API_KEY),
     ]
+    # The other commands that send, with a server that echoes the key back, then refuses it.
+    incidents = tmp_path / "incidents.csv"
+    incidents.write_text("id,created_at,resolved_at\ni1,1601546400,1601550000\n")
+    export = tmp_path / "export.ndjson"
+    assert cli("git", repos["linear"], "--dry-run", "--output", export).exit_code == 0
+    server.faults.extend([Fault(400, echo), Fault(503, echo)])
+    results += [
+        cli("push", "change", "--identifier", "c", "--timestamp", "1", "--api-key", API_KEY,
+            *common),
+        cli("push", "events", export, "--api-key", API_KEY, *common, "--json"),
+        cli("incidents", "file", incidents, "--api-key", API_KEY, *common),
+        cli("push", "git", "deployment", "--directory", repos["linear"],
+            "--previous-deployment-ref", "v1.0.0", "--identifier", "x", "--timestamp", "1",
+            "--api-key", API_KEY, *common),
+        cli("report", "--store", store, "--html", tmp_path / "report.html", "--json"),
+    ]  # fmt: skip
     server.accepted_keys = {"other"}
     results.append(cli("git", repos["linear"], "--api-key", API_KEY, *common, "--force"))
+    results.append(
+        cli("push", "incident", "--identifier", "i", "--timestampCreated", "1",
+            "--timestampResolved", "2", "--api-key", API_KEY, *common)
+    )  # fmt: skip
     for result in results:
         assert API_KEY not in result.output
         assert result.exception is None or isinstance(result.exception, SystemExit)
