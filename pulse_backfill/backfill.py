@@ -12,11 +12,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from pulse_backfill.deliver import DeliveryReport, Undelivered
 from pulse_backfill.derive import Derivation, DerivationOptions, ReleaseRules, Status
 from pulse_backfill.errors import PulseBackfillError
-from pulse_backfill.events import Event, EventKind, events_in_order
+from pulse_backfill.events import Event, EventKind, events_in_order, ndjson_in_order
 from pulse_backfill.gitrepo import Repository
+from pulse_backfill.outcomes import DeliveryReport, Undelivered
 from pulse_backfill.remote import (
     default_cache_dir,
     display_url,
@@ -224,7 +224,7 @@ def _collect(
     store: Store | None,
     target: int | None,
     report: RepoReport,
-    write: Callable[[Event], None] | None,
+    write: Callable[[bytes], object] | None,
 ) -> tuple[list[Event], list[int]]:
     """Derive one repository into `report`, write and record it; what it has to deliver."""
     repository = open_repository(spec.location, settings.cache_dir)
@@ -252,16 +252,22 @@ def _collect(
     report.derivation = derived.derivation
     report.tag_names = [tag.name for tag in derived.tags]
     report.warnings = derived.warnings
-    events: list[Event] = []
-    # Without a store (--dry-run) events are counted and written as they come, never all held.
-    for event in events_in_order(derived.derivation, system=report.system, teams=settings.teams):
-        report.counts[event.kind] = report.counts.get(event.kind, 0) + 1
-        if write is not None:
-            write(event)
-        if store is not None:
-            events.append(event)
+    sent = derived.derivation.sent
+    report.counts = {
+        "change": sum(len(deployment.changes) for deployment in sent),
+        "deployment": len(sent),
+    }
     if store is None:
+        # A dry run writes each deployment's lines as they come, and holds no event.
+        if write is not None:
+            lines = ndjson_in_order(derived.derivation, system=report.system, teams=settings.teams)
+            for chunk in lines:
+                write(chunk)
         return [], []
+    events = list(events_in_order(derived.derivation, system=report.system, teams=settings.teams))
+    if write is not None:
+        for event in events:
+            write(event.ndjson_line())
     report.origin = origin
     rows = store.record(
         events,

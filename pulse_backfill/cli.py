@@ -38,9 +38,9 @@ from pulse_backfill.cli_common import (
 )
 from pulse_backfill.cli_incidents import incidents_app
 from pulse_backfill.cli_push import push_app
-from pulse_backfill.client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
 from pulse_backfill.derive import ChangeTime, DeployTime, DerivationOptions, ReleaseRules
 from pulse_backfill.errors import PulseBackfillError, UsageError
+from pulse_backfill.ingestion import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
 from pulse_backfill.policy import RetryPolicy
 from pulse_backfill.remote import default_cache_dir
 from pulse_backfill.repo_list import RepoSpec, parse_repo_list

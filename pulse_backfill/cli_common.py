@@ -16,9 +16,9 @@ import typer
 from typer._click.core import Context, ParameterSource  # typer 0.29 vendors click
 from typer.core import TyperGroup
 
-from pulse_backfill.client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, check_base_url
 from pulse_backfill.dates import parse_date
 from pulse_backfill.errors import UsageError
+from pulse_backfill.ingestion import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, check_base_url
 from pulse_backfill.policy import RetryPolicy
 from pulse_backfill.sending import SendSettings
 from pulse_backfill.store import default_store_path

@@ -3,80 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import ssl
-from dataclasses import dataclass
-from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.parse import urlencode
 
 import httpx
 
 from pulse_backfill import __version__
-from pulse_backfill.errors import UsageError
 from pulse_backfill.events import Event
+from pulse_backfill.ingestion import DEFAULT_TIMEOUT, check_base_url, endpoint, redact
+from pulse_backfill.outcomes import Answer
 from pulse_backfill.policy import parse_retry_after
 
-DEFAULT_BASE_URL = "https://ingestion.pulse.codacy.com"
-INGESTION_PATH = "/v1/ingestion/cli"
-DEFAULT_TIMEOUT = 30.0  # seconds to wait for an answer
 MAX_CONNECT_TIMEOUT = 10.0  # a host that does not accept in this long will not
-REDACTED = "***"
-
-
-@dataclass(frozen=True)
-class Answer:
-    """One attempt's answer. `status` is None when there was none (refused, reset, timed out)."""
-
-    status: int | None
-    detail: str = ""  # for people: the status and the server's message, or the network error
-    retry_after: float | None = None
-    location: str | None = None  # where a redirect pointed, key redacted
-
-
-def check_base_url(base_url: str, *, insecure: bool = True) -> str:
-    """The base URL, if it is an http(s) URL with a host; a usage error naming the fix if not.
-
-    Unless `insecure`, plain http is only for loopback: the key travels in the query string.
-    """
-    try:
-        parts = urlsplit(base_url)
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
-        parts.port  # noqa: B018 - raises on a port that is not a number
-    except ValueError:
-        valid = False
-    if not valid:
-        raise UsageError(
-            f"--base-url {base_url!r} is not an http(s) URL: pass one like {DEFAULT_BASE_URL}"
-        )
-    if parts.scheme == "http" and not insecure and not is_loopback(base_url):
-        raise UsageError(
-            f"--base-url {base_url} would send the API key unencrypted: use https://, "
-            "or pass --insecure to allow plain http"
-        )
-    return base_url
-
-
-def is_loopback(base_url: str) -> bool:
-    host = urlsplit(base_url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def endpoint(base_url: str) -> str:
-    # The standard CLI resolves an absolute path against the base URL: its path is replaced.
-    return urljoin(base_url, INGESTION_PATH)
-
-
-def redact(text: str, api_key: str) -> str:
-    """`text` with the key replaced, for anything we print."""
-    if not api_key:
-        return text
-    for form in {api_key, urlencode({"k": api_key})[2:]}:
-        text = text.replace(form, REDACTED)
-    return text
 
 
 class IngestionClient:

@@ -13,66 +13,25 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Protocol
 
-from pulse_backfill.client import Answer
-from pulse_backfill.events import Event, EventKind
+from pulse_backfill.events import Event
+from pulse_backfill.outcomes import (
+    Answer,
+    DeliveryListener,
+    DeliveryReport,
+    Outcome,
+    Result,
+    Undelivered,
+)
 from pulse_backfill.policy import RetryPolicy, Verdict, retry_delay, should_retry, verdict
 from pulse_backfill.store import Store
 
 _CANCEL_POLL = 0.05  # how often a backoff wait looks for Ctrl-C
 
 
-class Outcome(Enum):
-    ACKNOWLEDGED = "acknowledged"
-    REJECTED = "rejected"  # this event was refused; the run goes on
-    HELD_BACK = "held back"  # a deployment whose changes were not all delivered
-    # The rest end the run: every further event would fail the same way.
-    KEY_REJECTED = "key rejected"
-    REDIRECTED = "redirected"
-    UNREACHABLE = "unreachable"  # no success within the retry policy
-    CANCELLED = "cancelled"  # interrupted before it was acknowledged
-
-    @property
-    def stops_the_run(self) -> bool:
-        return self in _STOPPING
-
-
-_STOPPING = frozenset({Outcome.KEY_REJECTED, Outcome.REDIRECTED, Outcome.UNREACHABLE})
-
-
-@dataclass(frozen=True)
-class Result:
-    outcome: Outcome
-    detail: str = ""
-    attempts: int = 1
-
-
 class Sender(Protocol):
     async def send(self, event: Event) -> Answer: ...
-
-
-class DeliveryListener(Protocol):
-    def delivered(self, event: Event, result: Result | None) -> None:
-        """Called once per event: `result` is None when the target had it already."""
-
-
-@dataclass(frozen=True)
-class Undelivered:
-    kind: EventKind
-    identifier: str
-    reason: str
-
-
-@dataclass
-class DeliveryReport:
-    sent: dict[EventKind, int] = field(default_factory=dict)
-    already: dict[EventKind, int] = field(default_factory=dict)
-    undelivered: list[Undelivered] = field(default_factory=list)
-    # Why the run stopped early, when it did (a rejected key, an unreachable server).
-    stopped: str | None = None
-    interrupted: bool = False
 
 
 @dataclass

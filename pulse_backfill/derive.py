@@ -5,15 +5,14 @@ Pure logic over `history` data: no git, no I/O.
 
 from __future__ import annotations
 
-import operator
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import NamedTuple
 
+from pulse_backfill.first_reach import first_reach
 from pulse_backfill.gitwalk import has_clock_skew, rev_list_not
-from pulse_backfill.history import CommitGraph, TagRef
+from pulse_backfill.history import Change, CommitGraph, TagRef
 from pulse_backfill.semver import Version, parse_version
 
 
@@ -69,12 +68,6 @@ class Release:
     tag: TagRef
     commit: str
     version: Version | None
-
-
-class Change(NamedTuple):
-    # A tuple, not a dataclass: a large history has hundreds of thousands of them.
-    id: str
-    time: int
 
 
 @dataclass(frozen=True)
@@ -163,6 +156,33 @@ def _order_key(release: Release, time: int) -> tuple[int, tuple[object, ...], st
     return (time, precedence, release.tag.name)
 
 
+def derive_log(
+    timed: Sequence[tuple[Release, int]],
+    log: Iterable[bytes],
+    options: DerivationOptions,
+    *,
+    touching: frozenset[str] | None = None,
+) -> Derivation:
+    """`derive` for a whole history, from git's log of it (`first_reach.LOG_FORMAT` lines).
+
+    One pass as the log streams when git's order allows (no clock skew); else the graph.
+    """
+    change_time = 1 if options.change_time is ChangeTime.AUTHOR else 2
+    tips = [release.commit.encode() for release, _ in timed]
+    reach = first_reach(log, tips, change_time=change_time, merges=not options.no_merges)
+    if reach.shipped is None:
+        return derive(timed, CommitGraph.from_log(reach.lines), options, touching=touching)
+    deployments = []
+    for position, ((release, time), changes) in enumerate(zip(timed, reach.shipped, strict=True)):
+        if _is_baseline(position, time, options):
+            deployments.append(Deployment(release.tag.name, release.commit, time, Status.BASELINE))
+            continue
+        if touching is not None:
+            changes = [change for change in changes if change.id in touching]
+        deployments.append(_deployment(release, time, changes))
+    return Derivation(tuple(deployments))
+
+
 def derive(
     timed: Sequence[tuple[Release, int]],
     graph: CommitGraph,
@@ -201,9 +221,7 @@ def derive(
             new_commits = []
         else:
             new_commits = _ship(graph, start, shipped)
-        is_baseline = (position == 0 and not options.include_first) or (
-            options.since is not None and time < options.since
-        )
+        is_baseline = _is_baseline(position, time, options)
         if start is not None and skewed and not earlier and not is_baseline:
             by_git = rev_list_not(graph, start, tips)
             if len(by_git) != len(new_commits):
@@ -223,17 +241,22 @@ def derive(
         if touching is not None:
             new_commits = [c for c in new_commits if graph.ids[c] in touching]
         ids = graph.ids
-        changes = sorted(
-            (Change(ids[c], change_times[c]) for c in new_commits), key=_by_time_then_id
-        )
-        status = Status.SEND if changes else Status.EMPTY
-        deployments.append(
-            Deployment(release.tag.name, release.commit, time, status, tuple(changes))
-        )
+        changes = [Change(change_times[c], ids[c]) for c in new_commits]
+        deployments.append(_deployment(release, time, changes))
     return Derivation(tuple(deployments), tuple(warnings), skewed)
 
 
-_by_time_then_id = operator.itemgetter(1, 0)
+def _is_baseline(position: int, time: int, options: DerivationOptions) -> bool:
+    # Rule 6: the first deployment, and those before --since, bound later ones; none is sent.
+    return (position == 0 and not options.include_first) or (
+        options.since is not None and time < options.since
+    )
+
+
+def _deployment(release: Release, time: int, changes: list[Change]) -> Deployment:
+    changes.sort()  # by time, then id
+    status = Status.SEND if changes else Status.EMPTY
+    return Deployment(release.tag.name, release.commit, time, status, tuple(changes))
 
 
 def _ship(graph: CommitGraph, start: int, shipped: bytearray) -> list[int]:

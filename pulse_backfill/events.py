@@ -6,11 +6,12 @@ import functools
 import json
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pulse_backfill.derive import Derivation
+from pulse_backfill.history import Change
 
 EventKind = Literal["change", "deployment", "incident"]
 GIT_SOURCE = "git"  # what the standard CLI's git helper sends
@@ -28,7 +29,9 @@ IDENTIFIER_FIELD: dict[EventKind, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass's constructor costs four times as much, and a large history
+# builds hundreds of thousands of events. Nothing changes an event once built.
+@dataclass(slots=True)
 class Event:
     kind: EventKind
     identifier: str
@@ -62,9 +65,9 @@ class Event:
     def encode(self) -> bytes:
         return self.payload
 
-    def ndjson_line(self) -> str:
-        """The body plus a top-level "system", as `--output` writes it."""
-        return (self.payload[:-1] + b',"system":' + _json_value(self.system) + b"}").decode()
+    def ndjson_line(self) -> bytes:
+        """The body plus a top-level "system", as `--output` writes it, with its newline."""
+        return self.payload[:-1] + b',"system":' + _json_value(self.system) + b"}\n"
 
 
 # The last second RFC 3339 (and Go, the standard CLI's language) can write: four-digit years.
@@ -73,7 +76,30 @@ LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 def rfc3339(epoch_seconds: int) -> str:
     """Go's time.Time JSON form for a UTC time."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_seconds))
+    return _rfc3339(epoch_seconds).decode()
+
+
+def _rfc3339(epoch_seconds: int) -> bytes:
+    # A change event per commit: each day's date is formatted once, each time of day looked up.
+    day, second = divmod(epoch_seconds, 86_400)
+    date = _DAYS.get(day)
+    if date is None:
+        date = _DAYS[day] = time.strftime("%Y-%m-%dT", time.gmtime(epoch_seconds)).encode()
+    return date + _clock()[second]
+
+
+_DAYS: dict[int, bytes] = {}
+
+
+@functools.cache
+def _clock() -> list[bytes]:
+    """Every second of a day as "HH:MM:SSZ"."""
+    return [
+        b"%02d:%02d:%02dZ" % (hour, minute, second)
+        for hour in range(24)
+        for minute in range(60)
+        for second in range(60)
+    ]
 
 
 def encode_json(value: Any) -> bytes:
@@ -106,13 +132,26 @@ def change_event(
     payload = _CHANGE % (
         _json_value(source),
         _json_string(change_id),
-        rfc3339(time_created).encode(),
+        _rfc3339(time_created),
         _json_value(event_type),
     )
     return Event("change", change_id, payload, system)
 
 
 _CHANGE = b'{"source":%s,"change_id":%s,"time_created":"%s","event_type":%s,"$type":"change"}'
+# _CHANGE with the git helper's source and event type.
+_GIT_CHANGE = (
+    b'{"source":"git","change_id":"%s","time_created":"%s","event_type":"commit","$type":"change"}'
+)
+
+
+def git_change_events(changes: Iterable[Change], *, system: str | None) -> Iterator[Event]:
+    """`change_event` for each of a deployment's commits, as the standard CLI's git helper
+    sends them; the one loop that runs per commit of a history, so kept to the bone."""
+    for time_created, change_id in changes:
+        # A commit id is hex: JSON writes it as it is.
+        payload = _GIT_CHANGE % (change_id.encode(), _rfc3339(time_created))
+        yield Event("change", change_id, payload, system)
 
 
 # Strings that JSON (and Go) write as they are, between quotes: commit ids, versions.
@@ -177,8 +216,7 @@ def events_in_order(
 ) -> Iterator[Event]:
     """Sending order: deployments in order, each after its own changes (by time, then id)."""
     for deployment in derivation.sent:
-        for change in deployment.changes:
-            yield change_event(change.id, change.time, system=system)
+        yield from git_change_events(deployment.changes, system=system)
         yield deployment_event(
             deployment.tag,
             deployment.time,
@@ -186,3 +224,21 @@ def events_in_order(
             system=system,
             teams=teams,
         )
+
+
+def ndjson_in_order(
+    derivation: Derivation, *, system: str | None, teams: Sequence[str] = ()
+) -> Iterator[bytes]:
+    """`events_in_order` as `--output` writes them, a deployment's lines at a time: a dry run
+    writes a large history without building an event per commit."""
+    # The suffix goes into a %-template: a % in a system's name must stay itself.
+    suffix = b',"system":' + _json_value(system).replace(b"%", b"%%") + b"}\n"
+    change_line = _GIT_CHANGE[:-1] + suffix
+    for deployment in derivation.sent:
+        lines = [change_line % (c.id.encode(), _rfc3339(c.time)) for c in deployment.changes]
+        changes = [change.id for change in deployment.changes]
+        event = deployment_event(
+            deployment.tag, deployment.time, changes, system=system, teams=teams
+        )
+        lines.append(event.ndjson_line())
+        yield b"".join(lines)

@@ -16,6 +16,7 @@ import git
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
 from pulse_backfill.errors import RepositoryError
+from pulse_backfill.first_reach import LOG_FORMAT
 from pulse_backfill.history import CommitGraph, TagRef
 
 _TAG_FORMAT = "%00".join(
@@ -155,11 +156,16 @@ class Repository:
                 else:
                     add(marked_id[1:], parents, int(author_time), int(commit_time))
         return graph
-        with self._rev_list(revisions, ["--no-commit-header", "--format=%H %at %ct %P"]) as lines:
-            for line in lines:
-                commit_id, author_time, commit_time, *parents = line.decode().split()
-                graph.add(commit_id, parents, int(author_time), int(commit_time))
-        return graph
+
+    @contextmanager
+    def history_log(self, tips: Sequence[str]) -> Iterator[Iterable[bytes]]:
+        """git's log of every commit `tips` reach, newest first by committer date, as it
+        streams: `first_reach.LOG_FORMAT` lines."""
+        if not tips:
+            yield iter(())
+            return
+        with self._rev_list(list(tips), ["--no-commit-header", f"--format={LOG_FORMAT}"]) as log:
+            yield log
 
     def touching(
         self, tips: Iterable[str], paths: Sequence[str], exclude: Iterable[str] = ()

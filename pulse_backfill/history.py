@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
+
+
+class Change(NamedTuple):
+    """A commit as a change. A tuple, not a dataclass: a large history has hundreds of thousands,
+    and its natural order, time then id, is the order a deployment's changes are sent in."""
+
+    time: int
+    id: str
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,16 @@ class CommitGraph:
         self.author_time[position] = author_time
         self.commit_time[position] = commit_time
         self.read[position] = 1
+
+    @classmethod
+    def from_log(cls, lines: Iterable[bytes]) -> CommitGraph:
+        """The graph of git's `first_reach.LOG_FORMAT` lines."""
+        graph = cls()
+        add = graph.add
+        for line in lines:
+            commit_id, author_time, commit_time, *parents = line.decode().split()
+            add(commit_id, parents, int(author_time), int(commit_time))
+        return graph
 
     def add_boundary(self, commit_id: str, author_time: int, commit_time: int) -> None:
         """The dates of a commit a limited read stopped at; it stays unread."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import tempfile
@@ -12,13 +11,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, Self, TextIO
+from typing import Any, BinaryIO, Protocol, Self
 
 from pulse_backfill.ci_env import detect_environment
-from pulse_backfill.client import DEFAULT_TIMEOUT, IngestionClient, endpoint
-from pulse_backfill.deliver import Deliverer, DeliveryListener, DeliveryReport, Undelivered
 from pulse_backfill.errors import UsageError
 from pulse_backfill.events import Event, EventKind
+from pulse_backfill.ingestion import DEFAULT_TIMEOUT, endpoint
+from pulse_backfill.outcomes import DeliveryListener, DeliveryReport, Undelivered
 from pulse_backfill.policy import RetryPolicy
 from pulse_backfill.store import Store
 
@@ -145,7 +144,7 @@ def send_events(
         if settings.output is not None:
             with ndjson(settings.output) as write:
                 for event in events:
-                    write(event)
+                    write(event.ndjson_line())
         stack.callback(listener.stop)
         if store is not None:
             rows = store.record(events, origin=origin)
@@ -173,6 +172,13 @@ def deliver(
 
     The listener's display goes on until the caller stops it: a run may deliver several times.
     """
+    # Imported here: the HTTP stack (httpx, asyncio) is a third of the start-up, and runs that
+    # send nothing (a dry run, a run without a key) never need it.
+    import asyncio
+
+    from pulse_backfill.client import IngestionClient
+    from pulse_backfill.deliver import Deliverer
+
     assert settings.api_key
     api_key = settings.api_key
 
@@ -201,30 +207,23 @@ def deliver(
 
 
 @contextmanager
-def ndjson(output: str) -> Iterator[Callable[[Event], None]]:
-    """A writer of events as JSON lines to `output` (a path, or "-"); a file is written whole
-    or not at all."""
-
-    def writer(stream: TextIO) -> Callable[[Event], None]:
-        def write(event: Event) -> None:
-            stream.write(event.ndjson_line())
-            stream.write("\n")
-
-        return write
-
+def ndjson(output: str) -> Iterator[Callable[[bytes], object]]:
+    """A writer of JSON lines (`Event.ndjson_line`) to `output` (a path, or "-"); a file is
+    written whole or not at all."""
     if output == STDOUT:
-        yield writer(sys.stdout)
-        sys.stdout.flush()
+        sys.stdout.flush()  # what was printed before comes first
+        yield sys.stdout.buffer.write
+        sys.stdout.buffer.flush()
         return
     with _atomic_file(Path(output)) as stream:
-        yield writer(stream)
+        yield stream.write
 
 
 @contextmanager
-def _atomic_file(path: Path) -> Iterator[TextIO]:
+def _atomic_file(path: Path) -> Iterator[BinaryIO]:
     # /dev/null and other special files cannot be replaced: write to them directly.
     if path.exists() and not path.is_file():
-        with path.open("w", encoding="utf-8") as stream:
+        with path.open("wb") as stream:
             yield stream
         return
     try:
@@ -234,7 +233,7 @@ def _atomic_file(path: Path) -> Iterator[TextIO]:
             f"cannot write --output {path} ({error.strerror}): pass a path in a writable folder"
         ) from None
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        with os.fdopen(handle, "wb") as stream:
             yield stream
         os.replace(temporary, path)
     except BaseException:

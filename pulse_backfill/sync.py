@@ -19,6 +19,7 @@ from pulse_backfill.derive import (
     DerivationOptions,
     Release,
     derive,
+    derive_log,
     order_releases,
     select_releases,
 )
@@ -108,9 +109,9 @@ def _derive_whole(
     paths: Sequence[str],
 ) -> Derivation:
     tips = [release.commit for release, _ in timed]
-    graph = repository.read_history(tips)
     touching = repository.touching(tips, paths) if paths else None
-    return derive(timed, graph, options, touching=touching)
+    with repository.history_log(tips) as log:
+        return derive_log(timed, log, options, touching=touching)
 
 
 def _derive_appended(

@@ -22,9 +22,9 @@ from rich.progress import (
 from rich.text import Text
 
 from pulse_backfill.backfill import RepoReport, Summary
-from pulse_backfill.deliver import Outcome, Result
 from pulse_backfill.derive import Status, suggest_rules
 from pulse_backfill.events import Event, EventKind
+from pulse_backfill.outcomes import Outcome, Result
 from pulse_backfill.sending import SendSummary
 from pulse_backfill.sync import SyncMode
 

@@ -8,9 +8,11 @@ import re
 import httpx
 import pytest
 
-from pulse_backfill.client import Answer, IngestionClient, check_base_url, endpoint, redact
+from pulse_backfill.client import IngestionClient
 from pulse_backfill.errors import UsageError
 from pulse_backfill.events import change_event
+from pulse_backfill.ingestion import check_base_url, endpoint, redact
+from pulse_backfill.outcomes import Answer
 
 KEY = "k3y/with+odd&chars"
 

@@ -6,8 +6,8 @@ import io
 
 from rich.console import Console
 
-from pulse_backfill.deliver import Outcome, Result
 from pulse_backfill.events import change_event, deployment_event
+from pulse_backfill.outcomes import Outcome, Result
 from pulse_backfill.ui import Display
 
 EVENTS = [

@@ -9,8 +9,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fixtures.fast_import import CommitSpec, TagSpec, build
-from pulse_backfill.derive import DerivationOptions, ReleaseRules, Status
-from pulse_backfill.events import events_in_order
+from pulse_backfill.derive import (
+    DerivationOptions,
+    ReleaseRules,
+    Status,
+    derive,
+    order_releases,
+    select_releases,
+)
+from pulse_backfill.events import events_in_order, ndjson_in_order
 from pulse_backfill.gitrepo import Repository
 from pulse_backfill.semver import parse_version
 from pulse_backfill.sync import derive_repository
@@ -85,7 +92,14 @@ def test_any_history(
             include_first=include_first,
             since=since,
         )
-        derivation = derive_repository(Repository(path), options).derivation
+        repository = Repository(path)
+        derived = derive_repository(repository, options)
+        derivation = derived.derivation
+
+        # The one-pass derivation (taken when git's order allows) equals the graph's.
+        timed = order_releases(select_releases(derived.tags, options.rules)[0], options)
+        graph = repository.read_history([release.commit for release, _ in timed])
+        assert derive(timed, graph, options) == derivation
 
         # Exactly the tags the rules name are deployments, in (time, precedence, name) order.
         expected_names = {
@@ -126,6 +140,11 @@ def test_any_history(
         # clock skew git itself may count a commit twice, and the derivation follows git.)
         skewed = any(commits[p].commit_time > c.commit_time for c in commits for p in c.parents)
         events = list(events_in_order(derivation, system="s"))
+        # A dry run's --output lines are the events', byte for byte (a system needing escapes).
+        odd = "api %s <&>"
+        assert b"".join(ndjson_in_order(derivation, system=odd, teams=["t"])) == b"".join(
+            event.ndjson_line() for event in events_in_order(derivation, system=odd, teams=["t"])
+        )
         sent_so_far: set[str] = set()
         for event in events:
             if event.kind == "change":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from hypothesis import given
@@ -10,7 +11,15 @@ from hypothesis import strategies as st
 
 from pulse_backfill.ci_env import detect_environment
 from pulse_backfill.dates import parse_date
-from pulse_backfill.events import change_event, deployment_event, encode_json, rfc3339
+from pulse_backfill.events import (
+    LAST_SECOND,
+    change_event,
+    deployment_event,
+    encode_json,
+    git_change_events,
+    rfc3339,
+)
+from pulse_backfill.history import Change
 
 
 @pytest.mark.parametrize(
@@ -94,6 +103,21 @@ def test_times_are_go_rfc3339_in_utc() -> None:
     assert rfc3339(1602852032) == "2020-10-16T12:40:32Z"
 
 
+@given(st.integers(min_value=-62_135_596_800, max_value=LAST_SECOND))
+def test_rfc3339_is_strftimes_for_any_second(epoch: int) -> None:
+    assert rfc3339(epoch) == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+@given(
+    commit=st.text("0123456789abcdef", min_size=40, max_size=64),
+    when=st.integers(min_value=0, max_value=LAST_SECOND),
+)
+def test_a_git_change_event_is_the_standard_clis(commit: str, when: int) -> None:
+    (event,) = git_change_events([Change(when, commit)], system="api")
+
+    assert event == change_event(commit, when, system="api", source="git", event_type="commit")
+
+
 def test_json_is_encoded_as_go_encodes_it() -> None:
     assert (
         encode_json({"a": "<tag> & \u2028 é"})
@@ -152,4 +176,4 @@ def test_a_formatted_change_is_the_dict_encoded(
         "$type": "change",
     }
     assert event.payload == encode_json(body)
-    assert event.ndjson_line() == encode_json({**body, "system": system}).decode()
+    assert event.ndjson_line() == encode_json({**body, "system": system}) + b"\n"

@@ -1,0 +1,80 @@
+"""The one-pass split of git's log by first deployment, against plain reachability."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pulse_backfill.first_reach import first_reach
+
+
+def log_line(commit: int, date: int, parents: tuple[int, ...]) -> bytes:
+    names = " ".join(f"c{p}" for p in parents)
+    return f"c{commit} {date} {date} {names}\n".encode()
+
+
+def reachable(start: int, parents: list[tuple[int, ...]]) -> set[int]:
+    seen = {start}
+    stack = [start]
+    while stack:
+        for parent in parents[stack.pop()]:
+            if parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return seen
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[list[tuple[int, ...]], list[int]]:
+    """Commits 0..n-1, each with earlier parents (so each dated after them), and tips."""
+    count = draw(st.integers(1, 40))
+    parents: list[tuple[int, ...]] = [()]
+    for commit in range(1, count):
+        parents.append(tuple(draw(st.sets(st.integers(0, commit - 1), max_size=3))))
+    tips = draw(st.lists(st.integers(0, count - 1), min_size=1, max_size=8))
+    return parents, tips
+
+
+@given(histories())
+def test_split_by_first_deployment_without_skew(
+    history: tuple[list[tuple[int, ...]], list[int]],
+) -> None:
+    parents, tips = history
+    # git's order without skew or equal dates: everything the tips reach, newest first.
+    everything = set().union(*(reachable(tip, parents) for tip in tips))
+    log = [log_line(c, 1000 + c, parents[c]) for c in sorted(everything, reverse=True)]
+
+    reach = first_reach(log, [f"c{tip}".encode() for tip in tips])
+
+    assert reach.lines == log
+    assert reach.shipped is not None
+    claimed: set[int] = set()
+    for position, tip in enumerate(tips):
+        expected = reachable(tip, parents) - claimed
+        claimed |= expected
+        got = {int(change.id[1:]) for change in reach.shipped[position]}
+        assert got == expected  # each commit in exactly one deployment, the first to reach it
+
+
+def test_a_date_later_than_the_one_before_means_skew() -> None:
+    log = [log_line(2, 100, (1,)), log_line(1, 200, ())]  # a parent dated after its child
+
+    reach = first_reach(log, [b"c2"])
+
+    assert reach.shipped is None
+    assert reach.lines == log  # all of it, for the graph
+
+
+def test_a_parent_listed_before_its_child_is_not_split() -> None:
+    # Equal dates: git may list a parent before a child it reaches by another path.
+    log = [log_line(3, 100, (1,)), log_line(1, 100, ()), log_line(2, 100, (1,))]
+
+    assert first_reach(log, [b"c3", b"c2"]).shipped is None
+
+
+def test_a_second_tag_on_a_shipped_commit_ships_nothing() -> None:
+    log = [log_line(2, 200, (1,)), log_line(1, 100, ())]
+
+    reach = first_reach(log, [b"c1", b"c2", b"c1"])
+
+    assert reach.shipped == [[(100, "c1")], [(200, "c2")], []]
