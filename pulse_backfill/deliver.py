@@ -135,6 +135,7 @@ class _Run:
 
     async def go(self) -> None:
         next_independent = next_dependent = 0
+        acked: list[int] = []  # rows acknowledged in the last round, not yet recorded
         while True:
             starting: list[tuple[Event, int]] = []
             if self.d.cancel.is_set() and not self.stopping:
@@ -159,17 +160,18 @@ class _Run:
             ):
                 starting.append(self.independent[next_independent])
                 next_independent += 1
+            # One transaction per round: the last round's acknowledgements, then the requests
+            # about to leave, all on disk before they do (a crash from here on resends them).
+            self.d.store.mark_states(
+                self.d.target, {"acked": acked, "sending": [row for _, row in starting]}
+            )
             self._start(starting)
             if not self.in_flight:
                 break
             done = [await self.finished.get()]
             while not self.finished.empty():
                 done.append(self.finished.get_nowait())
-            acked = [self._finish(task) for task in done]
-            # One transaction per round: each acknowledgement is on disk before more requests.
-            self.d.store.mark_many(
-                [row for row in acked if row is not None], self.d.target, "acked"
-            )
+            acked = [row for row in map(self._finish, done) if row is not None]
         reason = "not sent: interrupted" if self.report.interrupted else "not sent: the run stopped"
         for event, _ in [*self.independent[next_independent:], *self.dependent[next_dependent:]]:
             # Without a stop, a deployment can only be left waiting on a change never sent.
@@ -179,10 +181,6 @@ class _Run:
                 self.report.undelivered.append(Undelivered(event.kind, event.identifier, reason))
 
     def _start(self, starting: list[tuple[Event, int]]) -> None:
-        if not starting:
-            return
-        # Recorded before any request leaves: a crash from here on resends them.
-        self.d.store.mark_many([row for _, row in starting], self.d.target, "sending")
         for event, row in starting:
             task = asyncio.create_task(self.d.send_one(event))
             task.add_done_callback(self.finished.put_nowait)

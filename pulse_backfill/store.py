@@ -12,7 +12,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import platformdirs
@@ -287,8 +287,20 @@ class Store:
         self, events: Sequence[int], target: int, state: str, detail: str | None = None
     ) -> None:
         """Record `state` for these events in one transaction."""
+        self.mark_states(target, {state: events}, detail)
+
+    def mark_states(
+        self, target: int, states: Mapping[str, Sequence[int]], detail: str | None = None
+    ) -> None:
+        """Record each state for its events, in order, in one transaction."""
         now = int(time.time())
-        attempts = 1 if state == "sending" else 0
+        rows = [
+            (event, target, state, 1 if state == "sending" else 0, detail, now)
+            for state, events in states.items()
+            for event in events
+        ]
+        if not rows:
+            return
         self._db.execute("BEGIN IMMEDIATE")
         try:
             self._db.executemany(
@@ -297,7 +309,7 @@ class Store:
                 " ON CONFLICT (event, target) DO UPDATE SET state = excluded.state,"
                 " attempts = attempts + excluded.attempts, detail = excluded.detail,"
                 " updated_at = excluded.updated_at",
-                [(event, target, state, attempts, detail, now) for event in events],
+                rows,
             )
             self._db.execute("COMMIT")
         except BaseException:
