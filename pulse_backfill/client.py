@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from urllib.parse import urlencode
+import urllib.request
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
 from pulse_backfill import __version__
 from pulse_backfill.events import Event
-from pulse_backfill.ingestion import DEFAULT_TIMEOUT, check_base_url, endpoint, redact
+from pulse_backfill.ingestion import (
+    DEFAULT_TIMEOUT,
+    check_base_url,
+    endpoint,
+    is_loopback,
+    redact,
+)
 from pulse_backfill.outcomes import Answer
 from pulse_backfill.policy import parse_retry_after
 
@@ -38,11 +45,15 @@ class IngestionClient:
         # They share one TLS context: loading the CA bundle takes tens of milliseconds.
         # Requests go to the transport itself: the client layer above it (cookies, auth,
         # redirects, hooks) does nothing we use, at a quarter of the CPU each request costs.
+        # Bypassing the client means reading the proxy settings here, as the client would.
         tls = ssl.create_default_context()
+        proxy = environment_proxy(self._endpoint)
         self._transports: list[httpx.AsyncBaseTransport] = [
             transport
             or httpx.AsyncHTTPTransport(
-                verify=tls, limits=httpx.Limits(max_connections=1, max_keepalive_connections=1)
+                verify=tls,
+                proxy=proxy,
+                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
             )
             for _ in range(concurrency)
         ]
@@ -112,6 +123,15 @@ class IngestionClient:
 
     def _redact(self, text: str) -> str:
         return redact(text, self._api_key)
+
+
+def environment_proxy(url: str) -> str | None:
+    """The proxy that HTTPS_PROXY, HTTP_PROXY and NO_PROXY (any case) name for `url`, as the
+    standard CLI's Go client reads them: never one for a loopback address."""
+    host = urlsplit(url).hostname or ""
+    if is_loopback(url) or urllib.request.proxy_bypass(host):
+        return None
+    return urllib.request.getproxies().get(urlsplit(url).scheme)
 
 
 def _describe(error: httpx.HTTPError) -> str:

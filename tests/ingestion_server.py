@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import uvicorn
 
@@ -45,6 +45,8 @@ class Request:
     status: int  # what the server answered; 0 when it dropped the connection instead
     accepted: bool  # whether the server took the event (even if the client never heard so)
     at: float = 0.0  # time.monotonic() on arrival
+    # Playing a forward proxy: the absolute URL's scheme and host ("http://host") it was for.
+    proxied_for: str | None = None
 
     @property
     def query(self) -> dict[str, list[str]]:
@@ -158,12 +160,16 @@ class IngestionServer:
         arrived = time.monotonic()
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         raw_query = scope["query_string"].decode("latin-1")
-        if scope["method"] == "GET" and scope["path"] in self.sources:
+        path, proxied_for = scope["path"], None
+        if "://" in path:  # an absolute URL: a client sending through this server as its proxy
+            parts = urlsplit(path)
+            path, proxied_for = parts.path, f"{parts.scheme}://{parts.netloc}"
+        if scope["method"] == "GET" and path in self.sources:
             query = parse_qs(raw_query, keep_blank_values=True)
-            status, content_type, answer = self.sources[scope["path"]](query, headers)
+            status, content_type, answer = self.sources[path](query, headers)
             with self._lock:
                 self.source_requests.append(
-                    Request("GET", scope["path"], raw_query, headers, b"", status, True, arrived)
+                    Request("GET", path, raw_query, headers, b"", status, True, arrived)
                 )
             await send(
                 {
@@ -180,7 +186,7 @@ class IngestionServer:
             fault = self.faults.popleft() if self.faults else None
             if fault is None and self.fault_rate and self.rng.random() < self.fault_rate:
                 fault = self.rng.choice(self.random_faults)
-        problem = self.validate(scope["method"], scope["path"], raw_query, body, headers)
+        problem = self.validate(scope["method"], path, raw_query, body, headers)
         if fault is None or fault.drop == "after":
             accepted = problem is None
             fault = fault if accepted else problem
@@ -191,13 +197,14 @@ class IngestionServer:
             self.requests.append(
                 Request(
                     scope["method"],
-                    scope["path"],
+                    path,
                     raw_query,
                     headers,
                     body,
                     status,
                     accepted,
                     arrived,
+                    proxied_for,
                 )
             )
         if fault and fault.drop:

@@ -481,3 +481,25 @@ def test_concurrency_keeps_requests_in_flight_and_the_order(
             seen.add(body["change_id"])
         else:
             assert set(body["changes"]) <= seen
+
+
+def test_a_proxy_from_the_environment_carries_the_events(
+    cli: Cli,
+    repos: dict[str, Path],
+    server: IngestionServer,
+    store: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As Go's client (the standard CLI's) does: HTTP_PROXY for an http:// base URL. The test
+    # server plays the proxy, so what it receives is what went through one.
+    monkeypatch.setenv("HTTP_PROXY", server.base_url)
+    result = cli(
+        "git", repos["release-branches"], "--api-key", API_KEY, "--store", store,
+        "--base-url", "http://pulse.invalid", "--insecure",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert len(server.accepted) == 16  # every event of the fixture, as without a proxy
+    assert {(r.proxied_for, r.path) for r in server.requests} == {
+        ("http://pulse.invalid", "/v1/ingestion/cli")
+    }

@@ -8,7 +8,7 @@ import re
 import httpx
 import pytest
 
-from pulse_backfill.client import IngestionClient
+from pulse_backfill.client import IngestionClient, environment_proxy
 from pulse_backfill.errors import UsageError
 from pulse_backfill.events import change_event
 from pulse_backfill.ingestion import check_base_url, endpoint, redact
@@ -105,3 +105,30 @@ def test_secure_or_loopback_base_urls(url: str) -> None:
 def test_refused_base_urls(url: str, message: str) -> None:
     with pytest.raises(UsageError, match=re.escape(message)):
         check_base_url(url, insecure=False)
+
+
+PULSE, PROXY = "https://ingestion.pulse.codacy.com", "http://proxy:3128"
+
+
+@pytest.mark.parametrize(
+    ("environment", "url", "proxy"),
+    [
+        ({}, PULSE, None),
+        ({"HTTPS_PROXY": PROXY}, PULSE, PROXY),
+        ({"https_proxy": PROXY}, PULSE, PROXY),
+        ({"HTTP_PROXY": PROXY}, PULSE, None),
+        ({"HTTPS_PROXY": PROXY, "NO_PROXY": "codacy.com"}, PULSE, None),
+        ({"HTTP_PROXY": PROXY}, "http://127.0.0.1:8080", None),
+        ({"HTTP_PROXY": PROXY}, "http://localhost:8080", None),
+    ],
+)
+def test_the_proxy_comes_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], url: str, proxy: str | None
+) -> None:
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+
+    assert environment_proxy(url) == proxy
