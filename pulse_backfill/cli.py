@@ -44,8 +44,6 @@ from pulse_backfill.ingestion import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
 from pulse_backfill.policy import RetryPolicy
 from pulse_backfill.remote import default_cache_dir
 from pulse_backfill.repo_list import RepoSpec, parse_repo_list
-from pulse_backfill.report import build_report, history_from_file, history_from_store
-from pulse_backfill.report_view import html_page, show
 from pulse_backfill.sending import DEFAULT_CONCURRENCY
 from pulse_backfill.store import default_store_path
 from pulse_backfill.ui import Display, print_json
@@ -316,6 +314,10 @@ def report_command(
     ] = None,
 ) -> None:
     """The four keys of what the store (or an export) holds, as Pulse computes them."""
+    # Imported here: the other commands, whose start-up a nightly re-sync pays, never need them.
+    from pulse_backfill.report import build_report, history_from_file, history_from_store
+    from pulse_backfill.report_view import html_page, show
+
     if store is not None and from_file is not None:
         raise UsageError("--store and --from exclude each other: pass only one")
     history = (
