@@ -64,11 +64,13 @@ def first_reach(
         commit, date = fields[0], fields[2]
         if newest is not None and date != newest and int(date) > int(newest):
             in_order = False  # a commit dated after one listed before it: clock skew
+            shipped.clear()  # the caller builds the graph: let these go now
             continue
         newest = date
         first = min(pop(commit, unreached), tip_of(commit, unreached))
         if first == unreached:
             in_order = False  # listed before the child that names it
+            shipped.clear()
             continue
         for parent in fields[3:]:
             if first < get(parent, unreached):
