@@ -58,13 +58,16 @@ class IngestionClient:
             for _ in range(concurrency)
         ]
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, MAX_CONNECT_TIMEOUT)).as_dict()
-        self._headers = {
-            "Content-Type": "application/json",
-            "Environment": environment,
-            "CLI-Version": __version__,
-            "User-Agent": f"pulse-backfill/{__version__}",
-            "Accept": "*/*",
-        }
+        # Built once: each request copies them rather than validating them again.
+        self._headers = httpx.Headers(
+            {
+                "Content-Type": "application/json",
+                "Environment": environment,
+                "CLI-Version": __version__,
+                "User-Agent": f"pulse-backfill/{__version__}",
+                "Accept": "*/*",
+            }
+        )
         self._urls: dict[str | None, httpx.URL] = {}  # parsed once per system, not per event
         self._idle: asyncio.Queue[httpx.AsyncBaseTransport] = asyncio.Queue()
         for idle in self._transports:
