@@ -63,7 +63,7 @@ class _Walk:
             if not flags[commit] & _SEEN:
                 flags[commit] |= _SEEN
                 initial.append(commit)
-        initial.sort(key=lambda c: -self.dates[c])
+        initial.sort(key=self.dates.__getitem__, reverse=True)  # stable, as git's sort is
         for commit in initial:
             self._insert(commit)
         # Without a negative, git's walk is not limited: everything reachable is printed.
