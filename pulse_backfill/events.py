@@ -67,7 +67,7 @@ class Event:
 
     def ndjson_line(self) -> bytes:
         """The body plus a top-level "system", as `--output` writes it, with its newline."""
-        return self.payload[:-1] + b',"system":' + _json_value(self.system) + b"}\n"
+        return self.payload[:-1] + _ndjson_suffix(self.system)
 
 
 # The last second RFC 3339 (and Go, the standard CLI's language) can write: four-digit years.
@@ -170,6 +170,12 @@ def _json_value(value: str | None) -> bytes:
     return encode_json(value)
 
 
+@functools.lru_cache(maxsize=64)
+def _ndjson_suffix(system: str | None) -> bytes:
+    """What `--output` puts after an event's last field: its system, the brace, the newline."""
+    return b',"system":' + encode_json(system) + b"}\n"
+
+
 def deployment_event(
     deploy_id: str,
     time_created: int,
@@ -232,8 +238,7 @@ def ndjson_in_order(
     """`events_in_order` as `--output` writes them, a deployment's lines at a time: a dry run
     writes a large history without building an event per commit."""
     # The suffix goes into a %-template: a % in a system's name must stay itself.
-    suffix = b',"system":' + _json_value(system).replace(b"%", b"%%") + b"}\n"
-    change_line = _GIT_CHANGE[:-1] + suffix
+    change_line = _GIT_CHANGE[:-1] + _ndjson_suffix(system).replace(b"%", b"%%")
     for deployment in derivation.sent:
         lines = [change_line % (c.id.encode(), _rfc3339(c.time)) for c in deployment.changes]
         changes = [change.id for change in deployment.changes]
