@@ -189,7 +189,9 @@ class Repository:
         with tempfile.TemporaryFile() as stdin:
             stdin.write("\n".join(revisions).encode() + b"\n")
             stdin.seek(0)
-            process = self._repo.git.rev_list(*arguments, as_process=True, istream=stdin)
+            process = self._repo.git.rev_list(
+                *arguments, as_process=True, istream=stdin, env=_WHOLE_BUFFERS
+            )
             try:
                 assert process.proc is not None
                 assert process.proc.stdout is not None
@@ -218,6 +220,12 @@ class Repository:
         return RepositoryError(
             f"git cannot read {self.label} ({detail}): check the repository with 'git fsck'"
         )
+
+
+# Into a pipe, git flushes its output after every commit (GIT_FLUSH unset and stdout not a
+# file): a write, and a wake-up of our reader, per commit. Full buffers read a large history
+# about a fifth faster (scripts/bench_derive.py).
+_WHOLE_BUFFERS = {"GIT_FLUSH": "0"}
 
 
 def _epoch(field: bytes) -> int | None:
