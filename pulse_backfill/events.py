@@ -80,26 +80,31 @@ def rfc3339(epoch_seconds: int) -> str:
 
 
 def _rfc3339(epoch_seconds: int) -> bytes:
-    # A change event per commit: each day's date is formatted once, each time of day looked up.
-    day, second = divmod(epoch_seconds, 86_400)
-    date = _DAYS.get(day)
-    if date is None:
-        date = _DAYS[day] = time.strftime("%Y-%m-%dT", time.gmtime(epoch_seconds)).encode()
-    return date + _clock()[second]
+    day, second = divmod(epoch_seconds, _DAY)
+    return _DATES[day] + _clock()[second]
 
 
-_DAYS: dict[int, bytes] = {}
+_DAY = 86_400
+
+
+class _Dates(dict[int, bytes]):
+    """Each day's "YYYY-MM-DDT", formatted the first time it is asked for: a history has a
+    change per commit, and far fewer days than commits."""
+
+    def __missing__(self, day: int) -> bytes:
+        date = self[day] = time.strftime("%Y-%m-%dT", time.gmtime(day * _DAY)).encode()
+        return date
+
+
+_DATES = _Dates()
 
 
 @functools.cache
 def _clock() -> list[bytes]:
     """Every second of a day as "HH:MM:SSZ"."""
-    return [
-        b"%02d:%02d:%02dZ" % (hour, minute, second)
-        for hour in range(24)
-        for minute in range(60)
-        for second in range(60)
-    ]
+    minutes = [b"%02d:%02d:" % (hour, minute) for hour in range(24) for minute in range(60)]
+    seconds = [b"%02dZ" % second for second in range(60)]
+    return [minute + second for minute in minutes for second in seconds]
 
 
 def encode_json(value: Any) -> bytes:
@@ -139,18 +144,26 @@ def change_event(
 
 
 _CHANGE = b'{"source":%s,"change_id":%s,"time_created":"%s","event_type":%s,"$type":"change"}'
-# _CHANGE with the git helper's source and event type.
+# The standard CLI's git helper's events, with their time as a date and a time of day
+# (`_DATES`, `_clock`): the loops that run per commit of a history format no more than this.
 _GIT_CHANGE = (
-    b'{"source":"git","change_id":"%s","time_created":"%s","event_type":"commit","$type":"change"}'
+    b'{"source":"git","change_id":"%s","time_created":"%s%s","event_type":"commit",'
+    b'"$type":"change"}'
+)
+_GIT_DEPLOYMENT = (
+    b'{"source":"git","deploy_id":%s,"time_created":"%s","changes":[%s],"teams":%s,'
+    b'"$type":"deployment"}'
 )
 
 
 def git_change_events(changes: Iterable[Change], *, system: str | None) -> Iterator[Event]:
     """`change_event` for each of a deployment's commits, as the standard CLI's git helper
-    sends them; the one loop that runs per commit of a history, so kept to the bone."""
+    sends them."""
+    dates, clock = _DATES, _clock()
     for time_created, change_id in changes:
         # A commit id is hex: JSON writes it as it is.
-        payload = _GIT_CHANGE % (change_id.encode(), _rfc3339(time_created))
+        day, second = divmod(time_created, _DAY)
+        payload = _GIT_CHANGE % (change_id.encode(), dates[day], clock[second])
         yield Event("change", change_id, payload, system)
 
 
@@ -237,13 +250,22 @@ def ndjson_in_order(
 ) -> Iterator[bytes]:
     """`events_in_order` as `--output` writes them, a deployment's lines at a time: a dry run
     writes a large history without building an event per commit."""
-    # The suffix goes into a %-template: a % in a system's name must stay itself.
-    change_line = _GIT_CHANGE[:-1] + _ndjson_suffix(system).replace(b"%", b"%%")
+    # The suffix goes into %-templates: a % in a system's name must stay itself.
+    suffix = _ndjson_suffix(system).replace(b"%", b"%%")
+    change_line = _GIT_CHANGE[:-1] + suffix
+    deployment_line = _GIT_DEPLOYMENT[:-1] + suffix
+    team_list = encode_json(list(teams))
+    dates, clock, day_length = _DATES, _clock(), _DAY
     for deployment in derivation.sent:
-        lines = [change_line % (c.id.encode(), _rfc3339(c.time)) for c in deployment.changes]
-        changes = [change.id for change in deployment.changes]
-        event = deployment_event(
-            deployment.tag, deployment.time, changes, system=system, teams=teams
+        ids = [change_id.encode() for _, change_id in deployment.changes]
+        lines = [
+            change_line % (change_id, dates[created // day_length], clock[created % day_length])
+            for (created, _), change_id in zip(deployment.changes, ids, strict=True)
+        ]
+        # Commit ids are hex: the list is the ids between quotes.
+        changes = b'"' + b'","'.join(ids) + b'"' if ids else b""
+        lines.append(
+            deployment_line
+            % (_json_string(deployment.tag), _rfc3339(deployment.time), changes, team_list)
         )
-        lines.append(event.ndjson_line())
         yield b"".join(lines)
