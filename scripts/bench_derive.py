@@ -75,6 +75,12 @@ def main() -> int:
     ).stdout.split()
     floor_cmd = ["git", "-C", str(repo), "log", "--format=%H %P %ct", *tag_names]
     pulse = shutil.which("pulse-backfill") or str(Path(sys.executable).parent / "pulse-backfill")
+    # Start-up as users have it: an install compiles our modules once (pip at install time, an
+    # editable install on first import), unless PYTHONDONTWRITEBYTECODE is set, as on some CI
+    # machines; then every run would compile them again.
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(ROOT / "pulse_backfill")], check=True
+    )
     derive_cmd = [pulse, "git", str(repo), "--dry-run", "--output", "/dev/null", "--quiet"]
 
     floors, derives = [], []
