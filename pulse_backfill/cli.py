@@ -10,7 +10,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from typer._click import exceptions as click_exceptions  # typer 0.29 vendors click
+from typer._click import exceptions as click_exceptions  # typer 0.28 vendors click
 from typer.core import TyperGroup
 
 from pulse_backfill import __version__

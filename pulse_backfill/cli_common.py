@@ -13,7 +13,7 @@ from types import FrameType
 from typing import Annotated, Any
 
 import typer
-from typer._click.core import Context, ParameterSource  # typer 0.29 vendors click
+from typer._click.core import Context, ParameterSource  # typer 0.28 vendors click
 from typer.core import TyperGroup
 
 from pulse_backfill.dates import parse_date
@@ -94,14 +94,14 @@ def send_options(ctx: typer.Context, **overrides: Any) -> dict[str, Any]:
     """Keyword arguments of SendSettings, from the options every sending command takes (read
     from `ctx.params`, so each command declares them but never lists them again)."""
     params = {**ctx.params, **overrides}
-    key, key_source = parse_api_key(ctx, params["api_key"], params["api_key_file"])
+    key, key_source = parse_api_key(ctx, params["api_key"], _path(params["api_key_file"]))
     return {
         "dry_run": params.get("dry_run", False),
         "output": params.get("output"),
         "api_key": key,
         "key_source": key_source,
         "base_url": check_base_url(params["base_url"], insecure=params["insecure"] or key is None),
-        "store_path": params["store"] or default_store_path(),
+        "store_path": _path(params["store"]) or default_store_path(),
         "wait_for_store": params["wait"],
         "force": params["force"],
         "concurrency": params["concurrency"],
@@ -109,6 +109,11 @@ def send_options(ctx: typer.Context, **overrides: Any) -> dict[str, Any]:
         "timeout": params["timeout"],
         "environment": dict(os.environ),
     }
+
+
+def _path(value: str | Path | None) -> Path | None:
+    # ctx.params holds what click parsed, paths as text: typer converts a command's arguments.
+    return None if value is None else Path(value)
 
 
 def parse_api_key(

@@ -380,7 +380,7 @@ def test_no_release_tags_is_not_an_error(cli: Cli, tmp_path: Path) -> None:
         ),
         (
             ["git", "REPO", "--concurrency", "0"],
-            "Error: Invalid value for '--concurrency': Input should be greater than or equal to 1 "
+            "Error: Invalid value for '--concurrency': 0 is not in the range 1<=x<=256. "
             "(see 'pulse-backfill git --help')",
         ),
         (
