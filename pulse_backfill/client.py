@@ -18,6 +18,7 @@ from pulse_backfill.ingestion import (
     is_loopback,
     redact,
 )
+from pulse_backfill.network import AsyncioTransport
 from pulse_backfill.outcomes import Answer
 from pulse_backfill.policy import parse_retry_after
 
@@ -46,16 +47,11 @@ class IngestionClient:
         # Requests go to the transport itself: the client layer above it (cookies, auth,
         # redirects, hooks) does nothing we use, at about a tenth of the CPU a request costs.
         # Bypassing the client means reading the proxy settings here, as the client would.
+        # The transport runs on asyncio's streams, not anyio: see `network`.
         tls = ssl.create_default_context()
         proxy = environment_proxy(self._endpoint)
         self._transports: list[httpx.AsyncBaseTransport] = [
-            transport
-            or httpx.AsyncHTTPTransport(
-                verify=tls,
-                proxy=proxy,
-                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-            )
-            for _ in range(concurrency)
+            transport or AsyncioTransport(tls, proxy) for _ in range(concurrency)
         ]
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, MAX_CONNECT_TIMEOUT)).as_dict()
         # Built once: each request copies them rather than validating them again.

@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -257,10 +258,18 @@ def _body_problem(event: Any) -> str | None:
 class ServerThread:
     """Runs an IngestionServer under uvicorn in a daemon thread on a free loopback port."""
 
-    def __init__(self, app: IngestionServer) -> None:
+    def __init__(self, app: IngestionServer, certificate: Path | None = None) -> None:
+        """`certificate`: a PEM file with the server's key and certificate chain, for https."""
         self.app = app
+        self._scheme = "http" if certificate is None else "https"
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=0, log_level="critical", lifespan="off", http="h11"
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_level="critical",
+            lifespan="off",
+            http="h11",
+            ssl_certfile=certificate,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
@@ -273,7 +282,7 @@ class ServerThread:
                 raise RuntimeError("the test ingestion server did not start")
             time.sleep(0.01)
         port = self._server.servers[0].sockets[0].getsockname()[1]
-        self.app.base_url = f"http://127.0.0.1:{port}"
+        self.app.base_url = f"{self._scheme}://127.0.0.1:{port}"
         return self.app
 
     def __exit__(self, *exc_info: object) -> None:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 
 from pulse_backfill import __version__
 from tests.conftest import API_KEY, Cli
 from tests.gitoracle import commit_of, git
-from tests.ingestion_server import Fault, IngestionServer
+from tests.ingestion_server import Fault, IngestionServer, ServerThread
 
 
 def send(cli: Cli, repo: Path, server: IngestionServer, store: Path, *args: str):  # type: ignore[no-untyped-def]
@@ -503,3 +505,47 @@ def test_a_proxy_from_the_environment_carries_the_events(
     assert {(r.proxied_for, r.path) for r in server.requests} == {
         ("http://pulse.invalid", "/v1/ingestion/cli")
     }
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[IngestionServer, Path]]:
+    """An https server on 127.0.0.1, and the file of the authority that signed its certificate."""
+    authority = trustme.CA()
+    certificate = tmp_path / "server.pem"
+    authority.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(certificate)
+    authority_file = tmp_path / "authority.pem"
+    authority.cert_pem.write_to_path(authority_file)
+    with ServerThread(IngestionServer(), certificate=certificate) as server:
+        yield server, authority_file
+
+
+def test_events_go_over_tls_to_a_server_the_machine_trusts(
+    cli: Cli,
+    repos: dict[str, Path],
+    tls_server: tuple[IngestionServer, Path],
+    store: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server, authority = tls_server
+    monkeypatch.setenv("SSL_CERT_FILE", str(authority))  # OpenSSL's own: the machine's trust
+    result = send(cli, repos["release-branches"], server, store)
+
+    assert result.exit_code == 0, result.output
+    assert len(server.accepted) == 16
+
+
+def test_a_certificate_nobody_trusts_delivers_nothing_and_says_why(
+    cli: Cli, repos: dict[str, Path], tls_server: tuple[IngestionServer, Path], store: Path
+) -> None:
+    server, _ = tls_server
+    result = send(cli, repos["release-branches"], server, store, "--max-retries", "0")
+
+    assert result.exit_code == 1
+    assert server.requests == []
+    lines = result.stderr.splitlines()
+    refusal = "ConnectError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"
+    assert any(line.startswith(f"Stopped early: {refusal}") for line in lines), lines
+    assert (
+        "Not delivered: 10 changes, 6 deployments; run the same command again to retry them."
+        in lines
+    )

@@ -132,3 +132,15 @@ def test_the_proxy_comes_from_the_environment(
         monkeypatch.setenv(name, value)
 
     assert environment_proxy(url) == proxy
+
+
+def test_a_proxy_that_is_not_http_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "socks5://proxy:1080")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    message = (
+        "the proxy the environment names is socks5://: name an http:// or https:// proxy in "
+        "HTTPS_PROXY or HTTP_PROXY, or leave the host out with NO_PROXY"
+    )
+    with pytest.raises(UsageError, match=f"^{re.escape(message)}$"):
+        IngestionClient(base_url=PULSE, api_key="k", environment="_unknown_")
