@@ -229,6 +229,9 @@ def _collector_paused() -> Iterator[None]:
     try:
         yield
     finally:
+        # Frozen, what was built is never walked: re-enabled with it all in the youngest
+        # generation, the collector's next pass would walk every object, then do so again later.
+        gc.freeze()
         if was_enabled:
             gc.enable()
 
