@@ -258,8 +258,11 @@ def _body_problem(event: Any) -> str | None:
 class ServerThread:
     """Runs an IngestionServer under uvicorn in a daemon thread on a free loopback port."""
 
-    def __init__(self, app: IngestionServer, certificate: Path | None = None) -> None:
-        """`certificate`: a PEM file with the server's key and certificate chain, for https."""
+    def __init__(
+        self, app: IngestionServer, certificate: Path | None = None, keep_alive: int = 5
+    ) -> None:
+        """`certificate`: a PEM file with the server's key and certificate chain, for https;
+        `keep_alive`: seconds before the server closes an idle connection."""
         self.app = app
         self._scheme = "http" if certificate is None else "https"
         config = uvicorn.Config(
@@ -270,6 +273,7 @@ class ServerThread:
             lifespan="off",
             http="h11",
             ssl_certfile=certificate,
+            timeout_keep_alive=keep_alive,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)

@@ -13,6 +13,7 @@ from pulse_backfill.errors import UsageError
 from pulse_backfill.events import change_event
 from pulse_backfill.ingestion import check_base_url, endpoint, redact
 from pulse_backfill.outcomes import Answer
+from tests.ingestion_server import IngestionServer, ServerThread
 
 KEY = "k3y/with+odd&chars"
 
@@ -144,3 +145,20 @@ def test_a_proxy_that_is_not_http_is_a_usage_error(monkeypatch: pytest.MonkeyPat
     )
     with pytest.raises(UsageError, match=f"^{re.escape(message)}$"):
         IngestionClient(base_url=PULSE, api_key="k", environment="_unknown_")
+
+
+def test_a_connection_the_server_closed_while_idle_is_replaced_not_failed() -> None:
+    # The server closes an idle kept-alive connection after a second; the next request must
+    # notice before sending on it, and open another, on its first attempt.
+    async def two_requests_a_pause_apart(base_url: str) -> list[Answer]:
+        async with IngestionClient(
+            base_url=base_url, api_key="k", environment="_unknown_"
+        ) as client:
+            first = await client.send(change_event("a", 5, system="s"))
+            await asyncio.sleep(1.5)
+            return [first, await client.send(change_event("b", 5, system="s"))]
+
+    with ServerThread(IngestionServer(), keep_alive=1) as server:
+        answers = asyncio.run(two_requests_a_pause_apart(server.base_url))
+        assert answers == [Answer(202), Answer(202)]
+        assert [request.json()["change_id"] for request in server.requests] == ["a", "b"]
