@@ -57,8 +57,8 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":
-            # httpcore asks before reusing an idle connection: has the server closed it (or
-            # sent something unasked)? The event loop has already read whatever arrived.
+            # httpcore asks before reusing an idle connection: has the server closed it? The
+            # event loop has already read whatever arrived, the end of the stream included.
             return self._reader.at_eof() or self._writer.is_closing()
         names = {"ssl_object": "ssl_object", "client_addr": "sockname", "server_addr": "peername"}
         if info in names:
