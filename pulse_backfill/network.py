@@ -60,12 +60,18 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             # httpcore asks before reusing an idle connection: has the server closed it? The
             # event loop has already read whatever arrived, the end of the stream included.
             return self._reader.at_eof() or self._writer.is_closing()
-        names = {"ssl_object": "ssl_object", "client_addr": "sockname", "server_addr": "peername"}
-        if info in names:
-            return self._writer.get_extra_info(names[info])
-        if info == "socket":
-            return self._writer.get_extra_info("socket")
+        if info in _TRANSPORT_INFO:
+            return self._writer.get_extra_info(_TRANSPORT_INFO[info])
         return None
+
+
+# httpcore's names for what it asks a stream, and asyncio's transports' names for them.
+_TRANSPORT_INFO = {
+    "ssl_object": "ssl_object",
+    "client_addr": "sockname",
+    "server_addr": "peername",
+    "socket": "socket",
+}
 
 
 class AsyncioBackend(httpcore.AsyncNetworkBackend):
