@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pulse_backfill.first_reach import first_reach
-from pulse_backfill.gitwalk import has_clock_skew, rev_list_not
+from pulse_backfill.gitwalk import RevListNot, has_clock_skew
 from pulse_backfill.history import Change, CommitGraph, TagRef
 from pulse_backfill.semver import Version, parse_version
 
@@ -218,7 +218,7 @@ def derive(
     shipped = bytearray(len(graph))
     for position in graph.boundary():
         shipped[position] = 1  # reached by an earlier deployment outside this read
-    tips: list[int] = []
+    by_git = RevListNot(graph) if skewed and not earlier else None
     deployments: list[Deployment] = []
     warnings: list[str] = []
     for position, (release, time) in enumerate(timed, start=earlier):
@@ -230,17 +230,17 @@ def derive(
         else:
             new_commits = _ship(graph, start, shipped)
         is_baseline = _is_baseline(position, time, options)
-        if start is not None and skewed and not earlier and not is_baseline:
-            by_git = rev_list_not(graph, start, tips)
-            if len(by_git) != len(new_commits):
-                warnings.append(
-                    f"clock skew: git counts {len(by_git) - len(new_commits)} commits in "
-                    f"{release.tag.name} that an earlier deployment already reached; "
-                    "following git"
-                )
-            new_commits = sorted(by_git)
-        if start is not None:
-            tips.append(start)
+        if start is not None and by_git is not None:
+            if not is_baseline:
+                printed = by_git.run(start)
+                if extra := len(printed) - len(new_commits):
+                    commits = "1 commit" if extra == 1 else f"{extra} commits"
+                    warnings.append(
+                        f"clock skew: git counts {commits} in {release.tag.name} that an "
+                        "earlier deployment already reached; following git"
+                    )
+                new_commits = sorted(printed)
+            by_git.add_negative(start)
         if is_baseline:
             deployments.append(Deployment(release.tag.name, release.commit, time, Status.BASELINE))
             continue

@@ -10,6 +10,7 @@ mark_parents_uninteresting) step for step. Pure: it reads a CommitGraph only.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
 from collections.abc import Sequence
@@ -31,79 +32,63 @@ def has_clock_skew(graph: CommitGraph) -> bool:
     )
 
 
-def rev_list_not(graph: CommitGraph, positive: int, negatives: Sequence[int]) -> set[int]:
-    """The commits `git rev-list POSITIVE --not NEGATIVES...` prints, as graph positions."""
-    return _Walk(graph).run(positive, negatives)
+class RevListNot:
+    """`git rev-list TIP --not EARLIER...` for each deployment's tip in turn, as graph positions.
 
+    Each walk starts from the same negatives as the one before plus one, so what git's start
+    (prepare_revision_walk) makes of the negatives is kept and grown, not redone per walk: with a
+    thousand deployments that start is most of the work.
+    """
 
-class _Walk:
     def __init__(self, graph: CommitGraph) -> None:
         self.parents = graph.parents
         self.dates = graph.commit_time
-        self.flags: dict[int, int] = {}
-        # git knows a commit's parents only once it has parsed it; marking spreads through those.
-        self.parsed: set[int] = set()
-        self.queue: list[tuple[int, int, int]] = []  # (-date, insertion order, commit)
-        self.order = itertools.count()
-        self.queued_interesting: set[int] = set()
+        self.negatives: set[int] = set()
+        # Flags the start gives: each negative is uninteresting and queued, and so, marked
+        # from it, is each of its parents (spreading no further: a negative's parent is parsed
+        # only when it is itself a starting commit, and negatives are already marked).
+        self.start_flags: dict[int, int] = {}
+        # The queue git starts with: negatives by date, newest first, ties in command-line
+        # order. A sorted list is a heap.
+        self.start_queue: list[tuple[int, int, int]] = []
 
-    def run(self, positive: int, negatives: Sequence[int]) -> set[int]:
-        flags = self.flags
-        starts = [positive, *negatives]
-        # The command line sets each object's flags, and git parses every starting commit.
-        flags[positive] = 0
-        for commit in negatives:
-            flags[commit] = _UNINTERESTING
-        self.parsed.update(starts)
-        # prepare_revision_walk: handle each pending commit in order, then sort by date (stable).
-        initial: list[int] = []
-        for commit in starts:
-            if flags[commit] & _UNINTERESTING:
-                self._mark_parents_uninteresting(commit)
-            if not flags[commit] & _SEEN:
-                flags[commit] |= _SEEN
-                initial.append(commit)
-        initial.sort(key=self.dates.__getitem__, reverse=True)  # stable, as git's sort is
-        for commit in initial:
-            self._insert(commit)
-        # Without a negative, git's walk is not limited: everything reachable is printed.
-        return self._limit_list() if negatives else self._walk_everything()
+    def add_negative(self, commit: int) -> None:
+        """Put `commit` after the negatives already given, as on git's command line."""
+        if commit in self.negatives:
+            return  # git queues a commit once, at its first place on the command line
+        self.negatives.add(commit)
+        flags = self.start_flags
+        flags[commit] = _UNINTERESTING | _SEEN
+        for parent in self.parents[commit]:
+            flags[parent] = flags.get(parent, 0) | _UNINTERESTING
+        entry = (-self.dates[commit], len(self.negatives), commit)
+        bisect.insort(self.start_queue, entry)
 
-    def _limit_list(self) -> set[int]:
-        flags, parents, dates = self.flags, self.parents, self.dates
-        shown: list[int] = []
-        date = None  # the date of the last interesting commit; git starts at TIME_MAX
-        slop = _SLOP
-        while self.queue:
-            commit = self._pop()
-            if flags[commit] & _UNINTERESTING:
-                for parent in parents[commit]:
-                    self._set_uninteresting(parent)
-                    self.parsed.add(parent)
-                    if parents[parent]:
-                        self._mark_parents_uninteresting(parent)
-                    if flags[parent] & _SEEN:
-                        continue
-                    flags[parent] |= _SEEN
-                    self._insert(parent)
-                self._mark_parents_uninteresting(commit)
-                slop = self._still_interesting(date, slop)
-                if slop:
-                    continue
-                break
-            for parent in parents[commit]:
-                self.parsed.add(parent)
-                if not flags.get(parent, 0) & _SEEN:
-                    flags[parent] = flags.get(parent, 0) | _SEEN
-                    self._insert(parent)
-            date = dates[commit]
-            shown.append(commit)
-        # Commits found uninteresting after they were listed are not printed.
-        return {commit for commit in shown if not flags[commit] & _UNINTERESTING}
+    def run(self, positive: int) -> set[int]:
+        """What `git rev-list POSITIVE --not <the negatives>` prints."""
+        if positive in self.start_flags:
+            # A negative, or marked from one: nothing interesting is ever queued.
+            return set()
+        if not self.negatives:
+            return self._reachable(positive)  # git's walk is not limited: all of it
+        flags = self.start_flags.copy()
+        flags[positive] = _SEEN
+        queue = self.start_queue.copy()
+        # The positive comes first on the command line: first among commits of its date.
+        heapq.heappush(queue, (-self.dates[positive], 0, positive))
+        return _limit_list(
+            self.parents,
+            self.dates,
+            flags,
+            {*self.negatives, positive},
+            queue,
+            {positive},
+            itertools.count(len(self.negatives) + 1),
+        )
 
-    def _walk_everything(self) -> set[int]:
-        seen = {c for _, _, c in self.queue}
-        stack = list(seen)
+    def _reachable(self, start: int) -> set[int]:
+        seen = {start}
+        stack = [start]
         while stack:
             for parent in self.parents[stack.pop()]:
                 if parent not in seen:
@@ -111,40 +96,73 @@ class _Walk:
                     stack.append(parent)
         return seen
 
-    def _still_interesting(self, date: int | None, slop: int) -> int:
-        if not self.queue:
-            return 0
-        if date is not None and date <= -self.queue[0][0]:
-            return _SLOP
-        if self.queued_interesting:
-            return _SLOP
-        return slop - 1
 
-    def _insert(self, commit: int) -> None:
-        # commit_list_insert_by_date: after every commit of the same date already queued.
-        heapq.heappush(self.queue, (-self.dates[commit], next(self.order), commit))
-        if not self.flags[commit] & _UNINTERESTING:
-            self.queued_interesting.add(commit)
+def _limit_list(
+    parents: list[tuple[int, ...]],
+    dates: Sequence[int],
+    flags: dict[int, int],
+    parsed: set[int],
+    queue: list[tuple[int, int, int]],
+    queued_interesting: set[int],
+    order: itertools.count[int],
+) -> set[int]:
+    """revision.c's limit_list from a prepared start: what the walk prints."""
+    # Runs once per commit walked, for every deployment: helpers are inlined, names bound locally.
+    pop, push = heapq.heappop, heapq.heappush
+    no_longer_queued = queued_interesting.discard
+    parse = parsed.add
+    flag_of = flags.get
 
-    def _pop(self) -> int:
-        commit = heapq.heappop(self.queue)[2]
-        self.queued_interesting.discard(commit)
-        return commit
-
-    def _set_uninteresting(self, commit: int) -> None:
-        self.flags[commit] = self.flags.get(commit, 0) | _UNINTERESTING
-        self.queued_interesting.discard(commit)
-
-    def _mark_parents_uninteresting(self, commit: int) -> None:
-        pending: list[int] = []
-        for parent in self.parents[commit]:
-            self._mark_one(parent, pending)
+    def mark_parents_uninteresting(commit: int) -> None:
+        # Marks spread through parsed commits only: git knows no one else's parents yet.
+        pending = list(parents[commit])
         while pending:
-            self._mark_one(pending.pop(), pending)
+            ancestor = pending.pop()
+            flag = flag_of(ancestor, 0)
+            if flag & _UNINTERESTING:
+                continue
+            flags[ancestor] = flag | _UNINTERESTING
+            no_longer_queued(ancestor)
+            if ancestor in parsed:
+                pending.extend(parents[ancestor])
 
-    def _mark_one(self, commit: int, pending: list[int]) -> None:
-        if self.flags.get(commit, 0) & _UNINTERESTING:
-            return
-        self._set_uninteresting(commit)
-        if commit in self.parsed:
-            pending.extend(self.parents[commit])
+    shown: list[int] = []
+    date = None  # the date of the last interesting commit; git starts at TIME_MAX
+    slop = _SLOP
+    while queue:
+        commit = pop(queue)[2]
+        no_longer_queued(commit)
+        if flags[commit] & _UNINTERESTING:
+            for parent in parents[commit]:
+                flag = flag_of(parent, 0) | _UNINTERESTING
+                flags[parent] = flag
+                no_longer_queued(parent)
+                parse(parent)
+                if parents[parent]:
+                    mark_parents_uninteresting(parent)
+                if not flag & _SEEN:
+                    flags[parent] = flag | _SEEN
+                    push(queue, (-dates[parent], next(order), parent))
+            # (git then marks the commit's parents, which the loop above has just done.)
+            # still_interesting, with the slop
+            if not queue:
+                break
+            if (date is not None and date <= -queue[0][0]) or queued_interesting:
+                slop = _SLOP
+                continue
+            slop -= 1
+            if slop:
+                continue
+            break
+        for parent in parents[commit]:
+            parse(parent)
+            flag = flag_of(parent, 0)
+            if not flag & _SEEN:
+                flags[parent] = flag | _SEEN
+                push(queue, (-dates[parent], next(order), parent))
+                if not flag & _UNINTERESTING:
+                    queued_interesting.add(parent)
+        date = dates[commit]
+        shown.append(commit)
+    # Commits found uninteresting after they were listed are not printed.
+    return {commit for commit in shown if not flags[commit] & _UNINTERESTING}

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.build_repos import AUTHOR_LAG
+from fixtures.fast_import import CommitSpec, TagSpec, build
 from pulse_backfill.dates import parse_date
 from pulse_backfill.derive import (
     ChangeTime,
@@ -279,3 +280,29 @@ def test_suggested_rules_for_tags_that_matched_nothing(
     names: list[str], suggestions: list[str]
 ) -> None:
     assert suggest_rules(names) == suggestions
+
+
+def test_under_clock_skew_the_derivation_follows_git_and_says_so(tmp_path: Path) -> None:
+    # Two commits dated before their parents: git's walk for v1.1.0 stops before it learns
+    # that an earlier deployment already reached one of its commits, and counts it again.
+    dates = [180, 180, 180, -720, 300, 480, 480, -1920, 540]
+    parents = [(), (0,), (1,), (2,), (3,), (4, 2), (5,), (6, 4), (7,)]
+    commits = [
+        CommitSpec(p, 1_600_000_000 + d, 1_600_000_000 + d)
+        for p, d in zip(parents, dates, strict=True)
+    ]
+    tags = [TagSpec(f"v1.{n}.0", commit, None) for n, commit in enumerate([2, 5, 6, 7])]
+    path = tmp_path / "skewed.git"
+    build(path, commits, tags)
+
+    derived = derive_repository(Repository(path), DerivationOptions(include_first=True))
+
+    assert_matches_git(path, derived.derivation)
+    assert derived.warnings == [
+        "clock skew: git counts 1 commit in v1.1.0 that an earlier deployment already reached; "
+        "following git"
+    ]
+    counted: list[str] = []
+    for deployment in derived.derivation.deployments:
+        counted += [change.id for change in deployment.changes]
+    assert len(counted) == len(set(counted)) + 1  # one commit in two deployments, as in git
