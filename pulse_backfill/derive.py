@@ -6,7 +6,7 @@ Pure logic over `history` data: no git, no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -170,11 +170,10 @@ def derive_log(
     change_time = 1 if options.change_time is ChangeTime.AUTHOR else 2
     tips = [release.commit.encode() for release, _ in timed]
     reach = first_reach(log, tips, change_time=change_time, merges=not options.no_merges)
-    if reach.shipped is None:
-        graph = CommitGraph.from_log(_letting_go(reach.lines))
-        return derive(timed, graph, options, touching=touching)
+    if isinstance(reach, CommitGraph):
+        return derive(timed, reach, options, touching=touching)
     deployments = []
-    for position, ((release, time), changes) in enumerate(zip(timed, reach.shipped, strict=True)):
+    for position, ((release, time), changes) in enumerate(zip(timed, reach, strict=True)):
         if _is_baseline(position, time, options):
             deployments.append(Deployment(release.tag.name, release.commit, time, Status.BASELINE))
             continue
@@ -182,13 +181,6 @@ def derive_log(
             changes = [change for change in changes if change.id in touching]
         deployments.append(_deployment(release, time, changes))
     return Derivation(tuple(deployments))
-
-
-def _letting_go(lines: list[bytes]) -> Iterator[bytes]:
-    """Each line, let go of once read: the log and the graph built of it are never both whole."""
-    for index, line in enumerate(lines):
-        lines[index] = b""
-        yield line
 
 
 def derive(

@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pulse_backfill.first_reach import first_reach
+from pulse_backfill.history import CommitGraph
 
 
 def log_line(commit: int, date: int, parents: tuple[int, ...]) -> bytes:
@@ -46,30 +47,37 @@ def test_split_by_first_deployment_without_skew(
 
     reach = first_reach(log, [f"c{tip}".encode() for tip in tips])
 
-    assert reach.lines == log
-    assert reach.shipped is not None
+    assert not isinstance(reach, CommitGraph)
     claimed: set[int] = set()
     for position, tip in enumerate(tips):
         expected = reachable(tip, parents) - claimed
         claimed |= expected
-        got = {int(change.id[1:]) for change in reach.shipped[position]}
+        got = {int(change.id[1:]) for change in reach[position]}
         assert got == expected  # each commit in exactly one deployment, the first to reach it
 
 
 def test_a_date_later_than_the_one_before_means_skew() -> None:
-    log = [log_line(2, 100, (1,)), log_line(1, 200, ())]  # a parent dated after its child
+    # A parent dated after its child, then the rest of the log.
+    log = [
+        log_line(3, 100, (2,)),
+        log_line(2, 50, (1,)),
+        log_line(1, 200, (0,)),
+        log_line(0, 10, ()),
+    ]
 
-    reach = first_reach(log, [b"c2"])
+    reach = first_reach(log, [b"c3"])
 
-    assert reach.shipped is None
-    assert reach.lines == log  # all of it, for the graph
+    assert isinstance(reach, CommitGraph)  # all of it, read on past the skew
+    assert reach.ids == ["c3", "c2", "c1", "c0"]
+    assert [reach.ids[p] for p in reach.parents[1]] == ["c1"]
+    assert list(reach.read) == [1, 1, 1, 1]
 
 
 def test_a_parent_listed_before_its_child_is_not_split() -> None:
     # Equal dates: git may list a parent before a child it reaches by another path.
     log = [log_line(3, 100, (1,)), log_line(1, 100, ()), log_line(2, 100, (1,))]
 
-    assert first_reach(log, [b"c3", b"c2"]).shipped is None
+    assert isinstance(first_reach(log, [b"c3", b"c2"]), CommitGraph)
 
 
 def test_a_second_tag_on_a_shipped_commit_ships_nothing() -> None:
@@ -77,4 +85,4 @@ def test_a_second_tag_on_a_shipped_commit_ships_nothing() -> None:
 
     reach = first_reach(log, [b"c1", b"c2", b"c1"])
 
-    assert reach.shipped == [[(100, "c1")], [(200, "c2")], []]
+    assert reach == [[(100, "c1")], [(200, "c2")], []]
