@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from pulse_backfill.history import CommitGraph
 
 _UNINTERESTING = 1
+# Queued, now or before. git parses exactly the commits it queues (starting commits, and the
+# parents of each commit it walks), and knows only their parents: marks spread through these.
 _SEEN = 2
 _SLOP = 5  # revision.c: how many uninteresting commits git walks past the last interesting date
 
@@ -80,7 +82,6 @@ class RevListNot:
             self.parents,
             self.dates,
             flags,
-            {*self.negatives, positive},
             queue,
             {positive},
             itertools.count(len(self.negatives) + 1),
@@ -101,7 +102,6 @@ def _limit_list(
     parents: list[tuple[int, ...]],
     dates: Sequence[int],
     flags: dict[int, int],
-    parsed: set[int],
     queue: list[tuple[int, int, int]],
     queued_interesting: set[int],
     order: itertools.count[int],
@@ -110,11 +110,9 @@ def _limit_list(
     # Runs once per commit walked, for every deployment: helpers are inlined, names bound locally.
     pop, push = heapq.heappop, heapq.heappush
     no_longer_queued = queued_interesting.discard
-    parse = parsed.add
     flag_of = flags.get
 
     def mark_parents_uninteresting(commit: int) -> None:
-        # Marks spread through parsed commits only: git knows no one else's parents yet.
         pending = list(parents[commit])
         while pending:
             ancestor = pending.pop()
@@ -123,7 +121,7 @@ def _limit_list(
                 continue
             flags[ancestor] = flag | _UNINTERESTING
             no_longer_queued(ancestor)
-            if ancestor in parsed:
+            if flag & _SEEN:
                 pending.extend(parents[ancestor])
 
     shown: list[int] = []
@@ -134,14 +132,12 @@ def _limit_list(
         no_longer_queued(commit)
         if flags[commit] & _UNINTERESTING:
             for parent in parents[commit]:
-                flag = flag_of(parent, 0) | _UNINTERESTING
-                flags[parent] = flag
+                flag = flag_of(parent, 0)
+                flags[parent] = flag | _UNINTERESTING | _SEEN
                 no_longer_queued(parent)
-                parse(parent)
                 if parents[parent]:
                     mark_parents_uninteresting(parent)
                 if not flag & _SEEN:
-                    flags[parent] = flag | _SEEN
                     push(queue, (-dates[parent], next(order), parent))
             # (git then marks the commit's parents, which the loop above has just done.)
             # still_interesting, with the slop
@@ -155,7 +151,6 @@ def _limit_list(
                 continue
             break
         for parent in parents[commit]:
-            parse(parent)
             flag = flag_of(parent, 0)
             if not flag & _SEEN:
                 flags[parent] = flag | _SEEN
