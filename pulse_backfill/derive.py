@@ -215,23 +215,22 @@ def derive(
     warnings: list[str] = []
     for position, (release, time) in enumerate(timed, start=earlier):
         start = graph.index.get(release.commit)
+        is_baseline = _is_baseline(position, time, options)
         if exact_read:
             new_commits = [c for c, was_read in enumerate(graph.read) if was_read]
         elif start is None:  # outside a limited read: an earlier deployment shipped it
             new_commits = []
+        elif by_git is not None and not is_baseline:
+            new_commits = list(by_git.run(start))
+            if again := _ship_printed(new_commits, shipped):
+                commits = "1 commit" if again == 1 else f"{again} commits"
+                warnings.append(
+                    f"clock skew: git counts {commits} in {release.tag.name} that an "
+                    "earlier deployment already reached; following git"
+                )
         else:
             new_commits = _ship(graph, start, shipped)
-        is_baseline = _is_baseline(position, time, options)
         if start is not None and by_git is not None:
-            if not is_baseline:
-                printed = by_git.run(start)
-                if extra := len(printed) - len(new_commits):
-                    commits = "1 commit" if extra == 1 else f"{extra} commits"
-                    warnings.append(
-                        f"clock skew: git counts {commits} in {release.tag.name} that an "
-                        "earlier deployment already reached; following git"
-                    )
-                new_commits = sorted(printed)
             by_git.add_negative(start)
         if is_baseline:
             deployments.append(Deployment(release.tag.name, release.commit, time, Status.BASELINE))
@@ -241,7 +240,8 @@ def derive(
         if touching is not None:
             new_commits = [c for c in new_commits if graph.ids[c] in touching]
         ids = graph.ids
-        changes = [Change(change_times[c], ids[c]) for c in new_commits]
+        new = tuple.__new__  # NamedTuple's own constructor is a Python call, per commit
+        changes = [new(Change, (change_times[c], ids[c])) for c in new_commits]
         deployments.append(_deployment(release, time, changes))
     return Derivation(tuple(deployments), tuple(warnings), skewed)
 
@@ -257,6 +257,21 @@ def _deployment(release: Release, time: int, changes: list[Change]) -> Deploymen
     changes.sort()  # by time, then id
     status = Status.SEND if changes else Status.EMPTY
     return Deployment(release.tag.name, release.commit, time, status, tuple(changes))
+
+
+def _ship_printed(printed: list[int], shipped: bytearray) -> int:
+    """Marks what git printed for a deployment as shipped; how many an earlier one had shipped.
+
+    git prints every commit plain reachability gives (rule 5), and under clock skew perhaps
+    some that earlier deployments reached: marking the rest keeps `shipped` as `_ship` keeps it.
+    """
+    again = 0
+    for commit in printed:
+        if shipped[commit]:
+            again += 1
+        else:
+            shipped[commit] = 1
+    return again
 
 
 def _ship(graph: CommitGraph, start: int, shipped: bytearray) -> list[int]:
