@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pulse_backfill.first_reach import first_reach
-from pulse_backfill.gitwalk import RevListNot, has_clock_skew
+from pulse_backfill.gitwalk import NO_DATE, RevListNot, has_clock_skew
 from pulse_backfill.history import Change, CommitGraph, TagRef
 from pulse_backfill.semver import Version, parse_version
 
@@ -205,12 +205,13 @@ def derive(
         graph.author_time if options.change_time is ChangeTime.AUTHOR else graph.commit_time
     )
     # Under clock skew git's walk can print commits an earlier deployment already reached;
-    # rule 5 is git's answer, so then we walk as git does (slower, and only then).
+    # rule 5 is git's answer, so then we walk as git does where its answer may differ.
     skewed = has_clock_skew(graph)
     shipped = bytearray(len(graph))
     for position in graph.boundary():
         shipped[position] = 1  # reached by an earlier deployment outside this read
     by_git = RevListNot(graph) if skewed and not earlier else None
+    newest_skewed_parent = NO_DATE  # of the commits shipped so far
     deployments: list[Deployment] = []
     warnings: list[str] = []
     for position, (release, time) in enumerate(timed, start=earlier):
@@ -220,16 +221,23 @@ def derive(
             new_commits = [c for c, was_read in enumerate(graph.read) if was_read]
         elif start is None:  # outside a limited read: an earlier deployment shipped it
             new_commits = []
-        elif by_git is not None and not is_baseline:
-            new_commits = list(by_git.run(start))
-            if again := _ship_printed(new_commits, shipped):
-                commits = "1 commit" if again == 1 else f"{again} commits"
-                warnings.append(
-                    f"clock skew: git counts {commits} in {release.tag.name} that an "
-                    "earlier deployment already reached; following git"
-                )
         else:
-            new_commits = _ship(graph, start, shipped)
+            new_commits, skewed_parent, oldest, stopped_at = _ship(graph, start, shipped)
+            newest_skewed_parent = max(newest_skewed_parent, skewed_parent)
+            if (
+                by_git is not None
+                and not is_baseline
+                and by_git.may_differ(newest_skewed_parent, oldest, stopped_at)
+            ):
+                printed = by_git.run(start)
+                # git prints all that reachability gives, and under skew maybe more.
+                if again := len(printed) - len(new_commits):
+                    commits = "1 commit" if again == 1 else f"{again} commits"
+                    warnings.append(
+                        f"clock skew: git counts {commits} in {release.tag.name} that an "
+                        "earlier deployment already reached; following git"
+                    )
+                    new_commits = list(printed)
         if start is not None and by_git is not None:
             by_git.add_negative(start)
         if is_baseline:
@@ -259,37 +267,39 @@ def _deployment(release: Release, time: int, changes: list[Change]) -> Deploymen
     return Deployment(release.tag.name, release.commit, time, status, tuple(changes))
 
 
-def _ship_printed(printed: list[int], shipped: bytearray) -> int:
-    """Marks what git printed for a deployment as shipped; how many an earlier one had shipped.
-
-    git prints every commit plain reachability gives (rule 5), and under clock skew perhaps
-    some that earlier deployments reached: marking the rest keeps `shipped` as `_ship` keeps it.
-    """
-    again = 0
-    for commit in printed:
-        if shipped[commit]:
-            again += 1
-        else:
-            shipped[commit] = 1
-    return again
-
-
-def _ship(graph: CommitGraph, start: int, shipped: bytearray) -> list[int]:
+def _ship(
+    graph: CommitGraph, start: int, shipped: bytearray
+) -> tuple[list[int], int, int, list[int]]:
     """Rule 5: commits reachable from `start` that no earlier deployment reached; marks them.
 
     `shipped` is closed under ancestry (every earlier walk marked whole histories), so the walk
     stops at the first shipped commit on each path: each commit is visited once over all walks.
+    Also what `RevListNot.may_differ` asks: the newest date of a parent dated after its child
+    among the commits marked, the oldest date among them and `start`, and the shipped parents
+    where the walk stopped.
     """
+    dates = graph.commit_time
+    parents = graph.parents
+    oldest = dates[start]
+    skewed_parent = NO_DATE
+    stopped_at: list[int] = []
     if shipped[start]:
-        return []
+        return [], skewed_parent, oldest, stopped_at
     shipped[start] = 1
     found = [start]
     stack = [start]
-    parents = graph.parents
     while stack:
-        for parent in parents[stack.pop()]:
+        commit = stack.pop()
+        date = dates[commit]
+        if date < oldest:
+            oldest = date
+        for parent in parents[commit]:
+            if dates[parent] > date and dates[parent] > skewed_parent:
+                skewed_parent = dates[parent]
             if not shipped[parent]:
                 shipped[parent] = 1
                 found.append(parent)
                 stack.append(parent)
-    return found
+            else:
+                stopped_at.append(parent)
+    return found, skewed_parent, oldest, stopped_at

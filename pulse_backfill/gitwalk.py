@@ -24,6 +24,9 @@ _SEEN = 2
 _SLOP = 5  # revision.c: how many uninteresting commits git walks past the last interesting date
 
 
+NO_DATE = -(2**63)  # before any commit
+
+
 def has_clock_skew(graph: CommitGraph) -> bool:
     """Whether any commit is dated (committer date) before one of its parents."""
     dates = graph.commit_time
@@ -65,6 +68,28 @@ class RevListNot:
             flags[parent] = flags.get(parent, 0) | _UNINTERESTING
         entry = (-self.dates[commit], len(self.negatives), commit)
         bisect.insort(self.start_queue, entry)
+
+    def may_differ(self, newest_skewed_parent: int, oldest: int, stopped_at: list[int]) -> bool:
+        """Whether git's walk for the next deployment may print more than plain reachability.
+
+        Plain reachability ships the deployment's commit and the commits it reaches first,
+        the oldest of them dated `oldest`, and stops at `stopped_at`, which earlier deployments
+        shipped. `newest_skewed_parent` is the newest date of a parent dated after its child,
+        over every commit shipped so far (all the walk can reach). Let `floor` be the oldest of
+        `oldest` and the dates of the commits of `stopped_at` that are not uninteresting from
+        the start. When no parent dated from `floor` on is skewed:
+        - git pops every commit dated from `floor` on first, newest first, before any older;
+        - every path from a negative down to such a commit runs through commits no older than
+          it, all popped before the walk can stop, so each such commit reachable from a
+          negative is marked uninteresting by then, and so is each parent queued from it;
+        - what else is queued interesting is a parent of a commit shipped first: one of those,
+          or one of `stopped_at`, dated from `floor` on or never interesting.
+        No interesting commit is left for older dates, and git prints plain reachability.
+        """
+        if newest_skewed_parent == NO_DATE:
+            return False
+        floor = min([oldest, *(self.dates[c] for c in stopped_at if c not in self.start_flags)])
+        return newest_skewed_parent >= floor
 
     def run(self, positive: int) -> set[int]:
         """What `git rev-list POSITIVE --not <the negatives>` prints."""
