@@ -5,7 +5,8 @@ walk (after a few more steps, its "slop"). When a parent is dated after its chil
 it can stop before it learns that a commit is reachable from the negative side, and so prints
 commits that plain reachability would not. Matching git means walking as it does; this module
 follows revision.c (prepare_revision_walk, limit_list, process_parents, still_interesting,
-mark_parents_uninteresting) step for step. Pure: it reads a CommitGraph only.
+mark_parents_uninteresting) step for step, for the deployments where `RevListNot.may_differ`
+says skew can change git's answer. Pure: it reads a CommitGraph only.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ _UNINTERESTING = 1
 # parents of each commit it walks), and knows only their parents: marks spread through these.
 _SEEN = 2
 _SLOP = 5  # revision.c: how many uninteresting commits git walks past the last interesting date
-
 
 NO_DATE = -(2**63)  # before any commit
 
@@ -77,7 +77,8 @@ class RevListNot:
         shipped. `newest_skewed_parent` is the newest date of a parent dated after its child,
         over every commit shipped so far (all the walk can reach). Let `floor` be the oldest of
         `oldest` and the dates of the commits of `stopped_at` that are not uninteresting from
-        the start. When no parent dated from `floor` on is skewed:
+        the start. When `newest_skewed_parent` is older than `floor`, no commit the walk can
+        reach has a parent dated after it and from `floor` on, so:
         - git pops every commit dated from `floor` on first, newest first, before any older;
         - every path from a negative down to such a commit runs through commits no older than
           it, all popped before the walk can stop, so each such commit reachable from a
