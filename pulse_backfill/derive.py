@@ -6,6 +6,7 @@ Pure logic over `history` data: no git, no I/O.
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -207,9 +208,10 @@ def derive(
     # Under clock skew git's walk can print commits an earlier deployment already reached;
     # rule 5 is git's answer, so then we walk as git does where its answer may differ.
     skewed = has_clock_skew(graph)
-    shipped = bytearray(len(graph))
+    # For each commit, the number of the deployment that shipped it first (from 1), or 0.
+    shipped = array("q", bytes(8 * len(graph)))
     for position in graph.boundary():
-        shipped[position] = 1  # reached by an earlier deployment outside this read
+        shipped[position] = -1  # reached by an earlier deployment outside this read
     by_git = RevListNot(graph) if skewed and not earlier else None
     newest_skewed_parent = NO_DATE  # of the commits shipped so far
     deployments: list[Deployment] = []
@@ -222,7 +224,9 @@ def derive(
         elif start is None:  # outside a limited read: an earlier deployment shipped it
             new_commits = []
         else:
-            new_commits, skewed_parent, oldest, stopped_at = _ship(graph, start, shipped)
+            new_commits, skewed_parent, oldest, stopped_at = _ship(
+                graph, start, shipped, position + 1
+            )
             newest_skewed_parent = max(newest_skewed_parent, skewed_parent)
             if (
                 by_git is not None
@@ -268,15 +272,16 @@ def _deployment(release: Release, time: int, changes: list[Change]) -> Deploymen
 
 
 def _ship(
-    graph: CommitGraph, start: int, shipped: bytearray
+    graph: CommitGraph, start: int, shipped: array[int], deployment: int
 ) -> tuple[list[int], int, int, list[int]]:
-    """Rule 5: commits reachable from `start` that no earlier deployment reached; marks them.
+    """Rule 5: commits reachable from `start` that no earlier deployment reached; marks them
+    as shipped by `deployment`.
 
     `shipped` is closed under ancestry (every earlier walk marked whole histories), so the walk
     stops at the first shipped commit on each path: each commit is visited once over all walks.
     Also what `RevListNot.may_differ` asks: the newest date of a parent dated after its child
-    among the commits marked, the oldest date among them and `start`, and the shipped parents
-    where the walk stopped.
+    among the commits marked, the oldest date among them and `start`, and the shipped commits
+    where the walk stopped (`start` itself, when shipped).
     """
     dates = graph.commit_time
     parents = graph.parents
@@ -284,8 +289,8 @@ def _ship(
     skewed_parent = NO_DATE
     stopped_at: list[int] = []
     if shipped[start]:
-        return [], skewed_parent, oldest, stopped_at
-    shipped[start] = 1
+        return [], skewed_parent, oldest, [start]
+    shipped[start] = deployment
     found = [start]
     stack = [start]
     while stack:
@@ -297,9 +302,9 @@ def _ship(
             if dates[parent] > date and dates[parent] > skewed_parent:
                 skewed_parent = dates[parent]
             if not shipped[parent]:
-                shipped[parent] = 1
+                shipped[parent] = deployment
                 found.append(parent)
                 stack.append(parent)
-            else:
+            elif shipped[parent] != deployment:
                 stopped_at.append(parent)
     return found, skewed_parent, oldest, stopped_at

@@ -75,10 +75,16 @@ class RevListNot:
         Plain reachability ships the deployment's commit and the commits it reaches first,
         the oldest of them dated `oldest`, and stops at `stopped_at`, which earlier deployments
         shipped. `newest_skewed_parent` is the newest date of a parent dated after its child,
-        over every commit shipped so far (all the walk can reach). Let `floor` be the oldest of
-        `oldest` and the dates of the commits of `stopped_at` that are not uninteresting from
-        the start. When `newest_skewed_parent` is older than `floor`, no commit the walk can
-        reach has a parent dated after it and from `floor` on, so:
+        over every commit shipped so far (all the walk can reach).
+
+        git queues as interesting only the deployment's commit and parents of commits it walked
+        as interesting. When each of `stopped_at` is uninteresting from the start (a negative,
+        or a negative's parent), the only commits walked as interesting are those shipped first,
+        and git prints them, whatever the dates.
+
+        Else let `floor` be the oldest of `oldest` and the dates of the others. When
+        `newest_skewed_parent` is older than `floor`, no commit the walk can reach has a parent
+        dated after it and from `floor` on, so:
         - git pops every commit dated from `floor` on first, newest first, before any older;
         - every path from a negative down to such a commit runs through commits no older than
           it, all popped before the walk can stop, so each such commit reachable from a
@@ -87,10 +93,8 @@ class RevListNot:
           or one of `stopped_at`, dated from `floor` on or never interesting.
         No interesting commit is left for older dates, and git prints plain reachability.
         """
-        if newest_skewed_parent == NO_DATE:
-            return False
-        floor = min([oldest, *(self.dates[c] for c in stopped_at if c not in self.start_flags)])
-        return newest_skewed_parent >= floor
+        uncertain = [self.dates[c] for c in stopped_at if c not in self.start_flags]
+        return bool(uncertain) and newest_skewed_parent >= min(oldest, *uncertain)
 
     def run(self, positive: int) -> set[int]:
         """What `git rev-list POSITIVE --not <the negatives>` prints."""
