@@ -86,7 +86,13 @@ class CommitGraph:
 
     def boundary(self) -> list[int]:
         """Parents known only by id: what a limited read (`A --not B`) stopped at."""
-        return [position for position, was_read in enumerate(self.read) if not was_read]
+        # Searched for, not looped over: a whole history's read has none.
+        positions = []
+        position = self.read.find(0)
+        while position != -1:
+            positions.append(position)
+            position = self.read.find(0, position + 1)
+        return positions
 
     def _slot(self, commit_id: str) -> int:
         position = self.index.get(commit_id)
