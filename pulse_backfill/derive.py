@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from pulse_backfill.first_reach import first_reach
+from pulse_backfill.first_reach import ReachFacts, first_reach
 from pulse_backfill.gitwalk import NO_DATE, RevListNot, has_clock_skew
 from pulse_backfill.history import Change, CommitGraph, TagRef
 from pulse_backfill.semver import Version, parse_version
@@ -166,22 +166,85 @@ def derive_log(
 ) -> Derivation:
     """`derive` for a whole history, from git's log of it (`first_reach.LOG_FORMAT` lines).
 
-    One pass as the log streams when git's order allows (no clock skew); else the graph.
+    One pass as the log streams. Under clock skew the pass also builds the graph, for git's
+    walk where its answer may differ; only when git's order left a commit's first deployment
+    unknown as its line came is the whole derivation done from the graph.
     """
     change_time = 1 if options.change_time is ChangeTime.AUTHOR else 2
     tips = [release.commit.encode() for release, _ in timed]
     reach = first_reach(log, tips, change_time=change_time, merges=not options.no_merges)
-    if isinstance(reach, CommitGraph):
-        return derive(timed, reach, options, touching=touching)
+    if isinstance(reach, list):
+        return _derive_found(timed, reach, options, touching)
+    if reach.facts is None:
+        return derive(timed, reach.graph, options, touching=touching)
+    graph, facts = reach.graph, reach.facts
+    found = [_changes(graph, commits, options) for commits in facts.shipped]
+    walks = _GitWalks(graph, facts) if facts.skewed else None
+    return _derive_found(timed, found, options, touching, walks)
+
+
+def _derive_found(
+    timed: Sequence[tuple[Release, int]],
+    found: list[list[Change]],
+    options: DerivationOptions,
+    touching: frozenset[str] | None,
+    walks: _GitWalks | None = None,
+) -> Derivation:
+    """`derive` from the changes plain reachability gives each deployment, found as git
+    streamed; under clock skew, git's walk is followed where it may differ (`walks`)."""
     deployments = []
-    for position, ((release, time), changes) in enumerate(zip(timed, reach, strict=True)):
-        if _is_baseline(position, time, options):
+    warnings: list[str] = []
+    for position, ((release, time), changes) in enumerate(zip(timed, found, strict=True)):
+        is_baseline = _is_baseline(position, time, options)
+        if walks is not None:
+            changes = walks.follow(position, release, changes, is_baseline, options, warnings)
+        if is_baseline:
             deployments.append(Deployment(release.tag.name, release.commit, time, Status.BASELINE))
             continue
         if touching is not None:
             changes = [change for change in changes if change.id in touching]
         deployments.append(_deployment(release, time, changes))
-    return Derivation(tuple(deployments))
+    return Derivation(tuple(deployments), tuple(warnings), walks is not None)
+
+
+@dataclass
+class _GitWalks:
+    """Under clock skew, git's walk for each deployment in turn, followed where it may print
+    more than plain reachability (as `derive` does, from what the pass found)."""
+
+    graph: CommitGraph
+    facts: ReachFacts
+    by_git: RevListNot = field(init=False)
+    newest_skewed_parent: int = NO_DATE
+
+    def __post_init__(self) -> None:
+        self.by_git = RevListNot(self.graph)
+
+    def follow(
+        self,
+        position: int,
+        release: Release,
+        changes: list[Change],
+        is_baseline: bool,
+        options: DerivationOptions,
+        warnings: list[str],
+    ) -> list[Change]:
+        """The deployment's changes: `changes`, or what git prints when that is more."""
+        facts, start = self.facts, self.graph.index[release.commit]
+        self.newest_skewed_parent = max(self.newest_skewed_parent, facts.skewed_parent[position])
+        shipped = facts.shipped[position]
+        if shipped:
+            oldest, stopped_at = facts.oldest[position], facts.stops[position]
+        else:  # an earlier deployment shipped its commit
+            oldest, stopped_at = self.graph.commit_time[start], [start]
+        if not is_baseline and self.by_git.may_differ(
+            self.newest_skewed_parent, oldest, stopped_at
+        ):
+            printed = _follow_git(self.by_git, start, len(shipped), release, warnings)
+            if printed is not None:
+                changes = _changes(self.graph, printed, options)
+        self.by_git.add_negative(start)
+        return changes
 
 
 def derive(
@@ -202,9 +265,6 @@ def derive(
     reproduce from a limited read. `touching`, when given, is the set of commits that may be
     changes (--path). Rules 3 to 8.
     """
-    change_times = (
-        graph.author_time if options.change_time is ChangeTime.AUTHOR else graph.commit_time
-    )
     # Under clock skew git's walk can print commits an earlier deployment already reached;
     # rule 5 is git's answer, so then we walk as git does where its answer may differ.
     skewed = has_clock_skew(graph)
@@ -233,29 +293,44 @@ def derive(
                 and not is_baseline
                 and by_git.may_differ(newest_skewed_parent, oldest, stopped_at)
             ):
-                printed = by_git.run(start)
-                # git prints all that reachability gives, and under skew maybe more.
-                if again := len(printed) - len(new_commits):
-                    commits = "1 commit" if again == 1 else f"{again} commits"
-                    warnings.append(
-                        f"clock skew: git counts {commits} in {release.tag.name} that an "
-                        "earlier deployment already reached; following git"
-                    )
-                    new_commits = list(printed)
+                printed = _follow_git(by_git, start, len(new_commits), release, warnings)
+                if printed is not None:
+                    new_commits = printed
         if start is not None and by_git is not None:
             by_git.add_negative(start)
         if is_baseline:
             deployments.append(Deployment(release.tag.name, release.commit, time, Status.BASELINE))
             continue
-        if options.no_merges:
-            new_commits = [c for c in new_commits if len(graph.parents[c]) <= 1]
         if touching is not None:
             new_commits = [c for c in new_commits if graph.ids[c] in touching]
-        ids = graph.ids
-        new = tuple.__new__  # NamedTuple's own constructor is a Python call, per commit
-        changes = [new(Change, (change_times[c], ids[c])) for c in new_commits]
-        deployments.append(_deployment(release, time, changes))
+        deployments.append(_deployment(release, time, _changes(graph, new_commits, options)))
     return Derivation(tuple(deployments), tuple(warnings), skewed)
+
+
+def _follow_git(
+    by_git: RevListNot, start: int, found: int, release: Release, warnings: list[str]
+) -> list[int] | None:
+    """What git prints for the deployment at `start`, when it is more than the `found` commits
+    plain reachability gives (saying so in `warnings`); else None."""
+    printed = by_git.run(start)
+    # git prints all that reachability gives, and under skew maybe more.
+    if not (again := len(printed) - found):
+        return None
+    commits = "1 commit" if again == 1 else f"{again} commits"
+    warnings.append(
+        f"clock skew: git counts {commits} in {release.tag.name} that an earlier deployment "
+        "already reached; following git"
+    )
+    return list(printed)
+
+
+def _changes(graph: CommitGraph, commits: list[int], options: DerivationOptions) -> list[Change]:
+    if options.no_merges:
+        commits = [c for c in commits if len(graph.parents[c]) <= 1]
+    times = graph.author_time if options.change_time is ChangeTime.AUTHOR else graph.commit_time
+    ids = graph.ids
+    new = tuple.__new__  # NamedTuple's own constructor is a Python call, per commit
+    return [new(Change, (times[c], ids[c])) for c in commits]
 
 
 def _is_baseline(position: int, time: int, options: DerivationOptions) -> bool:

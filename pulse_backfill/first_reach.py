@@ -6,17 +6,26 @@ earliest of its own tag and its children's first deployments, all known when its
 one pass, and the only commits held are those a child named but git has not listed yet.
 
 When the order shows that a commit came before one of its children (a date later than the one
-before it, or a parent listed before a child, as equal dates can do), there is no one-pass
-answer: the rest of the log goes into a graph as it streams, for the caller to derive from.
+before it, or a parent listed before a child, as equal dates can do), git's walk for a deployment
+may print more than plain reachability (see gitwalk), and the caller needs the whole graph to
+check. The rest of the log then goes into a graph as it streams, and the pass goes on with it:
+as long as each commit's first deployment is known when its line arrives (a parent listed before
+a child is then one an earlier deployment reached anyway), it finds what plain reachability gives
+each deployment, and what that check asks, while git still streams.
 Pure: it reads lines of `LOG_FORMAT`, wherever they come from.
 """
 
 from __future__ import annotations
 
 import itertools
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
+from pulse_backfill.gitwalk import NO_DATE
 from pulse_backfill.history import Change, CommitGraph
+
+_LATEST = 2**63 - 1  # after any commit
 
 # Each line: commit, author date, committer date, parents (the last field may be empty).
 LOG_FORMAT = "%H %at %ct %P"
@@ -24,10 +33,10 @@ LOG_FORMAT = "%H %at %ct %P"
 
 def first_reach(
     log: Iterable[bytes], tips: Sequence[bytes], *, change_time: int = 1, merges: bool = True
-) -> list[list[Change]] | CommitGraph:
+) -> list[list[Change]] | GraphReach:
     """Split `log` (git's date-ordered `LOG_FORMAT` lines of everything `tips` reach) by the
     first of `tips`, in order, to reach each commit: for each tip, the changes it reaches
-    first, in git's order. When git's order does not allow that, the graph of the whole log.
+    first, in git's order. When git's order shows clock skew, the graph of the whole log too.
 
     A change's time is the line's field `change_time` (1: author date, 2: committer date);
     without `merges`, merge commits bound deployments but are not changes.
@@ -72,7 +81,129 @@ def first_reach(
         return shipped
     shipped.clear()  # let these go before the graph grows
     # Built while git still streams the rest, this costs little more than reading it.
-    return CommitGraph.from_log(itertools.chain(_letting_go(lines), stream))
+    return _graph_reach(itertools.chain(_letting_go(lines), stream), tips)
+
+
+@dataclass
+class ReachFacts:
+    """For each tip, in order: what plain reachability ships, and what `RevListNot.may_differ`
+    asks of it."""
+
+    shipped: list[list[int]]  # the commits it reaches first, in git's order
+    stops: list[list[int]]  # where its reach stops: commits an earlier tip reached first
+    oldest: array[int]  # the oldest committer date among the commits it reaches first
+    # The newest date of a parent dated after its child, over those commits (or over a later
+    # tip's: what may_differ asks is a running maximum, and a larger one only costs a walk).
+    skewed_parent: array[int]
+    skewed: bool  # whether any commit is dated before one of its parents
+
+
+@dataclass
+class GraphReach:
+    """The graph of the whole log; and what plain reachability gives each tip, when git's order
+    let the pass find it (a commit's first tip known when its line arrived)."""
+
+    graph: CommitGraph
+    facts: ReachFacts | None
+
+
+def _graph_reach(log: Iterable[bytes], tips: Sequence[bytes]) -> GraphReach:
+    """The graph of `log`, and, as it is built, each commit's first tip and what it tells."""
+    graph = CommitGraph()
+    ids, index, parents_of = graph.ids, graph.index, graph.parents
+    author_times, commit_times, read = graph.author_time, graph.commit_time, graph.read
+    tip_of: dict[str, int] = {}
+    for number, tip in enumerate(tips):
+        tip_of.setdefault(tip.decode(), number)
+    unreached = len(tips)  # a position after every tip's, with its own slot below
+    # Per commit: its first tip once read; until then, the first tip of its children so far,
+    # and the oldest date among them.
+    first = array("q")
+    child_date = array("q")
+    forks: dict[int, set[int]] = {}  # unread commits whose children have different first tips
+    shipped: list[list[int]] = [[] for _ in range(unreached + 1)]
+    stops: list[list[int]] = [[] for _ in range(unreached + 1)]
+    oldest = array("q", [_LATEST]) * (unreached + 1)
+    skewed_parent = array("q", [NO_DATE]) * (unreached + 1)
+    skewed = False
+    in_order = True
+    stream = iter(log)
+    # Once per commit while git streams: helpers inlined, names bound locally.
+    for line in stream:
+        commit_id, author_time, commit_time, *parent_ids = line.decode().split()
+        position = index.get(commit_id)
+        if position is None:
+            position = len(ids)
+            index[commit_id] = position
+            ids.append(commit_id)
+            parents_of.append(())
+            author_times.append(0)
+            commit_times.append(0)
+            read.append(0)
+            first.append(unreached)
+            child_date.append(_LATEST)
+        date = int(commit_time)
+        by_children = first[position]
+        reached = min(by_children, tip_of.get(commit_id, unreached))
+        if reached == unreached:
+            in_order = False  # listed before every child that reaches it
+        if by_children != unreached:
+            # Children whose tip came after this commit's own stop their reach here.
+            for later in forks.pop(position, None) or (by_children,):
+                if later > reached:
+                    stops[later].append(position)
+            if date > child_date[position]:
+                skewed = True
+                if date > skewed_parent[by_children]:
+                    skewed_parent[by_children] = date
+        first[position] = reached
+        if date < oldest[reached]:
+            oldest[reached] = date
+        shipped[reached].append(position)
+        parent_positions = []
+        for parent_id in parent_ids:
+            parent = index.get(parent_id)
+            if parent is None:
+                parent = len(ids)
+                index[parent_id] = parent
+                ids.append(parent_id)
+                parents_of.append(())
+                author_times.append(0)
+                commit_times.append(0)
+                read.append(0)
+                first.append(reached)
+                child_date.append(date)
+            elif read[parent]:  # listed before this child
+                if reached < first[parent]:
+                    in_order = False  # its first tip was not known when it was listed
+                elif first[parent] < reached:
+                    stops[reached].append(parent)
+                if commit_times[parent] > date:
+                    skewed = True
+                    if commit_times[parent] > skewed_parent[reached]:
+                        skewed_parent[reached] = commit_times[parent]
+            else:
+                earlier = first[parent]
+                if earlier != reached:
+                    if earlier != unreached:
+                        forks.setdefault(parent, {earlier}).add(reached)
+                    if reached < earlier:
+                        first[parent] = reached
+                if date < child_date[parent]:
+                    child_date[parent] = date
+            parent_positions.append(parent)
+        parents_of[position] = tuple(parent_positions)
+        author_times[position] = int(author_time)
+        commit_times[position] = date
+        read[position] = 1
+        if not in_order:
+            break
+    if not in_order:
+        shipped.clear()  # let these go before the graph grows
+        graph.add_log(stream)
+        return GraphReach(graph, None)
+    del shipped[-1], stops[-1], oldest[-1], skewed_parent[-1]
+    return GraphReach(graph, ReachFacts(shipped, stops, oldest, skewed_parent, skewed))
 
 
 def _letting_go(lines: list[bytes]) -> Iterator[bytes]:

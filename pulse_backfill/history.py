@@ -72,11 +72,15 @@ class CommitGraph:
     def from_log(cls, lines: Iterable[bytes]) -> CommitGraph:
         """The graph of git's `first_reach.LOG_FORMAT` lines."""
         graph = cls()
-        add = graph.add
+        graph.add_log(lines)
+        return graph
+
+    def add_log(self, lines: Iterable[bytes]) -> None:
+        """Add each commit of git's `first_reach.LOG_FORMAT` lines."""
+        add = self.add
         for line in lines:
             commit_id, author_time, commit_time, *parents = line.decode().split()
             add(commit_id, parents, int(author_time), int(commit_time))
-        return graph
 
     def add_boundary(self, commit_id: str, author_time: int, commit_time: int) -> None:
         """The dates of a commit a limited read stopped at; it stays unread."""

@@ -5,8 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pulse_backfill.first_reach import first_reach
-from pulse_backfill.history import CommitGraph
+from pulse_backfill.first_reach import GraphReach, first_reach
 
 
 def log_line(commit: int, date: int, parents: tuple[int, ...]) -> bytes:
@@ -47,7 +46,7 @@ def test_split_by_first_deployment_without_skew(
 
     reach = first_reach(log, [f"c{tip}".encode() for tip in tips])
 
-    assert not isinstance(reach, CommitGraph)
+    assert isinstance(reach, list)
     claimed: set[int] = set()
     for position, tip in enumerate(tips):
         expected = reachable(tip, parents) - claimed
@@ -67,17 +66,41 @@ def test_a_date_later_than_the_one_before_means_skew() -> None:
 
     reach = first_reach(log, [b"c3"])
 
-    assert isinstance(reach, CommitGraph)  # all of it, read on past the skew
-    assert reach.ids == ["c3", "c2", "c1", "c0"]
-    assert [reach.ids[p] for p in reach.parents[1]] == ["c1"]
-    assert list(reach.read) == [1, 1, 1, 1]
+    assert isinstance(reach, GraphReach)
+    graph = reach.graph  # all of it, read on past the skew
+    assert graph.ids == ["c3", "c2", "c1", "c0"]
+    assert [graph.ids[p] for p in graph.parents[1]] == ["c1"]
+    assert list(graph.read) == [1, 1, 1, 1]
+    assert reach.facts is not None
+    assert reach.facts.skewed
+    assert reach.facts.shipped == [[0, 1, 2, 3]]
+    assert list(reach.facts.skewed_parent) == [200]
 
 
-def test_a_parent_listed_before_its_child_is_not_split() -> None:
+def test_a_parent_listed_before_its_child_that_an_earlier_tip_reached() -> None:
     # Equal dates: git may list a parent before a child it reaches by another path.
     log = [log_line(3, 100, (1,)), log_line(1, 100, ()), log_line(2, 100, (1,))]
 
-    assert isinstance(first_reach(log, [b"c3", b"c2"]), CommitGraph)
+    reach = first_reach(log, [b"c3", b"c2"])
+
+    assert isinstance(reach, GraphReach)
+    assert reach.facts is not None
+    assert not reach.facts.skewed  # no commit is dated before a parent
+    ids = reach.graph.ids
+    assert [[ids[c] for c in shipped] for shipped in reach.facts.shipped] == [["c3", "c1"], ["c2"]]
+    assert [[ids[c] for c in stops] for stops in reach.facts.stops] == [[], ["c1"]]
+
+
+def test_a_commit_listed_before_the_first_tip_to_reach_it_leaves_the_graph_alone() -> None:
+    # c1 comes before c2, which reaches it from the first tip: its first tip is not known yet.
+    log = [log_line(3, 100, (1,)), log_line(1, 100, ()), log_line(2, 100, (1,))]
+
+    reach = first_reach(log, [b"c2", b"c3"])
+
+    assert isinstance(reach, GraphReach)
+    assert reach.facts is None
+    assert reach.graph.ids == ["c3", "c1", "c2"]
+    assert list(reach.graph.read) == [1, 1, 1]
 
 
 def test_a_second_tag_on_a_shipped_commit_ships_nothing() -> None:
