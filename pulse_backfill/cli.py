@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 from typer._click import exceptions as click_exceptions  # typer 0.28 vendors click
 from typer.core import TyperGroup
 
@@ -315,6 +314,8 @@ def report_command(
 ) -> None:
     """The four keys of what the store (or an export) holds, as Pulse computes them."""
     # Imported here: the other commands, whose start-up a nightly re-sync pays, never need them.
+    from rich.console import Console
+
     from pulse_backfill.report import build_report, history_from_file, history_from_store
     from pulse_backfill.report_view import html_page, show
 

@@ -4,22 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from pulse_backfill.backfill import RepoReport, Summary
 from pulse_backfill.derive import Status, suggest_rules
@@ -28,28 +13,23 @@ from pulse_backfill.outcomes import Outcome, Result
 from pulse_backfill.sending import SendSummary
 from pulse_backfill.sync import SyncMode
 
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
 _HINT_TAGS = 5
-
-
-class _RateColumn(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        return Text(f"{task.speed or 0:>5.0f}/s")
-
-
-class _LeftColumn(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        return Text(f"{task.remaining or 0:>6.0f} left")
 
 
 class Display:
     """Progress bars on a terminal, a line per deployment elsewhere, nothing when quiet.
 
-    Everything goes to stderr: stdout is kept for --json and --output -.
+    Everything goes to stderr: stdout is kept for --json and --output -. The terminal library
+    is loaded when something is shown: a quiet run (a nightly job's) starts without it.
     """
 
     def __init__(self, *, quiet: bool, console: Console | None = None) -> None:
         self.quiet = quiet
-        self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
+        self._console = console
         self._progress: Progress | None = None
         self._repositories: TaskID | None = None
         self._repository_count = 1
@@ -57,9 +37,17 @@ class Display:
         self._events: TaskID | None = None
         self._totals = [0, 0]  # deployments and events to deliver, over the whole run
 
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=True, highlight=False, soft_wrap=True)
+        return self._console
+
     def warn(self, message: str) -> None:
         if not self.quiet:
-            self.console.print(f"[yellow]warning:[/] {escape(message)}")
+            self.console.print(f"[yellow]warning:[/] {_plain(message)}")
 
     def waiting_for_store(self) -> None:
         if not self.quiet:
@@ -78,7 +66,7 @@ class Display:
         for warning in report.warnings:
             self.warn(about + warning)
         if report.error is not None:
-            self.console.print(f"[red]error:[/] {escape(report.location)}: {escape(report.error)}")
+            self.console.print(f"[red]error:[/] {_plain(report.location)}: {_plain(report.error)}")
         if self._progress is not None and self._repositories is not None:
             self._progress.advance(self._repositories)
 
@@ -108,12 +96,12 @@ class Display:
             return
         if result.outcome is not Outcome.ACKNOWLEDGED:
             self.console.print(
-                f"[red]not delivered:[/] {event.kind} {escape(event.identifier)}: "
-                f"{escape(result.detail)}"
+                f"[red]not delivered:[/] {event.kind} {_plain(event.identifier)}: "
+                f"{_plain(result.detail)}"
             )
         elif event.kind == "deployment" and self._progress is None:
             self.console.print(
-                f"sent deployment {escape(event.identifier)} ({len(event.requires)} changes)"
+                f"sent deployment {_plain(event.identifier)} ({len(event.requires)} changes)"
             )
 
     def stop(self) -> None:
@@ -136,18 +124,18 @@ class Display:
     def _bar(self) -> Progress:
         """One display for the whole run: repositories, then what is delivered."""
         if self._progress is None:
-            self._progress = Progress(
-                TextColumn("{task.description:<12}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                _LeftColumn(),
-                _RateColumn(),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                console=self.console,
-            )
+            from pulse_backfill.progress_bars import progress_bars
+
+            self._progress = progress_bars(self.console)
             self._progress.start()
         return self._progress
+
+
+def _plain(text: str) -> str:
+    """`text` shown as it is, whatever brackets it holds (rich would read them as markup)."""
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def summary_lines(summary: Summary) -> list[str]:
