@@ -113,8 +113,8 @@ def _graph_reach(log: Iterable[bytes], tips: Sequence[bytes]) -> GraphReach:
     ids, index, parents_of = graph.ids, graph.index, graph.parents
     author_times, commit_times, read = graph.author_time, graph.commit_time, graph.read
     tip_of: dict[str, int] = {}
-    for number, tip in enumerate(tips):
-        tip_of.setdefault(tip.decode(), number)
+    for number, tip_id in enumerate(tips):
+        tip_of.setdefault(tip_id.decode(), number)
     unreached = len(tips)  # a position after every tip's, with its own slot below
     # Per commit: its first tip once read; until then, the first tip of its children so far,
     # and the oldest date among them.
@@ -127,6 +127,7 @@ def _graph_reach(log: Iterable[bytes], tips: Sequence[bytes]) -> GraphReach:
     skewed_parent = array("q", [NO_DATE]) * (unreached + 1)
     skewed = False
     in_order = True
+    capacity = 0  # slots made in each per-commit container, from the first unused
     stream = iter(log)
     # Once per commit while git streams: helpers inlined, names bound locally.
     for line in stream:
@@ -136,22 +137,24 @@ def _graph_reach(log: Iterable[bytes], tips: Sequence[bytes]) -> GraphReach:
             position = len(ids)
             index[commit_id] = position
             ids.append(commit_id)
-            parents_of.append(())
-            author_times.append(0)
-            commit_times.append(0)
-            read.append(0)
-            first.append(unreached)
-            child_date.append(_LATEST)
+            if position == capacity:
+                capacity = _grow(graph, first, child_date)
+            first[position] = unreached
+            child_date[position] = _LATEST
         date = int(commit_time)
         by_children = first[position]
-        reached = min(by_children, tip_of.get(commit_id, unreached))
+        tip = tip_of.get(commit_id, unreached)
+        reached = tip if tip < by_children else by_children
         if reached == unreached:
             in_order = False  # listed before every child that reaches it
         if by_children != unreached:
             # Children whose tip came after this commit's own stop their reach here.
-            for later in forks.pop(position, None) or (by_children,):
-                if later > reached:
-                    stops[later].append(position)
+            if position in forks:
+                for later in forks.pop(position):
+                    if later > reached:
+                        stops[later].append(position)
+            elif by_children > reached:
+                stops[by_children].append(position)
             if date > child_date[position]:
                 skewed = True
                 if date > skewed_parent[by_children]:
@@ -167,12 +170,10 @@ def _graph_reach(log: Iterable[bytes], tips: Sequence[bytes]) -> GraphReach:
                 parent = len(ids)
                 index[parent_id] = parent
                 ids.append(parent_id)
-                parents_of.append(())
-                author_times.append(0)
-                commit_times.append(0)
-                read.append(0)
-                first.append(reached)
-                child_date.append(date)
+                if parent == capacity:
+                    capacity = _grow(graph, first, child_date)
+                first[parent] = reached
+                child_date[parent] = date
             elif read[parent]:  # listed before this child
                 if reached < first[parent]:
                     in_order = False  # its first tip was not known when it was listed
@@ -198,12 +199,37 @@ def _graph_reach(log: Iterable[bytes], tips: Sequence[bytes]) -> GraphReach:
         read[position] = 1
         if not in_order:
             break
+    _trim(graph)
     if not in_order:
         shipped.clear()  # let these go before the graph grows
         graph.add_log(stream)
         return GraphReach(graph, None)
     del shipped[-1], stops[-1], oldest[-1], skewed_parent[-1]
     return GraphReach(graph, ReachFacts(shipped, stops, oldest, skewed_parent, skewed))
+
+
+# Slots are made this many at a time: appending to each per-commit container for every new
+# commit costs a tenth of the pass.
+_CHUNK = 4096
+
+
+def _grow(graph: CommitGraph, first: array[int], child_date: array[int]) -> int:
+    """Room for `_CHUNK` more commits in the graph's containers and the pass's; the new count."""
+    zeros = array("q", bytes(8 * _CHUNK))
+    graph.parents.extend([()] * _CHUNK)
+    graph.author_time.extend(zeros)
+    graph.commit_time.extend(zeros)
+    graph.read.extend(bytes(_CHUNK))
+    first.extend(zeros)
+    child_date.extend(zeros)
+    return len(graph.parents)
+
+
+def _trim(graph: CommitGraph) -> None:
+    """Let go of the room `_grow` made past the last commit."""
+    count = len(graph.ids)
+    del graph.parents[count:], graph.author_time[count:], graph.commit_time[count:]
+    del graph.read[count:]
 
 
 def _letting_go(lines: list[bytes]) -> Iterator[bytes]:
