@@ -120,6 +120,12 @@ def _graph_reach(log: Iterable[bytes], tips: Sequence[bytes]) -> GraphReach:
     # and the oldest date among them.
     first = array("q")
     child_date = array("q")
+    # A commit has a slot once it is a tip or a child named it: one without, when its line
+    # comes, has no first tip yet.
+    for name in tip_of:
+        graph.slot(name)
+        first.append(unreached)
+        child_date.append(_LATEST)
     forks: dict[int, set[int]] = {}  # unread commits whose children have different first tips
     shipped: list[list[int]] = [[] for _ in range(unreached + 1)]
     stops: list[list[int]] = [[] for _ in range(unreached + 1)]
@@ -127,26 +133,21 @@ def _graph_reach(log: Iterable[bytes], tips: Sequence[bytes]) -> GraphReach:
     skewed_parent = array("q", [NO_DATE]) * (unreached + 1)
     skewed = False
     in_order = True
-    capacity = 0  # slots made in each per-commit container, from the first unused
+    capacity = len(ids)  # slots made in each per-commit container, from the first unused
+    unread: list[bytes] = []  # what the graph still has to take when the pass stops
     stream = iter(log)
     # Once per commit while git streams: helpers inlined, names bound locally.
     for line in stream:
         commit_id, author_time, commit_time, *parent_ids = line.decode().split()
         position = index.get(commit_id)
-        if position is None:
-            position = len(ids)
-            index[commit_id] = position
-            ids.append(commit_id)
-            if position == capacity:
-                capacity = _grow(graph, first, child_date)
-            first[position] = unreached
-            child_date[position] = _LATEST
+        if position is None:  # listed before every child that reaches it
+            in_order = False
+            unread.append(line)
+            break
         date = int(commit_time)
         by_children = first[position]
         tip = tip_of.get(commit_id, unreached)
         reached = tip if tip < by_children else by_children
-        if reached == unreached:
-            in_order = False  # listed before every child that reaches it
         if by_children != unreached:
             # Children whose tip came after this commit's own stop their reach here.
             if position in forks:
@@ -202,7 +203,7 @@ def _graph_reach(log: Iterable[bytes], tips: Sequence[bytes]) -> GraphReach:
     _trim(graph)
     if not in_order:
         shipped.clear()  # let these go before the graph grows
-        graph.add_log(stream)
+        graph.add_log(itertools.chain(unread, stream))
         return GraphReach(graph, None)
     del shipped[-1], stops[-1], oldest[-1], skewed_parent[-1]
     return GraphReach(graph, ReachFacts(shipped, stops, oldest, skewed_parent, skewed))

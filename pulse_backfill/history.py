@@ -57,10 +57,10 @@ class CommitGraph:
         index = self.index
         position = index.get(commit_id)
         if position is None:
-            position = self._slot(commit_id)
+            position = self.slot(commit_id)
         self.parents[position] = tuple(
             [
-                known if (known := index.get(parent)) is not None else self._slot(parent)
+                known if (known := index.get(parent)) is not None else self.slot(parent)
                 for parent in parent_ids
             ]
         )
@@ -84,7 +84,7 @@ class CommitGraph:
 
     def add_boundary(self, commit_id: str, author_time: int, commit_time: int) -> None:
         """The dates of a commit a limited read stopped at; it stays unread."""
-        position = self._slot(commit_id)
+        position = self.slot(commit_id)
         self.author_time[position] = author_time
         self.commit_time[position] = commit_time
 
@@ -98,7 +98,8 @@ class CommitGraph:
             position = self.read.find(0, position + 1)
         return positions
 
-    def _slot(self, commit_id: str) -> int:
+    def slot(self, commit_id: str) -> int:
+        """The position of `commit_id`, made (unread, with no parents) if it has none."""
         position = self.index.get(commit_id)
         if position is None:
             position = len(self.ids)
