@@ -115,7 +115,7 @@ def _graph_reach(log: Iterable[bytes], tips: Sequence[bytes]) -> GraphReach:
     tip_of: dict[str, int] = {}
     for number, tip_id in enumerate(tips):
         tip_of.setdefault(tip_id.decode(), number)
-    unreached = len(tips)  # a position after every tip's, with its own slot below
+    unreached = len(tips)  # a position after every tip's
     # Per commit: its first tip once read; until then, the first tip of its children so far,
     # and the oldest date among them.
     first = array("q")
@@ -127,10 +127,10 @@ def _graph_reach(log: Iterable[bytes], tips: Sequence[bytes]) -> GraphReach:
         first.append(unreached)
         child_date.append(_LATEST)
     forks: dict[int, set[int]] = {}  # unread commits whose children have different first tips
-    shipped: list[list[int]] = [[] for _ in range(unreached + 1)]
-    stops: list[list[int]] = [[] for _ in range(unreached + 1)]
-    oldest = array("q", [_LATEST]) * (unreached + 1)
-    skewed_parent = array("q", [NO_DATE]) * (unreached + 1)
+    shipped: list[list[int]] = [[] for _ in tips]
+    stops: list[list[int]] = [[] for _ in tips]
+    oldest = array("q", [_LATEST]) * len(tips)
+    skewed_parent = array("q", [NO_DATE]) * len(tips)
     skewed = False
     in_order = True
     capacity = len(ids)  # slots made in each per-commit container, from the first unused
@@ -205,7 +205,6 @@ def _graph_reach(log: Iterable[bytes], tips: Sequence[bytes]) -> GraphReach:
         shipped.clear()  # let these go before the graph grows
         graph.add_log(itertools.chain(unread, stream))
         return GraphReach(graph, None)
-    del shipped[-1], stops[-1], oldest[-1], skewed_parent[-1]
     return GraphReach(graph, ReachFacts(shipped, stops, oldest, skewed_parent, skewed))
 
 
