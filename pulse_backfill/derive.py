@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from pulse_backfill.first_reach import ReachFacts, first_reach
+from pulse_backfill.first_reach import first_reach
 from pulse_backfill.gitwalk import NO_DATE, RevListNot, has_clock_skew
 from pulse_backfill.history import Change, CommitGraph, TagRef
 from pulse_backfill.semver import Version, parse_version
@@ -179,8 +179,31 @@ def derive_log(
         return derive(timed, reach.graph, options, touching=touching)
     graph, facts = reach.graph, reach.facts
     found = [_changes(graph, commits, options) for commits in facts.shipped]
-    walks = _GitWalks(graph, facts) if facts.skewed else None
-    return _derive_found(timed, found, options, touching, walks)
+    if not facts.skewed:
+        return _derive_found(timed, found, options, touching)
+    # Under clock skew, git's walk where it may differ, as `derive` does, from what the pass
+    # found instead of walks of the graph.
+    walks = _GitWalks(graph)
+    dates = graph.commit_time
+    followed = []
+    for position, ((release, time), changes) in enumerate(zip(timed, found, strict=True)):
+        start = graph.index[release.commit]
+        shipped = facts.shipped[position]
+        if shipped:
+            oldest, stopped_at = facts.oldest[position], facts.stops[position]
+        else:  # an earlier deployment shipped its commit
+            oldest, stopped_at = dates[start], [start]
+        printed = walks.follow(
+            start,
+            len(shipped),
+            facts.skewed_parent[position],
+            oldest,
+            stopped_at,
+            release,
+            is_baseline=_is_baseline(position, time, options),
+        )
+        followed.append(changes if printed is None else _changes(graph, printed, options))
+    return _derive_found(timed, followed, options, touching, walks.warnings, skewed=True)
 
 
 def _derive_found(
@@ -188,63 +211,61 @@ def _derive_found(
     found: list[list[Change]],
     options: DerivationOptions,
     touching: frozenset[str] | None,
-    walks: _GitWalks | None = None,
+    warnings: Sequence[str] = (),
+    *,
+    skewed: bool = False,
 ) -> Derivation:
-    """`derive` from the changes plain reachability gives each deployment, found as git
-    streamed; under clock skew, git's walk is followed where it may differ (`walks`)."""
+    """`derive` from the changes each deployment ships, found as git streamed."""
     deployments = []
-    warnings: list[str] = []
     for position, ((release, time), changes) in enumerate(zip(timed, found, strict=True)):
-        is_baseline = _is_baseline(position, time, options)
-        if walks is not None:
-            changes = walks.follow(position, release, changes, is_baseline, options, warnings)
-        if is_baseline:
+        if _is_baseline(position, time, options):
             deployments.append(Deployment(release.tag.name, release.commit, time, Status.BASELINE))
             continue
         if touching is not None:
             changes = [change for change in changes if change.id in touching]
         deployments.append(_deployment(release, time, changes))
-    return Derivation(tuple(deployments), tuple(warnings), walks is not None)
+    return Derivation(tuple(deployments), tuple(warnings), skewed)
 
 
-@dataclass
 class _GitWalks:
-    """Under clock skew, git's walk for each deployment in turn, followed where it may print
-    more than plain reachability (as `derive` does, from what the pass found)."""
+    """Under clock skew, git's walk (`rev-list TIP --not EARLIER...`) for each deployment in
+    turn, followed where it may print more than plain reachability; the warnings it gave."""
 
-    graph: CommitGraph
-    facts: ReachFacts
-    by_git: RevListNot = field(init=False)
-    newest_skewed_parent: int = NO_DATE
-
-    def __post_init__(self) -> None:
-        self.by_git = RevListNot(self.graph)
+    def __init__(self, graph: CommitGraph) -> None:
+        self.by_git = RevListNot(graph)
+        self.newest_skewed_parent = NO_DATE  # of the commits shipped so far
+        self.warnings: list[str] = []
 
     def follow(
         self,
-        position: int,
+        start: int,
+        found: int,
+        skewed_parent: int,
+        oldest: int,
+        stopped_at: list[int],
         release: Release,
-        changes: list[Change],
+        *,
         is_baseline: bool,
-        options: DerivationOptions,
-        warnings: list[str],
-    ) -> list[Change]:
-        """The deployment's changes: `changes`, or what git prints when that is more."""
-        facts, start = self.facts, self.graph.index[release.commit]
-        self.newest_skewed_parent = max(self.newest_skewed_parent, facts.skewed_parent[position])
-        shipped = facts.shipped[position]
-        if shipped:
-            oldest, stopped_at = facts.oldest[position], facts.stops[position]
-        else:  # an earlier deployment shipped its commit
-            oldest, stopped_at = self.graph.commit_time[start], [start]
+    ) -> list[int] | None:
+        """What git prints for the next deployment, at `start`, when that is more than the
+        `found` commits plain reachability gives; else None. The other arguments are what
+        `RevListNot.may_differ` asks of them."""
+        self.newest_skewed_parent = max(self.newest_skewed_parent, skewed_parent)
+        printed = None
         if not is_baseline and self.by_git.may_differ(
             self.newest_skewed_parent, oldest, stopped_at
         ):
-            printed = _follow_git(self.by_git, start, len(shipped), release, warnings)
-            if printed is not None:
-                changes = _changes(self.graph, printed, options)
+            printed = self.by_git.run(start)
         self.by_git.add_negative(start)
-        return changes
+        # git prints all that reachability gives, and under skew maybe more.
+        if printed is None or not (again := len(printed) - found):
+            return None
+        commits = "1 commit" if again == 1 else f"{again} commits"
+        self.warnings.append(
+            f"clock skew: git counts {commits} in {release.tag.name} that an earlier deployment "
+            "already reached; following git"
+        )
+        return list(printed)
 
 
 def derive(
@@ -272,10 +293,8 @@ def derive(
     shipped = array("q", bytes(8 * len(graph)))
     for position in graph.boundary():
         shipped[position] = -1  # reached by an earlier deployment outside this read
-    by_git = RevListNot(graph) if skewed and not earlier else None
-    newest_skewed_parent = NO_DATE  # of the commits shipped so far
+    walks = _GitWalks(graph) if skewed and not earlier else None
     deployments: list[Deployment] = []
-    warnings: list[str] = []
     for position, (release, time) in enumerate(timed, start=earlier):
         start = graph.index.get(release.commit)
         is_baseline = _is_baseline(position, time, options)
@@ -287,41 +306,26 @@ def derive(
             new_commits, skewed_parent, oldest, stopped_at = _ship(
                 graph, start, shipped, position + 1
             )
-            newest_skewed_parent = max(newest_skewed_parent, skewed_parent)
-            if (
-                by_git is not None
-                and not is_baseline
-                and by_git.may_differ(newest_skewed_parent, oldest, stopped_at)
-            ):
-                printed = _follow_git(by_git, start, len(new_commits), release, warnings)
+            if walks is not None:
+                printed = walks.follow(
+                    start,
+                    len(new_commits),
+                    skewed_parent,
+                    oldest,
+                    stopped_at,
+                    release,
+                    is_baseline=is_baseline,
+                )
                 if printed is not None:
                     new_commits = printed
-        if start is not None and by_git is not None:
-            by_git.add_negative(start)
         if is_baseline:
             deployments.append(Deployment(release.tag.name, release.commit, time, Status.BASELINE))
             continue
         if touching is not None:
             new_commits = [c for c in new_commits if graph.ids[c] in touching]
         deployments.append(_deployment(release, time, _changes(graph, new_commits, options)))
+    warnings = walks.warnings if walks is not None else ()
     return Derivation(tuple(deployments), tuple(warnings), skewed)
-
-
-def _follow_git(
-    by_git: RevListNot, start: int, found: int, release: Release, warnings: list[str]
-) -> list[int] | None:
-    """What git prints for the deployment at `start`, when it is more than the `found` commits
-    plain reachability gives (saying so in `warnings`); else None."""
-    printed = by_git.run(start)
-    # git prints all that reachability gives, and under skew maybe more.
-    if not (again := len(printed) - found):
-        return None
-    commits = "1 commit" if again == 1 else f"{again} commits"
-    warnings.append(
-        f"clock skew: git counts {commits} in {release.tag.name} that an earlier deployment "
-        "already reached; following git"
-    )
-    return list(printed)
 
 
 def _changes(graph: CommitGraph, commits: list[int], options: DerivationOptions) -> list[Change]:
