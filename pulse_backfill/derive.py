@@ -178,32 +178,32 @@ def derive_log(
     if reach.facts is None:
         return derive(timed, reach.graph, options, touching=touching)
     graph, facts = reach.graph, reach.facts
-    found = [_changes(graph, commits, options) for commits in facts.shipped]
-    if not facts.skewed:
-        return _derive_found(timed, found, options, touching)
     # Under clock skew, git's walk where it may differ, as `derive` does, from what the pass
     # found instead of walks of the graph.
-    walks = _GitWalks(graph)
-    dates = graph.commit_time
-    followed = []
-    for position, ((release, time), changes) in enumerate(zip(timed, found, strict=True)):
-        start = graph.index[release.commit]
-        shipped = facts.shipped[position]
-        if shipped:
-            oldest, stopped_at = facts.oldest[position], facts.stops[position]
-        else:  # an earlier deployment shipped its commit
-            oldest, stopped_at = dates[start], [start]
-        printed = walks.follow(
-            start,
-            len(shipped),
-            facts.skewed_parent[position],
-            oldest,
-            stopped_at,
-            release,
-            is_baseline=_is_baseline(position, time, options),
-        )
-        followed.append(changes if printed is None else _changes(graph, printed, options))
-    return _derive_found(timed, followed, options, touching, walks.warnings, skewed=True)
+    walks = _GitWalks(graph) if facts.skewed else None
+    found = []
+    for position, ((release, time), commits) in enumerate(zip(timed, facts.shipped, strict=True)):
+        is_baseline = _is_baseline(position, time, options)
+        if walks is not None:
+            start = graph.index[release.commit]
+            if commits:
+                oldest, stopped_at = facts.oldest[position], facts.stops[position]
+            else:  # an earlier deployment shipped its commit
+                oldest, stopped_at = graph.commit_time[start], [start]
+            printed = walks.follow(
+                start,
+                len(commits),
+                facts.skewed_parent[position],
+                oldest,
+                stopped_at,
+                release,
+                is_baseline=is_baseline,
+            )
+            commits = commits if printed is None else printed
+        # A baseline's changes are never sent: --since leaves most of a history unbuilt.
+        found.append([] if is_baseline else _changes(graph, commits, options))
+    warnings = walks.warnings if walks is not None else ()
+    return _derive_found(timed, found, options, touching, warnings, skewed=walks is not None)
 
 
 def _derive_found(
