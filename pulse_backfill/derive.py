@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -163,27 +163,42 @@ def derive_log(
     options: DerivationOptions,
     *,
     touching: frozenset[str] | None = None,
+    on_deployment: Callable[[Deployment], object] | None = None,
 ) -> Derivation:
     """`derive` for a whole history, from git's log of it (`first_reach.LOG_FORMAT` lines).
 
     One pass as the log streams. Under clock skew the pass also builds the graph, for git's
     walk where its answer may differ; only when git's order left a commit's first deployment
     unknown as its line came is the whole derivation done from the graph.
+
+    `on_deployment` is shown each deployment to be sent as soon as the pass has it, while git
+    still streams: most, in a large history. The derivation holds that very object unless a
+    later line or git's walk changed it.
     """
     change_time = 1 if options.change_time is ChangeTime.AUTHOR else 2
     tips = [release.commit.encode() for release, _ in timed]
-    reach = first_reach(log, tips, change_time=change_time, merges=not options.no_merges)
+    ahead = _DeploymentsAhead(timed, options, touching, on_deployment)
+    reach = first_reach(
+        log,
+        tips,
+        change_time=change_time,
+        merges=not options.no_merges,
+        on_final=ahead.make,
+        unwanted=ahead.baselines,
+    )
     if isinstance(reach, list):
-        return _derive_found(timed, reach, options, touching)
+        return Derivation(
+            tuple(ahead.deployment(position, found) for position, found in enumerate(reach))
+        )
     if reach.facts is None:
         return derive(timed, reach.graph, options, touching=touching)
     graph, facts = reach.graph, reach.facts
     # Under clock skew, git's walk where it may differ, as `derive` does, from what the pass
     # found instead of walks of the graph.
     walks = _GitWalks(graph) if facts.skewed else None
-    found = []
-    for position, ((release, time), commits) in enumerate(zip(timed, facts.shipped, strict=True)):
-        is_baseline = _is_baseline(position, time, options)
+    deployments = []
+    for position, ((release, _), commits) in enumerate(zip(timed, facts.shipped, strict=True)):
+        printed = None
         if walks is not None:
             start = graph.index[release.commit]
             if commits:
@@ -197,34 +212,61 @@ def derive_log(
                 oldest,
                 stopped_at,
                 release,
-                is_baseline=is_baseline,
+                is_baseline=position in ahead.baselines,
             )
-            commits = commits if printed is None else printed
-        # A baseline's changes are never sent: --since leaves most of a history unbuilt.
-        found.append([] if is_baseline else _changes(graph, commits, options))
+        found = facts.changes[position]
+        if position in ahead.baselines:
+            found = []  # never sent: --since leaves most of a history unbuilt
+        elif printed is not None or found is None:
+            found = _changes(graph, commits if printed is None else printed, options)
+        deployments.append(ahead.deployment(position, found))
     warnings = walks.warnings if walks is not None else ()
-    return _derive_found(timed, found, options, touching, warnings, skewed=walks is not None)
+    return Derivation(tuple(deployments), tuple(warnings), walks is not None)
 
 
-def _derive_found(
-    timed: Sequence[tuple[Release, int]],
-    found: list[list[Change]],
-    options: DerivationOptions,
-    touching: frozenset[str] | None,
-    warnings: Sequence[str] = (),
-    *,
-    skewed: bool = False,
-) -> Derivation:
-    """`derive` from the changes each deployment ships, found as git streamed."""
-    deployments = []
-    for position, ((release, time), changes) in enumerate(zip(timed, found, strict=True)):
-        if _is_baseline(position, time, options):
-            deployments.append(Deployment(release.tag.name, release.commit, time, Status.BASELINE))
-            continue
-        if touching is not None:
-            changes = [change for change in changes if change.id in touching]
-        deployments.append(_deployment(release, time, changes))
-    return Derivation(tuple(deployments), tuple(warnings), skewed)
+class _DeploymentsAhead:
+    """Deployments made while git streams, from the changes the pass found final, and made again
+    afterwards only where what it found in the end differs."""
+
+    def __init__(
+        self,
+        timed: Sequence[tuple[Release, int]],
+        options: DerivationOptions,
+        touching: frozenset[str] | None,
+        shown: Callable[[Deployment], object] | None,
+    ) -> None:
+        self.timed, self.touching, self.shown = timed, touching, shown
+        self.baselines = frozenset(
+            position
+            for position, (_, time) in enumerate(timed)
+            if _is_baseline(position, time, options)
+        )
+        # By position: the changes a deployment was made of, their number then, and it.
+        self.made: dict[int, tuple[list[Change], int, Deployment]] = {}
+
+    def make(self, position: int, changes: list[Change]) -> None:
+        if position in self.baselines:
+            return
+        count = len(changes)
+        deployment = self._made_of(position, changes)
+        self.made[position] = (changes, count, deployment)
+        if self.shown is not None and deployment.status is Status.SEND:
+            self.shown(deployment)
+
+    def deployment(self, position: int, changes: list[Change]) -> Deployment:
+        """The deployment at `position`, shipping `changes` first."""
+        made = self.made.get(position)
+        if made is not None and made[0] is changes and made[1] == len(changes):
+            return made[2]
+        return self._made_of(position, changes)
+
+    def _made_of(self, position: int, changes: list[Change]) -> Deployment:
+        release, time = self.timed[position]
+        if position in self.baselines:
+            return Deployment(release.tag.name, release.commit, time, Status.BASELINE)
+        if self.touching is not None:
+            changes = [change for change in changes if change.id in self.touching]
+        return _deployment(release, time, changes)
 
 
 class _GitWalks:

@@ -12,6 +12,10 @@ check. The rest of the log then goes into a graph as it streams, and the pass go
 as long as each commit's first deployment is known when its line arrives (a parent listed before
 a child is then one an earlier deployment reached anyway), it finds what plain reachability gives
 each deployment, and what that check asks, while git still streams.
+
+Either way, it counts for each tip the commits named so far that it reaches first and git has
+yet to list. Once a tip's own line is read and its count is 0, no line to come can add to its
+changes: the caller is told, and can build on them while git still streams.
 Pure: it reads lines of `LOG_FORMAT`, wherever they come from.
 """
 
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from pulse_backfill.gitwalk import NO_DATE
@@ -30,9 +34,18 @@ _LATEST = 2**63 - 1  # after any commit
 # Each line: commit, author date, committer date, parents (the last field may be empty).
 LOG_FORMAT = "%H %at %ct %P"
 
+# Told a tip's position and its changes, once they are final.
+OnFinal = Callable[[int, list[Change]], object]
+
 
 def first_reach(
-    log: Iterable[bytes], tips: Sequence[bytes], *, change_time: int = 1, merges: bool = True
+    log: Iterable[bytes],
+    tips: Sequence[bytes],
+    *,
+    change_time: int = 1,
+    merges: bool = True,
+    on_final: OnFinal | None = None,
+    unwanted: Container[int] = frozenset(),
 ) -> list[list[Change]] | GraphReach:
     """Split `log` (git's date-ordered `LOG_FORMAT` lines of everything `tips` reach) by the
     first of `tips`, in order, to reach each commit: for each tip, the changes it reaches
@@ -40,6 +53,11 @@ def first_reach(
 
     A change's time is the line's field `change_time` (1: author date, 2: committer date);
     without `merges`, merge commits bound deployments but are not changes.
+
+    `on_final(position, changes)` is told, while git still streams, as soon as no line to come
+    can add to a tip's changes. They are final if the result holds that very list for the tip
+    (with as many changes); a pass that gives way to another makes new lists. Under clock
+    skew, the changes of `unwanted` tips (--since's baselines) are never made.
     """
     stream = iter(log)  # read on into the graph where the one pass stops
     first_tip: dict[bytes, int] = {}
@@ -50,6 +68,10 @@ def first_reach(
     # The first deployment of each commit listed as a parent but not read yet.
     pending: dict[bytes, int] = {}
     unreached = len(tips)  # a position after every deployment's
+    # Per tip: how many of the pending commits it reaches first. Once its own line is read, a
+    # tip whose count is 0 gets no more changes.
+    waiting = [0] * len(tips)
+    final = on_final or _told_no_one
     newest = None
     in_order = True
     # The loop runs once per commit while git streams: names bound locally, and changes built
@@ -67,21 +89,43 @@ def first_reach(
             in_order = False  # a commit dated after one listed before it: clock skew
             break
         newest = date
-        first = min(pop(commit, unreached), tip_of(commit, unreached))
+        by_children = pop(commit, unreached)
+        own = tip_of(commit, unreached)
+        first = own if own < by_children else by_children
         if first == unreached:
             in_order = False  # listed before the child that names it
             break
+        if by_children != unreached:
+            waiting[by_children] -= 1
+            if by_children != first and not waiting[by_children]:
+                final(by_children, shipped[by_children])
         for parent in fields[3:]:
-            if first < get(parent, unreached):
+            earlier = get(parent, unreached)
+            if first < earlier:
                 pending[parent] = first
+                waiting[first] += 1
+                if earlier != unreached:
+                    waiting[earlier] -= 1
+                    if not waiting[earlier]:
+                        final(earlier, shipped[earlier])
         if merges or len(fields) < 5:
             shipped[first].append(new(Change, (int(fields[change_time]), commit.decode())))
+        if not waiting[first]:
+            final(first, shipped[first])
     # A parent still pending was listed before a child named it.
     if in_order and not pending:
         return shipped
     shipped.clear()  # let these go before the graph grows
     # Built while git still streams the rest, this costs little more than reading it.
-    return _graph_reach(itertools.chain(_letting_go(lines), stream), tips)
+    return _graph_reach(
+        itertools.chain(_letting_go(lines), stream),
+        tips,
+        _Finals(change_time, merges, final, unwanted, len(tips)),
+    )
+
+
+def _told_no_one(position: int, changes: list[Change]) -> None:
+    pass
 
 
 @dataclass
@@ -96,6 +140,8 @@ class ReachFacts:
     # tip's: what may_differ asks is a running maximum, and a larger one only costs a walk).
     skewed_parent: array[int]
     skewed: bool  # whether any commit is dated before one of its parents
+    # The changes of each tip the pass found final while git streamed; None for the others.
+    changes: list[list[Change] | None]
 
 
 @dataclass
@@ -107,7 +153,30 @@ class GraphReach:
     facts: ReachFacts | None
 
 
-def _graph_reach(log: Iterable[bytes], tips: Sequence[bytes]) -> GraphReach:
+class _Finals:
+    """The graph pass's tips found final: their changes made, and told."""
+
+    def __init__(
+        self, change_time: int, merges: bool, told: OnFinal, unwanted: Container[int], count: int
+    ) -> None:
+        self.change_time = change_time
+        self.merges = merges
+        self.told = told
+        self.unwanted = unwanted
+        self.changes: list[list[Change] | None] = [None] * count
+
+    def make(self, graph: CommitGraph, position: int, commits: list[int]) -> None:
+        if position in self.unwanted:
+            return
+        times = graph.author_time if self.change_time == 1 else graph.commit_time
+        ids, parents, new = graph.ids, graph.parents, tuple.__new__
+        if not self.merges:
+            commits = [commit for commit in commits if len(parents[commit]) <= 1]
+        changes = self.changes[position] = [new(Change, (times[c], ids[c])) for c in commits]
+        self.told(position, changes)
+
+
+def _graph_reach(log: Iterable[bytes], tips: Sequence[bytes], finals: _Finals) -> GraphReach:
     """The graph of `log`, and, as it is built, each commit's first tip and what it tells."""
     graph = CommitGraph()
     ids, index, parents_of = graph.ids, graph.index, graph.parents
@@ -131,6 +200,9 @@ def _graph_reach(log: Iterable[bytes], tips: Sequence[bytes]) -> GraphReach:
     stops: list[list[int]] = [[] for _ in tips]
     oldest = array("q", [_LATEST]) * len(tips)
     skewed_parent = array("q", [NO_DATE]) * len(tips)
+    # Per tip: how many unread commits it reaches first so far (see first_reach).
+    waiting = [0] * len(tips)
+    make = finals.make
     skewed = False
     in_order = True
     capacity = len(ids)  # slots made in each per-commit container, from the first unused
@@ -149,6 +221,9 @@ def _graph_reach(log: Iterable[bytes], tips: Sequence[bytes]) -> GraphReach:
         tip = tip_of.get(commit_id, unreached)
         reached = tip if tip < by_children else by_children
         if by_children != unreached:
+            waiting[by_children] -= 1
+            if by_children != reached and not waiting[by_children]:
+                make(graph, by_children, shipped[by_children])
             # Children whose tip came after this commit's own stop their reach here.
             if position in forks:
                 for later in forks.pop(position):
@@ -175,6 +250,7 @@ def _graph_reach(log: Iterable[bytes], tips: Sequence[bytes]) -> GraphReach:
                     capacity = _grow(graph, first, child_date)
                 first[parent] = reached
                 child_date[parent] = date
+                waiting[reached] += 1
             elif read[parent]:  # listed before this child
                 if reached < first[parent]:
                     in_order = False  # its first tip was not known when it was listed
@@ -191,6 +267,11 @@ def _graph_reach(log: Iterable[bytes], tips: Sequence[bytes]) -> GraphReach:
                         forks.setdefault(parent, {earlier}).add(reached)
                     if reached < earlier:
                         first[parent] = reached
+                        waiting[reached] += 1
+                        if earlier != unreached:
+                            waiting[earlier] -= 1
+                            if not waiting[earlier]:
+                                make(graph, earlier, shipped[earlier])
                 if date < child_date[parent]:
                     child_date[parent] = date
             parent_positions.append(parent)
@@ -198,6 +279,8 @@ def _graph_reach(log: Iterable[bytes], tips: Sequence[bytes]) -> GraphReach:
         author_times[position] = int(author_time)
         commit_times[position] = date
         read[position] = 1
+        if not waiting[reached]:
+            make(graph, reached, shipped[reached])
         if not in_order:
             break
     _trim(graph)
@@ -205,7 +288,8 @@ def _graph_reach(log: Iterable[bytes], tips: Sequence[bytes]) -> GraphReach:
         shipped.clear()  # let these go before the graph grows
         graph.add_log(itertools.chain(unread, stream))
         return GraphReach(graph, None)
-    return GraphReach(graph, ReachFacts(shipped, stops, oldest, skewed_parent, skewed))
+    facts = ReachFacts(shipped, stops, oldest, skewed_parent, skewed, finals.changes)
+    return GraphReach(graph, facts)
 
 
 # Slots are made this many at a time: appending to each per-commit container for every new

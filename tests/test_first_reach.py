@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pulse_backfill.first_reach import GraphReach, first_reach
+from pulse_backfill.history import Change
 
 
 def log_line(commit: int, date: int, parents: tuple[int, ...]) -> bytes:
@@ -44,7 +47,8 @@ def test_split_by_first_deployment_without_skew(
     everything = set().union(*(reachable(tip, parents) for tip in tips))
     log = [log_line(c, 1000 + c, parents[c]) for c in sorted(everything, reverse=True)]
 
-    reach = first_reach(log, [f"c{tip}".encode() for tip in tips])
+    told = Told()
+    reach = first_reach(log, [f"c{tip}".encode() for tip in tips], on_final=told)
 
     assert isinstance(reach, list)
     claimed: set[int] = set()
@@ -53,6 +57,49 @@ def test_split_by_first_deployment_without_skew(
         claimed |= expected
         got = {int(change.id[1:]) for change in reach[position]}
         assert got == expected  # each commit in exactly one deployment, the first to reach it
+    # Without skew, every tip that ships a change is told so, once, while the log streams.
+    assert sorted(told.changes) == [position for position, found in enumerate(reach) if found]
+    told.assert_final(reach)
+
+
+class Told:
+    """What `first_reach` tells final, as it was then."""
+
+    def __init__(self) -> None:
+        self.changes: dict[int, tuple[list[Change], list[Change]]] = {}
+
+    def __call__(self, position: int, changes: list[Change]) -> None:
+        assert position not in self.changes or self.changes[position][0] is not changes
+        self.changes[position] = (changes, list(changes))
+
+    def assert_final(self, found: Sequence[list[Change] | None]) -> None:
+        """Each list told that the result holds is as it was when told."""
+        for position, (changes, then) in self.changes.items():
+            if found[position] is changes:
+                assert changes == then
+
+
+def test_each_tip_is_told_final_as_soon_as_no_line_can_add_to_it() -> None:
+    # c3 (the later tip) ships c3 and c2: final once c1 shows the earlier tip reaches it.
+    log = [log_line(3, 40, (2,)), log_line(2, 30, (1,)), log_line(1, 20, (0,)), log_line(0, 10, ())]
+    read: list[int] = []
+
+    def counted() -> Iterator[bytes]:
+        for number, line in enumerate(log, start=1):
+            read.append(number)
+            yield line
+
+    told: list[tuple[int, list[str], int]] = []
+    reach = first_reach(
+        counted(),
+        [b"c1", b"c3"],
+        on_final=lambda position, changes: told.append(
+            (position, [change.id for change in changes], read[-1])
+        ),
+    )
+
+    assert reach == [[(20, "c1"), (10, "c0")], [(40, "c3"), (30, "c2")]]
+    assert told == [(1, ["c3", "c2"], 3), (0, ["c1", "c0"], 4)]
 
 
 def test_a_date_later_than_the_one_before_means_skew() -> None:

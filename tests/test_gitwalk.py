@@ -14,10 +14,11 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pulse_backfill.derive import DerivationOptions, Release, derive, derive_log
+from pulse_backfill.derive import Deployment, DerivationOptions, Release, Status, derive, derive_log
 from pulse_backfill.first_reach import GraphReach, first_reach
 from pulse_backfill.gitwalk import RevListNot
 from pulse_backfill.history import CommitGraph, TagRef
+from tests.test_first_reach import Told
 
 
 @st.composite
@@ -103,10 +104,39 @@ def test_from_git_log_as_it_streams_as_from_the_graph(
     timed = releases(graph, tips)
     log = git_log(graph, tips)
     options = DerivationOptions(include_first=True, no_merges=no_merges)
+    shown: list[Deployment] = []
 
-    streamed = derive_log(timed, log, options)
+    streamed = derive_log(timed, log, options, on_deployment=shown.append)
 
     assert streamed == derive(timed, CommitGraph.from_log(log), options)
+    # Shown while git streamed: deployments to send, each of them as the pass then found it.
+    assert all(deployment.status is Status.SEND for deployment in shown)
+
+
+@settings(deadline=None)
+@given(skewed_graphs(), st.booleans(), st.randoms(use_true_random=False))
+def test_what_the_pass_tells_final_is_final(
+    history: tuple[CommitGraph, list[int]], shuffled: bool, rng: random.Random
+) -> None:
+    graph, tips = history
+    log = git_log(graph, tips)
+    if shuffled:
+        i, j = rng.randrange(len(log)), rng.randrange(len(log))
+        log[i], log[j] = log[j], log[i]
+    told = Told()
+
+    reach = first_reach(log, [graph.ids[tip].encode() for tip in tips], on_final=told)
+
+    if isinstance(reach, list):
+        told.assert_final(reach)
+        return
+    if reach.facts is None:  # the pass gave way to the graph: nothing it told stands
+        return
+    facts, ids = reach.facts, reach.graph.ids
+    told.assert_final(facts.changes)
+    for commits, changes in zip(facts.shipped, facts.changes, strict=True):
+        if changes is not None:  # what reachability gives, as changes
+            assert [change.id for change in changes] == [ids[c] for c in commits]
 
 
 @settings(deadline=None)
