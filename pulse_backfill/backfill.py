@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from pulse_backfill.derive import Derivation, DerivationOptions, ReleaseRules, Status
 from pulse_backfill.errors import PulseBackfillError
-from pulse_backfill.events import Event, EventKind, events_in_order, ndjson_in_order
+from pulse_backfill.events import Event, EventKind, NdjsonLines, events_in_order
 from pulse_backfill.gitrepo import Repository
 from pulse_backfill.outcomes import DeliveryReport, Undelivered
 from pulse_backfill.remote import (
@@ -260,11 +260,17 @@ def _collect(
     # --output and --force.
     resync = store is not None and settings.output is None and not settings.force
     previous = store.sync_point(origin) if store is not None and resync else None
+    # A dry run's lines are formatted as the derivation finds each deployment, while git
+    # still streams, and written in order once it is done.
+    dry_lines = None
+    if store is None and write is not None:
+        dry_lines = NdjsonLines(system=report.system, teams=settings.teams)
     derived = derive_repository(
         repository,
         options,
         paths=paths,
         previous=None if previous is None else SyncPoint.from_json(previous),
+        on_deployment=None if dry_lines is None else dry_lines.format_ahead,
     )
     report.sync = derived.mode
     report.derivation = derived.derivation
@@ -276,10 +282,9 @@ def _collect(
         "deployment": len(sent),
     }
     if store is None:
-        # A dry run writes each deployment's lines as they come, and holds no event.
-        if write is not None:
-            lines = ndjson_in_order(derived.derivation, system=report.system, teams=settings.teams)
-            for chunk in lines:
+        # A dry run holds no event.
+        if write is not None and dry_lines is not None:
+            for chunk in dry_lines.in_order(derived.derivation):
                 write(chunk)
         return [], []
     events = list(events_in_order(derived.derivation, system=report.system, teams=settings.teams))

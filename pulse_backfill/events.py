@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 import json
 import re
+import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
-from pulse_backfill.derive import Derivation
+from pulse_backfill.derive import Deployment, Derivation
 from pulse_backfill.history import Change
 
 EventKind = Literal["change", "deployment", "incident"]
@@ -245,18 +246,62 @@ def events_in_order(
         )
 
 
-def ndjson_in_order(
-    derivation: Derivation, *, system: str | None, teams: Sequence[str] = ()
-) -> Iterator[bytes]:
+class NdjsonLines:
     """`events_in_order` as `--output` writes them, a deployment's lines at a time: a dry run
-    writes a large history without building an event per commit."""
-    # The suffix goes into %-templates: a % in a system's name must stay itself.
-    suffix = _ndjson_suffix(system).replace(b"%", b"%%")
-    change_line = _GIT_CHANGE[:-1] + suffix
-    deployment_line = _GIT_DEPLOYMENT[:-1] + suffix
-    team_list = encode_json(list(teams))
-    dates, clock, day_length = _DATES, _clock(), _DAY
-    for deployment in derivation.sent:
+    writes a large history without building an event per commit.
+
+    Deployments can be formatted ahead, while git still streams, as the derivation finds each
+    (`derive_log`'s `on_deployment`); their lines wait in a temporary file, as a large
+    history's lines take more memory than its graph and changes together.
+    """
+
+    def __init__(self, *, system: str | None, teams: Sequence[str] = ()) -> None:
+        # The suffix goes into %-templates: a % in a system's name must stay itself.
+        suffix = _ndjson_suffix(system).replace(b"%", b"%%")
+        self._change_line = _GIT_CHANGE[:-1] + suffix
+        self._deployment_line = _GIT_DEPLOYMENT[:-1] + suffix
+        self._team_list = encode_json(list(teams))
+        self._spool: IO[bytes] | None = None
+        self._spooling = True  # until the temporary file fails: then lines wait to the end
+        # By id(): each deployment is held here, so no other object can have its id. Each
+        # deployment's lines: where they start in the spool, and their length.
+        self._ahead: dict[int, tuple[Deployment, int, int]] = {}
+
+    def format_ahead(self, deployment: Deployment) -> None:
+        if not self._spooling:
+            return
+        lines = self._lines(deployment)
+        try:
+            if self._spool is None:
+                # Open across calls; in_order closes it (and the system removes it at once).
+                self._spool = tempfile.TemporaryFile(prefix="pulse-backfill-")  # noqa: SIM115
+            start = self._spool.tell()
+            self._spool.write(lines)
+        except OSError:  # a full or read-only temporary folder costs time, not the run
+            self._spooling = False
+            self._ahead.clear()
+            return
+        self._ahead[id(deployment)] = (deployment, start, len(lines))
+
+    def in_order(self, derivation: Derivation) -> Iterator[bytes]:
+        """Each sent deployment's lines, its changes' then its own."""
+        try:
+            for deployment in derivation.sent:
+                ahead = self._ahead.pop(id(deployment), None)
+                if ahead is None or self._spool is None:
+                    yield self._lines(deployment)
+                    continue
+                _, start, length = ahead
+                self._spool.seek(start)
+                yield self._spool.read(length)
+        finally:
+            self._ahead.clear()
+            if self._spool is not None:
+                self._spool.close()
+                self._spool = None
+
+    def _lines(self, deployment: Deployment) -> bytes:
+        change_line, dates, clock, day_length = self._change_line, _DATES, _clock(), _DAY
         ids = [change_id.encode() for _, change_id in deployment.changes]
         lines = [
             change_line % (change_id, dates[created // day_length], clock[created % day_length])
@@ -265,7 +310,12 @@ def ndjson_in_order(
         # Commit ids are hex: the list is the ids between quotes.
         changes = b'"' + b'","'.join(ids) + b'"' if ids else b""
         lines.append(
-            deployment_line
-            % (_json_string(deployment.tag), _rfc3339(deployment.time), changes, team_list)
+            self._deployment_line
+            % (
+                _json_string(deployment.tag),
+                _rfc3339(deployment.time),
+                changes,
+                self._team_list,
+            )
         )
-        yield b"".join(lines)
+        return b"".join(lines)

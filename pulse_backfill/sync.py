@@ -9,7 +9,7 @@ Anything else (a tag moved, deleted, or dated between known ones) derives the wh
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -77,8 +77,12 @@ def derive_repository(
     *,
     paths: Sequence[str] = (),
     previous: SyncPoint | None = None,
+    on_deployment: Callable[[Deployment], object] | None = None,
 ) -> RepositoryDerivation:
-    """The repository's deployments; only those after `previous` when the history allows."""
+    """The repository's deployments; only those after `previous` when the history allows.
+
+    A whole history's deployments are shown to `on_deployment` as git streams (`derive_log`).
+    """
     tags, warnings = repository.read_tags()
     if not tags and not repository.has_commits():
         raise UsageError(f"{repository.path} has no commits yet: nothing to backfill")
@@ -88,7 +92,7 @@ def derive_repository(
     known = previous.releases if previous is not None else ()
     now = SyncPoint.of(timed, skewed=False).releases
     if previous is None or not known or now[: len(known)] != known:
-        derivation = _derive_whole(repository, timed, options, paths)
+        derivation = _derive_whole(repository, timed, options, paths, on_deployment)
         point = SyncPoint.of(timed, skewed=derivation.skewed)
         warnings += derivation.warnings
         return RepositoryDerivation(derivation, tags, warnings, point, SyncMode.FULL)
@@ -107,11 +111,12 @@ def _derive_whole(
     timed: Sequence[tuple[Release, int]],
     options: DerivationOptions,
     paths: Sequence[str],
+    on_deployment: Callable[[Deployment], object] | None,
 ) -> Derivation:
     tips = [release.commit for release, _ in timed]
     touching = repository.touching(tips, paths) if paths else None
     with repository.history_log(tips) as log:
-        return derive_log(timed, log, options, touching=touching)
+        return derive_log(timed, log, options, touching=touching, on_deployment=on_deployment)
 
 
 def _derive_appended(

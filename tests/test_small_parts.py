@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -11,11 +13,14 @@ from hypothesis import strategies as st
 
 from pulse_backfill.ci_env import detect_environment
 from pulse_backfill.dates import parse_date
+from pulse_backfill.derive import Deployment, Derivation, Status
 from pulse_backfill.events import (
     LAST_SECOND,
+    NdjsonLines,
     change_event,
     deployment_event,
     encode_json,
+    events_in_order,
     git_change_events,
     rfc3339,
 )
@@ -177,3 +182,45 @@ def test_a_formatted_change_is_the_dict_encoded(
     }
     assert event.payload == encode_json(body)
     assert event.ndjson_line() == encode_json({**body, "system": system}) + b"\n"
+
+
+def _dry_run_derivation() -> Derivation:
+    def deployment(tag: str, when: int, status: Status, *changes: Change) -> Deployment:
+        return Deployment(tag, f"{when:040x}", when, status, changes)
+
+    return Derivation(
+        (
+            deployment("v1.0.0", 100, Status.BASELINE),
+            deployment("v1.1.0", 200, Status.SEND, Change(150, "a" * 40), Change(160, "b" * 40)),
+            deployment("v1.2.0", 300, Status.EMPTY),
+            deployment("v1.3.0", 400, Status.SEND, Change(350, "c" * 40)),
+        )
+    )
+
+
+@pytest.mark.parametrize("ahead", [[], [3], [3, 1]])
+def test_lines_formatted_ahead_are_written_in_order(ahead: list[int]) -> None:
+    derivation = _dry_run_derivation()
+    lines = NdjsonLines(system="api", teams=["core"])
+    for position in ahead:
+        lines.format_ahead(derivation.deployments[position])
+
+    written = b"".join(lines.in_order(derivation))
+
+    events = events_in_order(derivation, system="api", teams=["core"])
+    assert written == b"".join(event.ndjson_line() for event in events)
+
+
+def test_without_a_temporary_folder_lines_are_formatted_at_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
+    derivation = _dry_run_derivation()
+    lines = NdjsonLines(system="api")
+    lines.format_ahead(derivation.deployments[3])
+    lines.format_ahead(derivation.deployments[1])
+
+    written = b"".join(lines.in_order(derivation))
+
+    events = events_in_order(derivation, system="api")
+    assert written == b"".join(event.ndjson_line() for event in events)
