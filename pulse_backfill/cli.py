@@ -32,6 +32,7 @@ from pulse_backfill.cli_common import (
     Wait,
     interruptible,
     parse_date_option,
+    parse_paths,
     parse_teams,
     send_options,
 )
@@ -257,7 +258,7 @@ def git_command(
         raise UsageError("--json and --output - both write to stdout: write the events to a file")
     settings = GitBackfillSettings(
         repositories=_repositories(repo or [], repos_file),
-        paths=tuple(path or ()),
+        paths=parse_paths(path, "--path"),
         cache_dir=cache_dir or default_cache_dir(),
         derivation=DerivationOptions(
             rules=_release_rules(tag_prefix, tag_pattern, include_prereleases),

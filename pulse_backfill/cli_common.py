@@ -147,6 +147,14 @@ def parse_date_option(value: str | None, option: str) -> int | None:
         raise UsageError(f"{option}: {error}") from None
 
 
+def parse_paths(paths: list[str] | None, name: str) -> tuple[str, ...]:
+    """Paths that commits must touch; `name` is how the command line gives them."""
+    if paths and "" in paths:
+        # git would blame the repository ("empty string is not a valid pathspec").
+        raise UsageError(f"{name} '' names no path: pass a file or folder of the repository")
+    return tuple(paths or ())
+
+
 def parse_teams(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()

@@ -28,6 +28,7 @@ from pulse_backfill.cli_common import (
     Timeout,
     Wait,
     interruptible,
+    parse_paths,
     parse_teams,
     send_options,
 )
@@ -234,7 +235,7 @@ def git_deployment_command(
         Repository(directory),
         previous_ref=previous_deployment_ref,
         end_ref=ref,
-        paths=paths or [],
+        paths=parse_paths(paths, "PATH"),
         identifier=identifier,
         timestamp=timestamp,
         teams=parse_teams(teams),

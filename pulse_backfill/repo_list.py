@@ -49,6 +49,8 @@ def _spec(words: list[str], source: str, number: int) -> RepoSpec:
             raise _bad_line(source, number, f"{option} needs a value")
         value, *rest = rest
         if option == "--path":
+            if not value:
+                raise _bad_line(source, number, "--path '' names no path")
             paths.append(value)
         elif option in values:
             raise _bad_line(source, number, f"{option} is given twice")

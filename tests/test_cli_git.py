@@ -377,6 +377,10 @@ def test_no_release_tags_is_not_an_error(cli: Cli, tmp_path: Path) -> None:
             "https://ingestion.pulse.codacy.com",
         ),
         (
+            ["git", "REPO", "--path", "services/api", "--path", ""],
+            "Error: --path '' names no path: pass a file or folder of the repository",
+        ),
+        (
             ["git", "REPO", "--json", "--output", "-"],
             "Error: --json and --output - both write to stdout: write the events to a file",
         ),

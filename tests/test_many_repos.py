@@ -122,6 +122,7 @@ def test_repos_file_lines() -> None:
         ("a\nb --teams x\n", "line 2: unknown option '--teams'"),
         ("a --system\n", "line 1: --system needs a value"),
         ("a --system x --system y\n", "line 1: --system is given twice"),
+        ("a --path ''\n", "line 1: --path '' names no path"),
         ("--system x\n", "line 1: it starts with the option --system, not a repository"),
         ("a 'unclosed\n", "line 1: No closing quotation"),
     ],

@@ -191,6 +191,12 @@ def test_push_git_deployment_paths_dry_run_and_mistakes(
         "Error: no commits between HEAD and HEAD: a deployment needs at least one change; "
         "check --previous-deployment-ref\n"
     )
+    no_path = push(cli, server, store, *common, "--previous-deployment-ref", "service-a/v1.0.0", "")
+    assert no_path.exit_code == 2
+    assert (
+        no_path.stderr == "Error: PATH '' names no path: pass a file or folder of the repository\n"
+    )
+    assert server.requests == []
 
 
 def test_review_then_send_exactly_that(
