@@ -245,6 +245,7 @@ class _DeploymentsAhead:
         self.made: dict[int, tuple[list[Change], int, Deployment]] = {}
 
     def make(self, position: int, changes: list[Change]) -> None:
+        """`first_reach`'s on_final: the deployment at `position`, made of its final changes."""
         if position in self.baselines:
             return
         count = len(changes)
