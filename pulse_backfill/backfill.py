@@ -13,11 +13,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from pulse_backfill.derive import Derivation, DerivationOptions, ReleaseRules, Status
+from pulse_backfill.derive import Derivation, DerivationOptions, Status
 from pulse_backfill.errors import PulseBackfillError
 from pulse_backfill.events import Event, EventKind, NdjsonLines, events_in_order
 from pulse_backfill.gitrepo import Repository
 from pulse_backfill.outcomes import DeliveryReport, Undelivered
+from pulse_backfill.releases import TagRules
 from pulse_backfill.remote import (
     default_cache_dir,
     display_url,
@@ -44,6 +45,7 @@ class GitBackfillSettings(SendSettings):
     """Everything a run needs; the CLI builds it, the core never reads argv or the environment."""
 
     repositories: tuple[RepoSpec, ...]
+    tag_rules: TagRules = field(default_factory=TagRules)
     derivation: DerivationOptions = field(default_factory=DerivationOptions)
     paths: tuple[str, ...] = ()  # only commits touching these are changes (--path)
     system: str | None = None  # None: each repository's name
@@ -249,27 +251,27 @@ def _collect(
     system = settings.system if spec.system is None else spec.system
     report.system = repository.name if system is None else (system or None)
     options = settings.derivation
+    rules = settings.tag_rules
     if spec.tag_prefix is not None:
-        rules = ReleaseRules(
-            prefix=spec.tag_prefix, include_prereleases=options.rules.include_prereleases
-        )
-        options = replace(options, rules=rules)
+        rules = replace(rules, prefix=spec.tag_prefix, pattern=None)
     paths = spec.paths or settings.paths
-    origin = _origin(report.location, report.system, options, paths, settings.teams)
+    origin = _origin(report.location, report.system, rules, options, paths, settings.teams)
     # Deriving only what is new needs the store's word on what was, and every event for
     # --output and --force.
     resync = store is not None and settings.output is None and not settings.force
     previous = store.sync_point(origin) if store is not None and resync else None
-    # A dry run's lines are formatted as the derivation finds each deployment, while git
+    # A dry run's lines are formatted as the derivation makes each deployment, while git
     # still streams, and written in order once it is done.
     dry_lines = None
     if store is None and write is not None:
         dry_lines = NdjsonLines(system=report.system, teams=settings.teams)
     derived = derive_repository(
         repository,
+        rules,
         options,
         paths=paths,
         previous=None if previous is None else SyncPoint.from_json(previous),
+        reached_before=lambda: frozenset() if store is None else store.reached(origin),
         on_deployment=None if dry_lines is None else dry_lines.format_ahead,
     )
     report.sync = derived.mode
@@ -282,7 +284,7 @@ def _collect(
         "deployment": len(sent),
     }
     if store is None:
-        # A dry run holds no event.
+        # A dry run holds no event: it writes a large history without building one per commit.
         if write is not None and dry_lines is not None:
             for chunk in dry_lines.in_order(derived.derivation):
                 write(chunk)
@@ -296,6 +298,7 @@ def _collect(
         events,
         origin=origin,
         point=derived.point.to_json(),
+        reached=derived.reached,
         whole=derived.mode is SyncMode.FULL,
     )
     if target is None:
@@ -308,6 +311,7 @@ def _collect(
 def _origin(
     location: str,
     system: str | None,
+    rules: TagRules,
     options: DerivationOptions,
     paths: Sequence[str],
     teams: Sequence[str],
@@ -315,7 +319,6 @@ def _origin(
     """The store's key for what this repository, derived this way, gives."""
     if not is_remote(location):
         location = str(Path(location).resolve())
-    rules = options.rules
     recipe = json.dumps(
         [
             system,
@@ -324,7 +327,7 @@ def _origin(
             rules.include_prereleases,
             options.since,
             options.until,
-            str(options.deploy_time),
+            str(rules.deploy_time),
             str(options.change_time),
             options.include_first,
             options.no_merges,

@@ -38,10 +38,11 @@ from pulse_backfill.cli_common import (
 )
 from pulse_backfill.cli_incidents import incidents_app
 from pulse_backfill.cli_push import push_app
-from pulse_backfill.derive import ChangeTime, DeployTime, DerivationOptions, ReleaseRules
+from pulse_backfill.derive import ChangeTime, DerivationOptions
 from pulse_backfill.errors import PulseBackfillError, UsageError
 from pulse_backfill.ingestion import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
 from pulse_backfill.policy import RetryPolicy
+from pulse_backfill.releases import DeployTime, TagRules
 from pulse_backfill.remote import default_cache_dir
 from pulse_backfill.repo_list import RepoSpec, parse_repo_list
 from pulse_backfill.sending import DEFAULT_CONCURRENCY
@@ -113,20 +114,27 @@ def _root(
     and see its four keys."""
 
 
-def _release_rules(
-    tag_prefix: str | None, tag_pattern: str | None, include_prereleases: bool
-) -> ReleaseRules:
+def _tag_rules(
+    tag_prefix: str | None,
+    tag_pattern: str | None,
+    include_prereleases: bool,
+    deploy_time: DeployTime,
+) -> TagRules:
     if tag_prefix is not None and tag_pattern is not None:
         raise UsageError("--tag-prefix and --tag-pattern exclude each other: pass only one")
     if tag_pattern is None:
-        return ReleaseRules(prefix=tag_prefix or "", include_prereleases=include_prereleases)
+        return TagRules(
+            prefix=tag_prefix or "",
+            include_prereleases=include_prereleases,
+            deploy_time=deploy_time,
+        )
     try:
         pattern = re.compile(tag_pattern)
     except re.error as error:
         raise UsageError(
             f"--tag-pattern {tag_pattern!r} is not a valid regular expression ({error})"
         ) from None
-    return ReleaseRules(pattern=pattern)
+    return TagRules(pattern=pattern, deploy_time=deploy_time)
 
 
 def _repositories(locations: list[str], repos_file: Path | None) -> tuple[RepoSpec, ...]:
@@ -260,11 +268,10 @@ def git_command(
         repositories=_repositories(repo or [], repos_file),
         paths=parse_paths(path, "--path"),
         cache_dir=cache_dir or default_cache_dir(),
+        tag_rules=_tag_rules(tag_prefix, tag_pattern, include_prereleases, deploy_time),
         derivation=DerivationOptions(
-            rules=_release_rules(tag_prefix, tag_pattern, include_prereleases),
             since=parse_date_option(since, "--since"),
             until=parse_date_option(until, "--until"),
-            deploy_time=deploy_time,
             change_time=change_time,
             include_first=include_first,
             no_merges=no_merges,

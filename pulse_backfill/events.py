@@ -5,11 +5,10 @@ from __future__ import annotations
 import functools
 import json
 import re
-import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
 from pulse_backfill.derive import Deployment, Derivation
 from pulse_backfill.history import Change
@@ -238,7 +237,7 @@ def events_in_order(
     for deployment in derivation.sent:
         yield from git_change_events(deployment.changes, system=system)
         yield deployment_event(
-            deployment.tag,
+            deployment.id,
             deployment.time,
             [change.id for change in deployment.changes],
             system=system,
@@ -247,12 +246,11 @@ def events_in_order(
 
 
 class NdjsonLines:
-    """`events_in_order` as `--output` writes them, a deployment's lines at a time: a dry run
-    writes a large history without building an event per commit.
+    """`events_in_order` as `--output` writes them, a deployment's lines at a time, without an
+    event per commit: what a dry run writes.
 
-    Deployments can be formatted ahead, while git still streams, as the derivation finds each
-    (`derive_log`'s `on_deployment`); their lines wait in a temporary file, as a large
-    history's lines take more memory than its graph and changes together.
+    A deployment can be formatted ahead (`format_ahead`), while git still streams, as the
+    derivation makes it; its lines are used if the derivation ends with that very deployment.
     """
 
     def __init__(self, *, system: str | None, teams: Sequence[str] = ()) -> None:
@@ -261,44 +259,19 @@ class NdjsonLines:
         self._change_line = _GIT_CHANGE[:-1] + suffix
         self._deployment_line = _GIT_DEPLOYMENT[:-1] + suffix
         self._team_list = encode_json(list(teams))
-        self._spool: IO[bytes] | None = None
-        self._spooling = True  # until the temporary file fails: then lines wait to the end
-        # By id(): each deployment is held here, so no other object can have its id. Each
-        # deployment's lines: where they start in the spool, and their length.
-        self._ahead: dict[int, tuple[Deployment, int, int]] = {}
+        # By id(): each deployment is held here, so no other object can have its id.
+        self._ahead: dict[int, tuple[Deployment, bytes]] = {}
 
     def format_ahead(self, deployment: Deployment) -> None:
-        if not self._spooling:
-            return
-        lines = self._lines(deployment)
-        try:
-            if self._spool is None:
-                # Open across calls; in_order closes it (and the system removes it at once).
-                self._spool = tempfile.TemporaryFile(prefix="pulse-backfill-")  # noqa: SIM115
-            start = self._spool.tell()
-            self._spool.write(lines)
-        except OSError:  # a full or read-only temporary folder costs time, not the run
-            self._spooling = False
-            self._ahead.clear()
-            return
-        self._ahead[id(deployment)] = (deployment, start, len(lines))
+        self._ahead[id(deployment)] = (deployment, self._lines(deployment))
 
     def in_order(self, derivation: Derivation) -> Iterator[bytes]:
         """Each sent deployment's lines, its changes' then its own."""
-        try:
-            for deployment in derivation.sent:
-                ahead = self._ahead.pop(id(deployment), None)
-                if ahead is None or self._spool is None:
-                    yield self._lines(deployment)
-                    continue
-                _, start, length = ahead
-                self._spool.seek(start)
-                yield self._spool.read(length)
-        finally:
-            self._ahead.clear()
-            if self._spool is not None:
-                self._spool.close()
-                self._spool = None
+        ahead = self._ahead
+        for deployment in derivation.sent:
+            _, lines = ahead.pop(id(deployment), (None, b""))
+            yield lines or self._lines(deployment)
+        ahead.clear()
 
     def _lines(self, deployment: Deployment) -> bytes:
         change_line, dates, clock, day_length = self._change_line, _DATES, _clock(), _DAY
@@ -311,11 +284,6 @@ class NdjsonLines:
         changes = b'"' + b'","'.join(ids) + b'"' if ids else b""
         lines.append(
             self._deployment_line
-            % (
-                _json_string(deployment.tag),
-                _rfc3339(deployment.time),
-                changes,
-                self._team_list,
-            )
+            % (_json_string(deployment.id), _rfc3339(deployment.time), changes, self._team_list)
         )
         return b"".join(lines)

@@ -16,8 +16,7 @@ import git
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
 from pulse_backfill.errors import RepositoryError
-from pulse_backfill.first_reach import LOG_FORMAT
-from pulse_backfill.history import CommitGraph, TagRef
+from pulse_backfill.history import TagRef
 
 _TAG_FORMAT = "%00".join(
     [
@@ -133,46 +132,37 @@ class Repository:
             tags.append(TagRef(name, target, target_type, tagger_time, peeled_commit_time))
         return tags, warnings
 
-    def read_history(self, tips: Iterable[str], exclude: Iterable[str] = ()) -> CommitGraph:
-        """Every commit reachable from `tips` and from none of `exclude`, with parents and dates.
-
-        Parents outside what was read (reachable from `exclude`) are in the graph's boundary.
-        """
-        graph = CommitGraph()
-        excluded = list(exclude)
-        revisions = _revisions(tips, excluded)
-        if not revisions:
-            return graph
-        # %m marks boundary commits with "-": they come with their dates, for the skew check.
-        options = ["--no-commit-header", "--format=%m%H %at %ct %P"]
-        if excluded:
-            options.append("--boundary")
-        add = graph.add
-        with self._rev_list(revisions, options) as lines:
-            for line in lines:
-                marked_id, author_time, commit_time, *parents = line.decode().split()
-                if marked_id[0] == "-":
-                    graph.add_boundary(marked_id[1:], int(author_time), int(commit_time))
-                else:
-                    add(marked_id[1:], parents, int(author_time), int(commit_time))
-        return graph
-
     @contextmanager
-    def history_log(self, tips: Sequence[str]) -> Iterator[Iterable[bytes]]:
-        """git's log of every commit `tips` reach, newest first by committer date, as it
-        streams: `first_reach.LOG_FORMAT` lines."""
-        if not tips:
+    def history_log(
+        self, tips: Sequence[str], *, exclude: Sequence[str] = (), committer_time: bool = False
+    ) -> Iterator[Iterable[bytes]]:
+        """git's log of every commit `tips` reach and none of `exclude` do, as it streams: a line
+        per commit, its id, its author date (or committer date) and its parents' ids.
+
+        Under clock skew git may also list commits that `exclude` reaches: its walk stops once
+        its queue holds only those it knows to be reachable from `exclude`, which a commit dated
+        before its parent can hide. It never leaves out one that they do not reach.
+        """
+        revisions = _revisions(tips, exclude)
+        if not revisions:
             yield iter(())
             return
-        with self._rev_list(list(tips), ["--no-commit-header", f"--format={LOG_FORMAT}"]) as log:
+        time = "%ct" if committer_time else "%at"
+        with self._rev_list(revisions, ["--no-commit-header", f"--format=%H {time} %P"]) as log:
             yield log
 
     def touching(
         self, tips: Iterable[str], paths: Sequence[str], exclude: Iterable[str] = ()
     ) -> frozenset[str]:
-        """Commits of `tips --not exclude` that change one of `paths`, as `git log -- PATH` says.
+        """Commits of `tips --not exclude` that change one of `paths`, as `git log -- PATH` says
+        of the whole history (git's default history simplification, as the standard CLI's git
+        helper uses it).
 
-        Like the standard CLI's git helper, this keeps git's default history simplification.
+        git simplifies a commit by comparing it with its parents, leaving out parents it finds
+        uninteresting, except those named on its command line (revision.c, relevant_commit).
+        So with no `exclude` this is the whole history's answer; and when `exclude` names every
+        parent outside what `tips` alone reach (a re-sync's boundary), each commit of that part
+        is judged against all its parents, as in the whole history.
         """
         revisions = _revisions(tips, exclude)
         if not revisions:
@@ -233,8 +223,6 @@ def _epoch(field: bytes) -> int | None:
 
 
 def _revisions(tips: Iterable[str], exclude: Iterable[str]) -> list[str]:
-    # In the order given, as on git's command line: under clock skew git's answer to
-    # `A --not B C` depends on the order of B and C.
     tip_list = list(tips)
     if not tip_list:
         return []

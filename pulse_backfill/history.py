@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from array import array
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 
@@ -14,6 +12,14 @@ class Change(NamedTuple):
 
     time: int
     id: str
+
+
+class DeployedCommit(NamedTuple):
+    """One deployment as a source knows it: its identifier, the commit it deployed, and when."""
+
+    id: str
+    commit: str
+    time: int
 
 
 @dataclass(frozen=True)
@@ -32,81 +38,3 @@ class TagRef:
     @property
     def commit(self) -> str | None:
         return self.target if self.target_type == "commit" else None
-
-
-@dataclass
-class CommitGraph:
-    """Commits with their parents and dates, indexed by position to keep large histories small."""
-
-    ids: list[str] = field(default_factory=list)
-    index: dict[str, int] = field(default_factory=dict)
-    parents: list[tuple[int, ...]] = field(default_factory=list)
-    author_time: array[int] = field(default_factory=lambda: array("q"))
-    commit_time: array[int] = field(default_factory=lambda: array("q"))
-    # 1 for a commit that was read, 0 for a parent known only by id (outside a limited read).
-    read: bytearray = field(default_factory=bytearray)
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def add(
-        self, commit_id: str, parent_ids: list[str], author_time: int, commit_time: int
-    ) -> None:
-        """Add a commit; parents not yet seen get a placeholder slot filled in when they arrive."""
-        # Called once per commit of the history: lookups are inlined, slots made only when new.
-        index = self.index
-        position = index.get(commit_id)
-        if position is None:
-            position = self.slot(commit_id)
-        self.parents[position] = tuple(
-            [
-                known if (known := index.get(parent)) is not None else self.slot(parent)
-                for parent in parent_ids
-            ]
-        )
-        self.author_time[position] = author_time
-        self.commit_time[position] = commit_time
-        self.read[position] = 1
-
-    @classmethod
-    def from_log(cls, lines: Iterable[bytes]) -> CommitGraph:
-        """The graph of git's `first_reach.LOG_FORMAT` lines."""
-        graph = cls()
-        graph.add_log(lines)
-        return graph
-
-    def add_log(self, lines: Iterable[bytes]) -> None:
-        """Add each commit of git's `first_reach.LOG_FORMAT` lines."""
-        add = self.add
-        for line in lines:
-            commit_id, author_time, commit_time, *parents = line.decode().split()
-            add(commit_id, parents, int(author_time), int(commit_time))
-
-    def add_boundary(self, commit_id: str, author_time: int, commit_time: int) -> None:
-        """The dates of a commit a limited read stopped at; it stays unread."""
-        position = self.slot(commit_id)
-        self.author_time[position] = author_time
-        self.commit_time[position] = commit_time
-
-    def boundary(self) -> list[int]:
-        """Parents known only by id: what a limited read (`A --not B`) stopped at."""
-        # Searched for, not looped over: a whole history's read has none.
-        positions = []
-        position = self.read.find(0)
-        while position != -1:
-            positions.append(position)
-            position = self.read.find(0, position + 1)
-        return positions
-
-    def slot(self, commit_id: str) -> int:
-        """The position of `commit_id`, made (unread, with no parents) if it has none."""
-        position = self.index.get(commit_id)
-        if position is None:
-            position = len(self.ids)
-            self.index[commit_id] = position
-            self.ids.append(commit_id)
-            self.parents.append(())
-            self.author_time.append(0)
-            self.commit_time.append(0)
-            self.read.append(0)
-        return position

@@ -21,7 +21,7 @@ from pulse_backfill.errors import StoreError, StoreLocked
 from pulse_backfill.events import Event
 
 APPLICATION_ID = 0x50554C53  # "PULS": marks the file as ours
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Index i holds the statements that upgrade a store from version i to version i + 1.
 _MIGRATIONS: tuple[str, ...] = (
@@ -69,6 +69,18 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     ALTER TABLE events ADD COLUMN origin INTEGER REFERENCES syncs (id);
     CREATE INDEX events_by_origin ON events (origin);
+    """,
+    """
+    -- Every commit an origin's deployments reach (its id's bytes): a re-sync takes them away
+    -- from git's `NEW --not KNOWN`, which under clock skew lists some of them too.
+    CREATE TABLE reached (
+        origin INTEGER NOT NULL REFERENCES syncs (id) ON DELETE CASCADE,
+        commit_id BLOB NOT NULL,
+        PRIMARY KEY (origin, commit_id)
+    ) WITHOUT ROWID;
+    -- Points of version 2 were re-synced by trusting `--not`: each origin's next sync derives
+    -- its whole history once.
+    UPDATE syncs SET point = NULL;
     """,
 )
 
@@ -148,12 +160,15 @@ class Store:
         *,
         origin: str | None = None,
         point: str | None = None,
+        reached: Sequence[bytes] = (),
         whole: bool = False,
     ) -> list[int]:
         """Upsert `events` (and where `origin`'s sync now stands); their row ids, in order.
 
-        `whole`: these are all of `origin`'s events now; earlier ones no longer derived (a
-        deleted tag's deployment, say) stop belonging to it, so no re-sync sends them.
+        `reached`: the ids (hex) of commits the deployments of `point` reach and earlier ones
+        did not. `whole`: these are all of `origin`'s events now, and `reached` all it reaches;
+        earlier events no longer derived (a deleted tag's deployment, say) stop belonging to
+        it, so no re-sync sends them.
         """
         now = int(time.time())
         self._db.execute("BEGIN IMMEDIATE")
@@ -161,6 +176,7 @@ class Store:
             origin_id = None if origin is None else self._origin_id(origin)
             if whole and origin_id is not None:
                 self._db.execute("UPDATE events SET origin = NULL WHERE origin = ?", (origin_id,))
+                self._db.execute("DELETE FROM reached WHERE origin = ?", (origin_id,))
             rows = (
                 (e.system or "", e.kind, e.identifier, e.payload.decode("utf-8"), now, origin_id)
                 for e in events
@@ -177,6 +193,10 @@ class Store:
                 self._db.execute(
                     "UPDATE syncs SET point = ?, synced_at = ? WHERE id = ?",
                     (point, now, origin_id),
+                )
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO reached (origin, commit_id) VALUES (?, ?)",
+                    ((origin_id, bytes.fromhex(commit.decode())) for commit in reached),
                 )
             ids = self._ids(events)
             self._db.execute("COMMIT")
@@ -216,6 +236,10 @@ class Store:
         """Where the last sync of `origin` left off, as `record` was given it."""
         row = self._db.execute("SELECT point FROM syncs WHERE origin = ?", (origin,)).fetchone()
         return None if row is None or row[0] is None else str(row[0])
+
+    def reached(self, origin: str) -> ReachedCommits:
+        """The commits `origin`'s deployments reach, as `record` was given them."""
+        return ReachedCommits(self._db, origin)
 
     def unacknowledged(self, origin: str, target: int) -> tuple[list[Event], list[int]]:
         """The events of `origin` that `target` has not acknowledged, in recording order."""
@@ -315,6 +339,30 @@ class Store:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+
+
+class ReachedCommits:
+    """Whether a commit (its hex id) is one an origin's deployments reach: asked of the store
+    commit by commit, as a re-sync meets only the few that git lists."""
+
+    def __init__(self, db: sqlite3.Connection, origin: str) -> None:
+        self._db = db
+        row = db.execute("SELECT id FROM syncs WHERE origin = ?", (origin,)).fetchone()
+        self._origin = None if row is None else int(row[0])
+
+    def __bool__(self) -> bool:
+        return self._origin is not None and self._ask(
+            "SELECT 1 FROM reached WHERE origin = ? LIMIT 1", ()
+        )
+
+    def __contains__(self, commit: object) -> bool:
+        if not isinstance(commit, bytes) or self._origin is None:
+            return False
+        query = "SELECT 1 FROM reached WHERE origin = ? AND commit_id = ?"
+        return self._ask(query, (bytes.fromhex(commit.decode()),))
+
+    def _ask(self, query: str, values: tuple[bytes, ...]) -> bool:
+        return self._db.execute(query, (self._origin, *values)).fetchone() is not None
 
 
 def read_events(path: Path) -> list[tuple[str, str, str]]:

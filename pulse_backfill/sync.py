@@ -1,32 +1,33 @@
 """A repository's deployments, derived whole, or only those added since the last sync.
 
-A sync point is the ordered list of deployments a run derived. When the deployments a later run
-finds start with exactly that list, only the new ones are derived, from a history read limited
-to `NEW --not KNOWN`: a nightly re-sync costs what is new, not what the repository holds.
-Anything else (a tag moved, deleted, or dated between known ones) derives the whole history.
+A sync point is the ordered list of deployments a run derived; the store also keeps every commit
+they reached. When the deployments a later run finds start with exactly that list, only the new
+ones are derived: from git's `NEW --not KNOWN`, less the commits known to be reached (under clock
+skew git lists some of those too), through the same derivation as a whole history. A nightly
+re-sync costs what is new, not what the repository holds. Anything else (a deployment moved,
+deleted, or dated between known ones) derives the whole history.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Container, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pulse_backfill.derive import (
+    ChangeTime,
     Deployment,
     Derivation,
     DerivationOptions,
-    Release,
+    before_until,
+    build,
     derive,
-    derive_log,
-    order_releases,
-    select_releases,
 )
 from pulse_backfill.errors import UsageError
 from pulse_backfill.gitrepo import Repository
-from pulse_backfill.gitwalk import has_clock_skew
-from pulse_backfill.history import TagRef
+from pulse_backfill.history import DeployedCommit, TagRef
+from pulse_backfill.releases import TagRules, tag_deployments
 
 
 class SyncMode(StrEnum):
@@ -37,28 +38,21 @@ class SyncMode(StrEnum):
 
 @dataclass(frozen=True)
 class SyncPoint:
-    """The deployments a run derived, in order, as (tag, commit, time)."""
+    """The deployments a run derived, in order."""
 
-    releases: tuple[tuple[str, str, int], ...]
-    # Whether the history had commits dated before a parent: then git's answer for what is
-    # new depends on the old history too, and is asked of git one new deployment at a time.
-    skewed: bool = False
-
-    @classmethod
-    def of(cls, timed: Sequence[tuple[Release, int]], *, skewed: bool) -> SyncPoint:
-        releases = tuple((release.tag.name, release.commit, time) for release, time in timed)
-        return cls(releases, skewed)
+    deployments: tuple[DeployedCommit, ...]
 
     def to_json(self) -> str:
-        return json.dumps({"releases": [list(r) for r in self.releases], "skewed": self.skewed})
+        return json.dumps({"deployments": [list(d) for d in self.deployments]})
 
     @classmethod
     def from_json(cls, text: str) -> SyncPoint:
-        data = json.loads(text)
-        releases = tuple(
-            (str(tag), str(commit), int(time)) for tag, commit, time in data["releases"]
+        return cls(
+            tuple(
+                DeployedCommit(str(identifier), str(commit), int(time))
+                for identifier, commit, time in json.loads(text)["deployments"]
+            )
         )
-        return cls(releases, bool(data["skewed"]))
 
 
 @dataclass(frozen=True)
@@ -69,84 +63,78 @@ class RepositoryDerivation:
     warnings: list[str]
     point: SyncPoint
     mode: SyncMode
+    # The commits (hex ids) the deployments derived reach and no earlier one does.
+    reached: list[bytes] = field(default_factory=list)
 
 
 def derive_repository(
     repository: Repository,
+    rules: TagRules,
     options: DerivationOptions,
     *,
     paths: Sequence[str] = (),
     previous: SyncPoint | None = None,
+    reached_before: Callable[[], Container[bytes]] = frozenset,
     on_deployment: Callable[[Deployment], object] | None = None,
 ) -> RepositoryDerivation:
     """The repository's deployments; only those after `previous` when the history allows.
 
-    A whole history's deployments are shown to `on_deployment` as git streams (`derive_log`).
+    `reached_before` gives the commits (hex ids) the deployments of `previous` reach; it is
+    asked only when there are new deployments to derive. `on_deployment`: see `derive`.
     """
     tags, warnings = repository.read_tags()
     if not tags and not repository.has_commits():
         raise UsageError(f"{repository.path} has no commits yet: nothing to backfill")
-    releases, skipped = select_releases(tags, options.rules)
-    timed = order_releases(releases, options)
+    deployed, skipped = tag_deployments(tags, rules)
+    deployed = before_until(deployed, options)
     warnings += skipped
-    known = previous.releases if previous is not None else ()
-    now = SyncPoint.of(timed, skewed=False).releases
-    if previous is None or not known or now[: len(known)] != known:
-        derivation = _derive_whole(repository, timed, options, paths, on_deployment)
-        point = SyncPoint.of(timed, skewed=derivation.skewed)
-        warnings += derivation.warnings
-        return RepositoryDerivation(derivation, tags, warnings, point, SyncMode.FULL)
-    appended = timed[len(known) :]
-    if not appended:
-        return RepositoryDerivation(Derivation(()), tags, warnings, previous, SyncMode.UP_TO_DATE)
-    derivation = _derive_appended(
-        repository, appended, options, paths, [c for _, c, _ in known], previous.skewed
-    )
-    point = SyncPoint.of(timed, skewed=derivation.skewed)
-    return RepositoryDerivation(derivation, tags, warnings, point, SyncMode.INCREMENTAL)
+    point = SyncPoint(tuple(deployed))
+    known = previous.deployments if previous is not None else ()
+    if known and point.deployments[: len(known)] == known:
+        appended = deployed[len(known) :]
+        if not appended:
+            mode = SyncMode.UP_TO_DATE
+            return RepositoryDerivation(Derivation(()), tags, warnings, point, mode)
+        # Without what the known deployments reach, what is new cannot be told exactly.
+        if before := reached_before():
+            derivation, reached = _derive(
+                repository, appended, options, paths, on_deployment, known, before
+            )
+            mode = SyncMode.INCREMENTAL
+            return RepositoryDerivation(derivation, tags, warnings, point, mode, reached)
+    derivation, reached = _derive(repository, deployed, options, paths, on_deployment)
+    return RepositoryDerivation(derivation, tags, warnings, point, SyncMode.FULL, reached)
 
 
-def _derive_whole(
+def _derive(
     repository: Repository,
-    timed: Sequence[tuple[Release, int]],
+    deployed: Sequence[DeployedCommit],
     options: DerivationOptions,
     paths: Sequence[str],
     on_deployment: Callable[[Deployment], object] | None,
-) -> Derivation:
-    tips = [release.commit for release, _ in timed]
-    touching = repository.touching(tips, paths) if paths else None
-    with repository.history_log(tips) as log:
-        return derive_log(timed, log, options, touching=touching, on_deployment=on_deployment)
-
-
-def _derive_appended(
-    repository: Repository,
-    appended: Sequence[tuple[Release, int]],
-    options: DerivationOptions,
-    paths: Sequence[str],
-    known_commits: list[str],
-    known_skewed: bool,
-) -> Derivation:
-    tips = [release.commit for release, _ in appended]
-    graph = repository.read_history(tips, exclude=known_commits)
-    if not known_skewed and not has_clock_skew(graph):
-        touching = repository.touching(tips, paths, exclude=known_commits) if paths else None
-        return derive(appended, graph, options, earlier=len(known_commits), touching=touching)
-    # Under clock skew git's `NEW --not EARLIER` depends on the whole history: ask git for each
-    # new deployment in turn, earlier ones in deployment order as on its command line.
-    deployments: list[Deployment] = []
-    for position, (release, time) in enumerate(appended):
-        earlier = known_commits + tips[:position]
-        if len(appended) > 1:
-            graph = repository.read_history([release.commit], exclude=earlier)
-        touching = repository.touching([release.commit], paths, exclude=earlier) if paths else None
-        part = derive(
-            [(release, time)],
-            graph,
+    known: Sequence[DeployedCommit] = (),
+    reached_before: Container[bytes] = frozenset(),
+) -> tuple[Derivation, list[bytes]]:
+    """`deployed`'s changes, after the `known` deployments, whose commits `reached_before` holds;
+    and the commits `deployed` reach that the known ones do not."""
+    tips = [d.commit for d in deployed]
+    exclude = [d.commit for d in known]
+    committer_time = options.change_time is ChangeTime.COMMIT
+    # A whole history's commits that change the paths are known before its log is read. In a
+    # re-sync, git must compare the new commits with the old ones they stand on (see
+    # Repository.touching), which the log names.
+    touching = repository.touching(tips, paths) if paths and not known else None
+    with repository.history_log(tips, exclude=exclude, committer_time=committer_time) as log:
+        derivation, reach = derive(
+            deployed,
+            log,
             options,
-            earlier=len(earlier),
+            earlier=len(known),
+            known=reached_before,
             touching=touching,
-            exact_read=True,
+            on_deployment=on_deployment,
         )
-        deployments.extend(part.deployments)
-    return Derivation(tuple(deployments), skewed=True)
+    if paths and known:
+        touching = repository.touching(tips, paths, exclude=reach.boundary())
+        derivation = build(deployed, reach, options, earlier=len(known), touching=touching)
+    return derivation, reach.read_ids()

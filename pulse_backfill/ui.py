@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pulse_backfill.backfill import RepoReport, Summary
-from pulse_backfill.derive import Status, suggest_rules
+from pulse_backfill.derive import Status
 from pulse_backfill.events import Event, EventKind
 from pulse_backfill.outcomes import Outcome, Result
+from pulse_backfill.releases import suggest_rules
 from pulse_backfill.sending import SendSummary
 from pulse_backfill.sync import SyncMode
 

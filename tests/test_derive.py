@@ -10,41 +10,39 @@ import pytest
 from fixtures.build_repos import AUTHOR_LAG
 from fixtures.fast_import import CommitSpec, TagSpec, build
 from pulse_backfill.dates import parse_date
-from pulse_backfill.derive import (
-    ChangeTime,
-    DeployTime,
-    Derivation,
-    DerivationOptions,
-    ReleaseRules,
-    Status,
-    suggest_rules,
-)
+from pulse_backfill.derive import ChangeTime, Derivation, DerivationOptions, Status
 from pulse_backfill.gitrepo import Repository
+from pulse_backfill.releases import DeployTime, TagRules, suggest_rules
 from pulse_backfill.sync import derive_repository
 from tests.gitoracle import commit_of, git, shipped, subjects
+from tests.reachability import first_reach, parents_in
 
 
-def derive_at(path: Path, **options: object) -> Derivation:
-    derivation = derive_repository(Repository(path), DerivationOptions(**options)).derivation  # type: ignore[arg-type]
-    return derivation
+def derive_at(path: Path, rules: TagRules | None = None, **options: object) -> Derivation:
+    repository = Repository(path)
+    derived = derive_repository(repository, rules or TagRules(), DerivationOptions(**options))  # type: ignore[arg-type]
+    return derived.derivation
 
 
 def table(path: Path, derivation: Derivation) -> list[tuple[str, Status, list[str]]]:
     return [
-        (d.tag, d.status, subjects(path, [c.id for c in d.changes])) for d in derivation.deployments
+        (d.id, d.status, subjects(path, [c.id for c in d.changes])) for d in derivation.deployments
     ]
 
 
-def assert_matches_git(path: Path, derivation: Derivation) -> None:
-    """Rule 5, asked of git: each deployment ships rev-list <tag> --not <every earlier one>."""
-    earlier: list[str] = []
-    for deployment in derivation.deployments:
-        expected = shipped(path, deployment.commit, earlier)
+def assert_ships_what_reachability_gives(path: Path, derivation: Derivation) -> None:
+    """Rule 5: each deployment ships what the model gives it. Without clock skew (as in every
+    fixture repository), git's `rev-list <commit> --not <every earlier one>` says the same."""
+    commits = [deployment.commit for deployment in derivation.deployments]
+    model = first_reach(parents_in(path), commits)
+    for position, (deployment, expected) in enumerate(
+        zip(derivation.deployments, model, strict=True)
+    ):
+        assert shipped(path, deployment.commit, commits[:position]) == expected, deployment.id
         if deployment.status is Status.SEND:
-            assert {c.id for c in deployment.changes} == expected, deployment.tag
+            assert {c.id for c in deployment.changes} == expected, deployment.id
         elif deployment.status is Status.EMPTY:
-            assert expected == set(), deployment.tag
-        earlier.append(deployment.commit)
+            assert expected == set(), deployment.id
 
 
 def test_linear_history(repos: dict[str, Path]) -> None:
@@ -69,12 +67,12 @@ def test_linear_history(repos: dict[str, Path]) -> None:
         ("v1.2.0", Status.SEND, ["speed up", "new output format"]),
         ("v1.3.0", Status.SEND, ["last fix"]),
     ]
-    assert_matches_git(path, derivation)
+    assert_ships_what_reachability_gives(path, derivation)
 
 
 def test_deployment_times_follow_the_tag_kind(repos: dict[str, Path]) -> None:
     path = repos["linear"]
-    times = {d.tag: d.time for d in derive_at(path).deployments}
+    times = {d.id: d.time for d in derive_at(path).deployments}
 
     def tagger(tag: str) -> int:
         return int(git(path, "for-each-ref", "--format=%(taggerdate:unix)", f"refs/tags/{tag}"))
@@ -91,11 +89,11 @@ def test_deployment_times_follow_the_tag_kind(repos: dict[str, Path]) -> None:
 
 def test_deploy_time_commit_uses_committer_dates(repos: dict[str, Path]) -> None:
     path = repos["linear"]
-    derivation = derive_at(path, deploy_time=DeployTime.COMMIT)
+    derivation = derive_at(path, TagRules(deploy_time=DeployTime.COMMIT))
     for deployment in derivation.deployments:
         assert deployment.time == int(git(path, "log", "-1", "--format=%ct", deployment.commit))
     # v1.1.0 and v1.1.1 now tie on time: semver precedence orders them.
-    assert [d.tag for d in derivation.deployments][3:5] == ["v1.1.0", "v1.1.1"]
+    assert [d.id for d in derivation.deployments][3:5] == ["v1.1.0", "v1.1.1"]
 
 
 def test_change_times(repos: dict[str, Path]) -> None:
@@ -127,24 +125,24 @@ def test_release_branches_ship_only_their_own_commits(repos: dict[str, Path]) ->
         ("v1.1.2", Status.SEND, ["fix 2 on 1.1"]),
         ("v2.2.0", Status.SEND, ["feature e", "feature f"]),
     ]
-    assert_matches_git(path, derivation)
+    assert_ships_what_reachability_gives(path, derivation)
 
 
 def test_prereleases_when_asked(repos: dict[str, Path]) -> None:
     path = repos["release-branches"]
-    derivation = derive_at(path, rules=ReleaseRules(include_prereleases=True))
+    derivation = derive_at(path, TagRules(include_prereleases=True))
     assert table(path, derivation)[-3:] == [
         ("v2.2.0-beta.1", Status.SEND, ["feature e"]),
         ("v2.2.0-beta.2", Status.EMPTY, []),
         ("v2.2.0", Status.SEND, ["feature f"]),
     ]
-    assert_matches_git(path, derivation)
+    assert_ships_what_reachability_gives(path, derivation)
 
 
 def test_no_merges_leaves_merge_commits_out(repos: dict[str, Path]) -> None:
     path = repos["release-branches"]
     changes = {
-        d.tag: subjects(path, [c.id for c in d.changes])
+        d.id: subjects(path, [c.id for c in d.changes])
         for d in derive_at(path, no_merges=True).sent
     }
     assert changes["v2.1.0"] == ["feature d"]
@@ -153,7 +151,7 @@ def test_no_merges_leaves_merge_commits_out(repos: dict[str, Path]) -> None:
 def test_include_first_sends_all_history_of_the_first(repos: dict[str, Path]) -> None:
     path = repos["release-branches"]
     first = derive_at(path, include_first=True).deployments[0]
-    assert (first.tag, first.status, subjects(path, [c.id for c in first.changes])) == (
+    assert (first.id, first.status, subjects(path, [c.id for c in first.changes])) == (
         "v1.0.0",
         Status.SEND,
         ["initial"],
@@ -163,7 +161,7 @@ def test_include_first_sends_all_history_of_the_first(repos: dict[str, Path]) ->
 def test_since_makes_earlier_deployments_baselines(repos: dict[str, Path]) -> None:
     path = repos["linear"]
     derivation = derive_at(path, since=parse_date("2020-10-01"))
-    assert [(d.tag, d.status) for d in derivation.deployments[:3]] == [
+    assert [(d.id, d.status) for d in derivation.deployments[:3]] == [
         ("0.1.0", Status.BASELINE),
         ("v0.2.0", Status.BASELINE),
         ("v1.0.0", Status.SEND),
@@ -174,9 +172,9 @@ def test_since_makes_earlier_deployments_baselines(repos: dict[str, Path]) -> No
 
 def test_since_is_inclusive_and_until_exclusive(repos: dict[str, Path]) -> None:
     path = repos["linear"]
-    times = {d.tag: d.time for d in derive_at(path).deployments}
+    times = {d.id: d.time for d in derive_at(path).deployments}
     derivation = derive_at(path, since=times["v1.0.0"], until=times["v1.2.0"])
-    assert [(d.tag, d.status) for d in derivation.deployments] == [
+    assert [(d.id, d.status) for d in derivation.deployments] == [
         ("0.1.0", Status.BASELINE),
         ("v0.2.0", Status.BASELINE),
         ("v1.0.0", Status.SEND),
@@ -187,7 +185,7 @@ def test_since_is_inclusive_and_until_exclusive(repos: dict[str, Path]) -> None:
 
 def test_tag_prefix_selects_one_service(repos: dict[str, Path]) -> None:
     path = repos["monorepo"]
-    derivation = derive_at(path, rules=ReleaseRules(prefix="service-a/"))
+    derivation = derive_at(path, TagRules(prefix="service-a/"))
     assert table(path, derivation) == [
         ("service-a/v1.0.0", Status.BASELINE, []),
         (
@@ -201,7 +199,7 @@ def test_tag_prefix_selects_one_service(repos: dict[str, Path]) -> None:
             ["service-b: feature", "service-b: fix", "service-a: breaking"],
         ),
     ]
-    assert_matches_git(path, derivation)
+    assert_ships_what_reachability_gives(path, derivation)
 
 
 @pytest.mark.parametrize(
@@ -220,8 +218,10 @@ def test_paths_keep_the_commits_that_touch_them(
     repos: dict[str, Path], paths: list[str], expected: list[list[str]]
 ) -> None:
     path = repos["monorepo"]
-    options = DerivationOptions(rules=ReleaseRules(prefix="service-a/"))
-    derivation = derive_repository(Repository(path), options, paths=paths).derivation
+    rules = TagRules(prefix="service-a/")
+    derivation = derive_repository(
+        Repository(path), rules, DerivationOptions(), paths=paths
+    ).derivation
     assert [subjects(path, [c.id for c in d.changes]) for d in derivation.deployments[1:]] == (
         expected
     )
@@ -235,33 +235,35 @@ def test_paths_keep_the_commits_that_touch_them(
 
 
 def test_unprefixed_rules_ignore_prefixed_tags(repos: dict[str, Path]) -> None:
-    assert [d.tag for d in derive_at(repos["monorepo"]).deployments] == ["v1.0.0", "v1.1.0"]
+    assert [d.id for d in derive_at(repos["monorepo"]).deployments] == ["v1.0.0", "v1.1.0"]
 
 
 def test_tag_pattern_replaces_the_rules(repos: dict[str, Path]) -> None:
     path = repos["linear"]
-    derivation = derive_at(path, rules=ReleaseRules(pattern=re.compile(r"release-.*|1\.2")))
-    assert [(d.tag, d.status) for d in derivation.deployments] == [
+    derivation = derive_at(path, TagRules(pattern=re.compile(r"release-.*|1\.2")))
+    assert [(d.id, d.status) for d in derivation.deployments] == [
         ("release-2020-10", Status.BASELINE),
         ("1.2", Status.SEND),
     ]
-    assert_matches_git(path, derivation)
+    assert_ships_what_reachability_gives(path, derivation)
 
 
 def test_tags_that_point_at_no_commit_are_skipped_with_a_warning(repos: dict[str, Path]) -> None:
-    warnings = derive_repository(Repository(repos["linear"]), DerivationOptions()).warnings
+    derived = derive_repository(Repository(repos["linear"]), TagRules(), DerivationOptions())
+    warnings = derived.warnings
     assert warnings == ["tag v9.9.9 points at a tree, not a commit: skipped"]
 
 
 @pytest.mark.parametrize("name", ["linear", "release-branches", "monorepo"])
 def test_every_fixture_matches_git(repos: dict[str, Path], name: str) -> None:
-    for options in (
-        DerivationOptions(),
-        DerivationOptions(rules=ReleaseRules(include_prereleases=True)),
-        DerivationOptions(deploy_time=DeployTime.COMMIT, include_first=True),
-        DerivationOptions(rules=ReleaseRules(prefix="service-b/")),
+    for rules, options in (
+        (TagRules(), {}),
+        (TagRules(include_prereleases=True), {}),
+        (TagRules(deploy_time=DeployTime.COMMIT), {"include_first": True}),
+        (TagRules(prefix="service-b/"), {}),
     ):
-        assert_matches_git(repos[name], derive_at(repos[name], **vars(options)))
+        derivation = derive_at(repos[name], rules, **options)
+        assert_ships_what_reachability_gives(repos[name], derivation)
 
 
 @pytest.mark.parametrize(
@@ -282,27 +284,30 @@ def test_suggested_rules_for_tags_that_matched_nothing(
     assert suggest_rules(names) == suggestions
 
 
-def test_under_clock_skew_the_derivation_follows_git_and_says_so(tmp_path: Path) -> None:
-    # Two commits dated before their parents: git's walk for v1.1.0 stops before it learns
-    # that an earlier deployment already reached one of its commits, and counts it again.
-    dates = [180, 180, 180, -720, 300, 480, 480, -1920, 540]
-    parents = [(), (0,), (1,), (2,), (3,), (4, 2), (5,), (6, 4), (7,)]
+def test_a_release_whose_history_runs_through_1971_ships_its_commits_once(
+    tmp_path: Path,
+) -> None:
+    # v1.0.0's history runs through eight commits dated in 1971. git's walk for
+    # `v1.1.0 --not v1.0.0` queues them last, gives up after five (its "slop"), and so never
+    # learns that v1.0.0 reaches the two commits below them: it prints them again.
+    year_2020, year_1971 = 1_577_836_800, 31_536_000
+    day = 86_400
     commits = [
-        CommitSpec(p, 1_600_000_000 + d, 1_600_000_000 + d)
-        for p, d in zip(parents, dates, strict=True)
+        CommitSpec((), year_2020, year_2020),  # 0: the root
+        CommitSpec((0,), year_2020 + day, year_2020 + day),  # 1
+        *(CommitSpec((n,), year_1971 + n * day, year_1971 + n * day) for n in range(1, 9)),
+        CommitSpec((9,), year_2020 + 30 * day, year_2020 + 30 * day),  # 10: v1.0.0
+        CommitSpec((1, 10), year_2020 + 60 * day, year_2020 + 60 * day),  # 11: v1.1.0
     ]
-    tags = [TagSpec(f"v1.{n}.0", commit, None) for n, commit in enumerate([2, 5, 6, 7])]
     path = tmp_path / "skewed.git"
-    build(path, commits, tags)
+    ids = build(path, commits, [TagSpec("v1.0.0", 10, None), TagSpec("v1.1.0", 11, None)])
+    # What git itself says, which the rule does not follow.
+    assert shipped(path, ids[11], [ids[10]]) == {ids[11], ids[1], ids[0]}
 
-    derived = derive_repository(Repository(path), DerivationOptions(include_first=True))
+    derived = derive_repository(Repository(path), TagRules(), DerivationOptions(include_first=True))
 
-    assert_matches_git(path, derived.derivation)
-    assert derived.warnings == [
-        "clock skew: git counts 1 commit in v1.1.0 that an earlier deployment already reached; "
-        "following git"
+    assert [(d.id, {c.id for c in d.changes}) for d in derived.derivation.deployments] == [
+        ("v1.0.0", set(ids[:11])),
+        ("v1.1.0", {ids[11]}),
     ]
-    counted: list[str] = []
-    for deployment in derived.derivation.deployments:
-        counted += [change.id for change in deployment.changes]
-    assert len(counted) == len(set(counted)) + 1  # one commit in two deployments, as in git
+    assert derived.warnings == []

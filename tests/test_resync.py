@@ -11,13 +11,15 @@ from hypothesis import strategies as st
 
 from fixtures.build_repos import RepoBuilder
 from fixtures.fast_import import CommitSpec, TagSpec, build
-from pulse_backfill.derive import DerivationOptions, ReleaseRules
+from pulse_backfill.derive import ChangeTime, DerivationOptions
 from pulse_backfill.gitrepo import Repository
+from pulse_backfill.releases import TagRules
 from pulse_backfill.sync import SyncMode, SyncPoint, derive_repository
 from tests.conftest import API_KEY, Cli
 from tests.gitoracle import commit_of, git
 from tests.ingestion_server import IngestionServer
-from tests.test_properties import histories, times
+from tests.reachability import first_reach
+from tests.test_properties import PATHS, History, any_history, times
 
 
 @settings(
@@ -25,33 +27,50 @@ from tests.test_properties import histories, times
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(
-    history=histories(),
+    history=any_history,
     include_prereleases=st.booleans(),
     since=st.none() | times,
+    no_merges=st.booleans(),
+    change_time=st.sampled_from(ChangeTime),
+    paths=st.sampled_from(PATHS),
     cut=st.floats(min_value=0, max_value=1),
 )
 def test_deriving_what_is_new_gives_what_the_whole_history_gives(
-    history: tuple[list[CommitSpec], list[TagSpec]],
+    history: History,
     include_prereleases: bool,
     since: int | None,
+    no_merges: bool,
+    change_time: ChangeTime,
+    paths: tuple[str, ...],
     cut: float,
 ) -> None:
-    commits, tags = history
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "repo.git"
-        build(path, commits, tags)
+        ids = build(path, history.commits, history.tags)
         repository = Repository(path)
-        options = DerivationOptions(
-            rules=ReleaseRules(include_prereleases=include_prereleases), since=since
-        )
-        whole = derive_repository(repository, options)
+        rules = TagRules(include_prereleases=include_prereleases)
+        options = DerivationOptions(since=since, no_merges=no_merges, change_time=change_time)
+        whole = derive_repository(repository, rules, options, paths=paths)
         deployments = whole.derivation.deployments
         if not deployments:
             return
-        # A store that synced when only the first `known` deployments existed.
+        # A store that synced when only the first `known` deployments existed: it holds what
+        # they reach.
         known = max(1, round(cut * len(deployments)))
-        previous = SyncPoint(whole.point.releases[:known], whole.point.skewed)
-        again = derive_repository(repository, options, previous=previous)
+        parents = {ids[n]: [ids[p] for p in c.parents] for n, c in enumerate(history.commits)}
+        model = first_reach(parents, [d.commit for d in deployments])
+        reached = frozenset(c.encode() for shipped in model[:known] for c in shipped)
+        previous = SyncPoint(whole.point.deployments[:known])
+
+        again = derive_repository(
+            repository,
+            rules,
+            options,
+            paths=paths,
+            previous=previous,
+            reached_before=lambda: reached,
+        )
+
         assert again.point == whole.point
         if known == len(deployments):
             assert again.mode is SyncMode.UP_TO_DATE
@@ -59,16 +78,30 @@ def test_deriving_what_is_new_gives_what_the_whole_history_gives(
         else:
             assert again.mode is SyncMode.INCREMENTAL
             assert again.derivation.deployments == deployments[known:]
+            new = {c for shipped in model[known:] for c in shipped}
+            assert {commit.decode() for commit in again.reached} == new
 
 
 def test_a_moved_tag_derives_the_whole_history_again(repos: dict[str, Path]) -> None:
     repository = Repository(repos["linear"])
-    whole = derive_repository(repository, DerivationOptions())
-    name, _, time = whole.point.releases[2]
-    moved = SyncPoint(
-        (*whole.point.releases[:2], (name, "0" * 40, time), *whole.point.releases[3:])
+    whole = derive_repository(repository, TagRules(), DerivationOptions())
+    known = whole.point.deployments
+    moved = SyncPoint((*known[:2], known[2]._replace(commit="0" * 40), *known[3:]))
+    reached = frozenset(whole.reached)
+    again = derive_repository(
+        repository, TagRules(), DerivationOptions(), previous=moved, reached_before=lambda: reached
     )
-    again = derive_repository(repository, DerivationOptions(), previous=moved)
+    assert again.mode is SyncMode.FULL
+    assert again.derivation == whole.derivation
+
+
+def test_without_what_the_known_deployments_reach_the_whole_history_is_derived(
+    repos: dict[str, Path],
+) -> None:
+    repository = Repository(repos["linear"])
+    whole = derive_repository(repository, TagRules(), DerivationOptions())
+    previous = SyncPoint(whole.point.deployments[:3])
+    again = derive_repository(repository, TagRules(), DerivationOptions(), previous=previous)
     assert again.mode is SyncMode.FULL
     assert again.derivation == whole.derivation
 
@@ -155,3 +188,64 @@ def test_a_deleted_tag_is_not_sent_by_a_later_re_sync(
     deployments = {b["deploy_id"] for b in server.accepted_bodies() if b["$type"] == "deployment"}
     assert "v1.3.0" not in deployments
     assert len(deployments) == 4
+
+
+def test_a_re_sync_under_clock_skew_sends_nothing_an_earlier_release_reached(
+    cli: Cli, server: IngestionServer, store: Path, tmp_path: Path
+) -> None:
+    # v1.0.0's history runs through eight commits dated in 1971: git's `v1.1.0 --not v1.0.0`
+    # lists two of v1.0.0's commits again (see test_derive). The store knows they were reached.
+    year_2020, year_1971, day = 1_577_836_800, 31_536_000, 86_400
+    commits = [
+        CommitSpec((), year_2020, year_2020),
+        CommitSpec((0,), year_2020 + day, year_2020 + day),
+        *(CommitSpec((n,), year_1971 + n * day, year_1971 + n * day) for n in range(1, 9)),
+        CommitSpec((9,), year_2020 + 30 * day, year_2020 + 30 * day),
+        CommitSpec((1, 10), year_2020 + 60 * day, year_2020 + 60 * day),
+    ]
+    path = tmp_path / "skewed.git"
+    ids = build(path, commits, [TagSpec("v0.1.0", 0, None), TagSpec("v1.0.0", 10, None)])
+    assert send(cli, path, server, store).exit_code == 0
+    server.reset()
+    git(path, "tag", "v1.1.0", ids[11])
+
+    result = send(cli, path, server, store, "--json", "--concurrency", "1")
+
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["repositories"][0]["sync"] == "incremental"
+    assert summary["changes"]["derived"] == 1
+    change, deployment = server.accepted_bodies()
+    assert change["change_id"] == ids[11]
+    assert (deployment["deploy_id"], deployment["changes"]) == ("v1.1.0", [ids[11]])
+
+
+def test_a_re_sync_with_paths_judges_new_merges_as_the_whole_history_does(
+    tmp_path: Path,
+) -> None:
+    # v2.0.0 merges a side branch onto c1, an ancestor of the known v1.0.0, taking nothing of
+    # it under `a`: git's simplification of the whole history prunes the side branch. Asked as
+    # `v2.0.0 --not v1.0.0 -- a`, git finds c1 uninteresting, does not compare with it, and
+    # shows the merge and the side branch.
+    commits = [
+        CommitSpec((), 1, 1, ("a/one",)),  # c0
+        CommitSpec((0,), 2, 2, ("b/one",)),  # c1
+        CommitSpec((1,), 3, 3, ("b/two",)),  # c2: v1.0.0
+        CommitSpec((0,), 4, 4, ("a/two",)),  # the side branch
+        CommitSpec((1, 3), 5, 5),  # the merge, with c1's tree: v2.0.0
+    ]
+    path = tmp_path / "repo.git"
+    ids = build(path, commits, [TagSpec("v1.0.0", 2, None), TagSpec("v2.0.0", 4, None)])
+    assert git(path, "rev-list", ids[4], "--not", ids[2], "--", "a").split() == [ids[4], ids[3]]
+    repository, rules, options = Repository(path), TagRules(), DerivationOptions()
+    whole = derive_repository(repository, rules, options, paths=["a"])
+    previous = SyncPoint(whole.point.deployments[:1])
+    reached = frozenset(c.encode() for c in ids[:3])
+
+    again = derive_repository(
+        repository, rules, options, paths=["a"], previous=previous, reached_before=lambda: reached
+    )
+
+    assert again.mode is SyncMode.INCREMENTAL
+    assert again.derivation.deployments == whole.derivation.deployments[1:]
+    assert again.derivation.deployments[0].changes == ()

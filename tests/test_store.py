@@ -126,5 +126,28 @@ def test_a_store_of_schema_1_is_upgraded_in_place(store: Path) -> None:
         assert upgraded.sync_point("git /x 0") is None
         assert upgraded.record([change_event("c", 0, system="s")], origin="git /x 0") == [1]
     db = sqlite3.connect(store)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 1
+
+
+def test_a_store_of_schema_2_forgets_where_its_syncs_stood(store: Path) -> None:
+    # Schema 2's re-syncs trusted git's `--not`: the next sync of each origin derives its whole
+    # history once, and records what its deployments reach.
+    from pulse_backfill.store import _MIGRATIONS, _split_statements
+
+    db = sqlite3.connect(store)
+    for script in _MIGRATIONS[:2]:
+        for statement in _split_statements(script):
+            db.execute(statement)
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    db.execute("PRAGMA user_version = 2")
+    db.execute("INSERT INTO syncs (origin, point) VALUES ('git /x 0', '{\"releases\": []}')")
+    db.commit()
+    db.close()
+    with Store(store) as upgraded:
+        assert upgraded.sync_point("git /x 0") is None
+        assert not upgraded.reached("git /x 0")
+        upgraded.record([], origin="git /x 0", point="{}", reached=[b"ab" * 20], whole=True)
+        assert b"ab" * 20 in upgraded.reached("git /x 0")
+        assert b"cd" * 20 not in upgraded.reached("git /x 0")
+        assert upgraded.reached("git /x 0")
