@@ -9,8 +9,9 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
 
 import git
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
@@ -106,6 +107,7 @@ class Repository:
         output = self._git("for-each-ref", f"--format={_TAG_FORMAT}", "refs/tags")
         tags: list[TagRef] = []
         warnings: list[str] = []
+        nested: list[tuple[int, str]] = []  # tags of tags, by their place in `tags`
         for line in output.splitlines():
             fields = line.split(b"\0")
             refname, objtype, objname, tagger, peeled_type, peeled_name = fields[:6]
@@ -120,17 +122,41 @@ class Repository:
             if objtype != b"tag":
                 tags.append(TagRef(name, objname.decode(), objtype.decode(), None, commit_time))
                 continue
-            target, target_type = peeled_name.decode(), peeled_type.decode()
-            if target_type == "tag":
-                # A tag of a tag: for-each-ref peels one level; git peels the rest.
-                target = self._git("rev-parse", "--verify", f"{objname.decode()}^{{}}").decode()
-                target = target.strip()
-                target_type = self._git("cat-file", "-t", target).decode().strip()
-                if target_type == "commit":
-                    peeled_commit_time = _epoch(self._git("show", "-s", "--format=%ct", target))
+            if peeled_type == b"tag":  # for-each-ref peels one level; git peels the rest
+                nested.append((len(tags), objname.decode()))
             tagger_time = _epoch(tagger.split()[0]) if tagger.strip() else None
+            target, target_type = peeled_name.decode(), peeled_type.decode()
             tags.append(TagRef(name, target, target_type, tagger_time, peeled_commit_time))
+        if nested:
+            peeled = self._peel([objname for _, objname in nested])
+            for (place, _), (target, target_type, commit_time) in zip(nested, peeled, strict=True):
+                tags[place] = replace(
+                    tags[place], target=target, target_type=target_type, commit_time=commit_time
+                )
         return tags, warnings
+
+    def _peel(self, objects: Sequence[str]) -> list[tuple[str, str, int | None]]:
+        """Each of `objects` peeled to what it finally points at: its id, its type, and its
+        committer date when it is a commit. One git process for them all."""
+        with tempfile.TemporaryFile() as stdin:
+            stdin.write("".join(f"{name}^{{}}\n" for name in objects).encode())
+            stdin.seek(0)
+            output = self._git("cat-file", "--batch", stdin=stdin)
+        peeled = []
+        at = 0
+        for _ in objects:
+            end = output.index(b"\n", at)
+            target, target_type, size = output[at:end].decode().split()
+            content = output[end + 1 : end + 1 + int(size)]
+            at = end + 1 + int(size) + 1  # the object, then a newline
+            commit_time = None
+            if target_type == "commit":
+                committer = next(
+                    line for line in content.split(b"\n") if line.startswith(b"committer ")
+                )
+                commit_time = int(committer.rsplit(b" ", 2)[1])
+            peeled.append((target, target_type, commit_time))
+        return peeled
 
     @contextmanager
     def history_log(
@@ -190,10 +216,13 @@ class Repository:
             except GitCommandError as error:
                 raise self._failure(error) from None
 
-    def _git(self, *args: str) -> bytes:
+    def _git(self, *args: str, stdin: BinaryIO | None = None) -> bytes:
         try:
             output: bytes = self._repo.git.execute(
-                ["git", *args], stdout_as_string=False, strip_newline_in_stdout=False
+                ["git", *args],
+                istream=stdin,
+                stdout_as_string=False,
+                strip_newline_in_stdout=False,
             )
         except GitCommandError as error:
             raise self._failure(error) from None
