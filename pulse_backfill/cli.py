@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, MutableMapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from typer._click import exceptions as click_exceptions  # typer 0.28 vendors click
+import typer.main
+from typer._click import core as click_core  # typer 0.28 vendors click
+from typer._click import exceptions as click_exceptions
 from typer.core import TyperGroup
 
 from pulse_backfill import __version__
@@ -36,8 +39,6 @@ from pulse_backfill.cli_common import (
     parse_teams,
     send_options,
 )
-from pulse_backfill.cli_incidents import incidents_app
-from pulse_backfill.cli_push import push_app
 from pulse_backfill.derive import ChangeTime, DerivationOptions
 from pulse_backfill.errors import PulseBackfillError, UsageError
 from pulse_backfill.ingestion import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
@@ -49,9 +50,54 @@ from pulse_backfill.sending import DEFAULT_CONCURRENCY
 from pulse_backfill.store import default_store_path
 from pulse_backfill.ui import Display, print_json
 
+# Command groups whose modules are imported, and whose commands are built, only when the command
+# line names them (or help lists them): a nightly `git` run does not pay for them.
+_LAZY_GROUPS = {
+    "push": ("pulse_backfill.cli_push", "push_app"),
+    "incidents": ("pulse_backfill.cli_incidents", "incidents_app"),
+}
+
+
+class _Commands(MutableMapping[str, click_core.Command]):
+    """The root's subcommands: those built, and the lazy groups, built when first looked up."""
+
+    def __init__(self, built: MutableMapping[str, click_core.Command]) -> None:
+        self._built = built
+        self._lazy = dict(_LAZY_GROUPS)
+        self._names = [*built, *self._lazy]  # help lists them in this order
+
+    def __getitem__(self, name: str) -> click_core.Command:
+        if name in self._lazy:
+            module, attribute = self._lazy.pop(name)
+            command = typer.main.get_command(getattr(importlib.import_module(module), attribute))
+            command.name = name
+            self._built[name] = command
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: click_core.Command) -> None:
+        if name not in self:
+            self._names.append(name)
+        self._lazy.pop(name, None)
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        self._names.remove(name)
+        self._lazy.pop(name, None)
+        self._built.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._names))
+
+    def __len__(self) -> int:
+        return len(self._names)
+
 
 class _Group(TyperGroup):
     """Every expected failure becomes one line on stderr and an exit code, never a traceback."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = _Commands(self.commands)
 
     def main(  # type: ignore[override]
         self,
@@ -351,10 +397,6 @@ def report_command(
         print_json(report.to_json())
     else:
         show(report, Console(highlight=False, soft_wrap=True))
-
-
-app.add_typer(push_app, name="push")
-app.add_typer(incidents_app, name="incidents")
 
 
 def main() -> None:

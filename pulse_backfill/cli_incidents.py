@@ -47,6 +47,7 @@ from pulse_backfill.ui import Display, delivery_lines, print_json
 incidents_app = typer.Typer(
     cls=PersistentOptionsGroup,
     no_args_is_help=True,
+    add_completion=False,  # as the root's: it is built on its own (cli._LAZY_GROUPS)
     help="Backfill incidents from a status page, PagerDuty or a file; only resolved ones are sent.",
 )
 

@@ -43,6 +43,7 @@ from pulse_backfill.ui import Display, delivery_lines, print_json
 push_app = typer.Typer(
     cls=PersistentOptionsGroup,
     no_args_is_help=True,
+    add_completion=False,  # as the root's: it is built on its own (cli._LAZY_GROUPS)
     help="Push single events, as the standard CLI (pulse-event-cli) does, or a reviewed export.",
 )
 git_app = typer.Typer(no_args_is_help=True, help="Push events worked out from git history.")
