@@ -11,7 +11,8 @@ the same for the lines in any order: dates decide nothing.
 While git streams, a deployment whose own commit has been read, and whose first reach holds no
 commit named but not read yet, gets no more commits, unless a line out of order moves a commit
 already read into or out of it. The pass tells the caller of each such deployment as soon as it
-is so (`on_final`), and says in the end which of those a later line moved (`Reach.moved`).
+is so (`on_final`), and says in the end which of those a later line moved (`Reach.moved`). A
+commit moved before then is in the list told.
 
 Pure: it reads log lines, wherever they come from. Each line is a commit id, its change time
 (epoch seconds) and its parents' ids, separated by spaces.
@@ -78,10 +79,11 @@ class Reach:
         shipped: list[list[int]] = [*self.shipped, []]
         # Per deployment: how many commits named but not read it reaches first so far (its own
         # among them until read); whether it was told final; whether a line moved a commit
-        # already read into or out of it.
+        # already read into or out of it since; whether its list holds commits moved out.
         waiting = [0] * (unreached + 1)
         told = bytearray(unreached + 1)
         moved = bytearray(unreached + 1)
+        stale = bytearray(unreached + 1)
 
         def slot(commit: bytes, reached: int) -> int:
             position = len(ids)
@@ -98,9 +100,16 @@ class Reach:
         def settle(deployment: int) -> None:
             """One commit fewer waits for `deployment`: tell it final when none is left."""
             waiting[deployment] -= 1
-            if not waiting[deployment] and not moved[deployment] and deployment != unreached:
+            if not waiting[deployment] and not told[deployment] and deployment != unreached:
                 told[deployment] = 1
+                if stale[deployment]:
+                    shipped[deployment] = own(deployment)
                 tell(deployment, shipped[deployment])
+
+        def own(deployment: int) -> list[int]:
+            """`deployment`'s list without the commits a line moved out of it."""
+            stale[deployment] = 0
+            return [commit for commit in shipped[deployment] if first[commit] == deployment]
 
         def lower(commit: int, reached: int) -> None:
             """Lower `commit`'s first deployment to `reached`, and its ancestors' as it goes."""
@@ -112,7 +121,10 @@ class Reach:
                     continue
                 first[commit] = reached
                 if read[commit]:  # out of order: a commit already read changes deployment
-                    moved[earlier] = moved[reached] = 1
+                    shipped[reached].append(commit)
+                    stale[earlier] = 1
+                    moved[earlier] |= told[earlier]
+                    moved[reached] |= told[reached]
                     pending.extend(parents[commit])
                 else:
                     waiting[reached] += 1
@@ -153,16 +165,13 @@ class Reach:
                 moved[reached] = 1
             settle(reached)
 
-        if any(moved):  # lines out of order: the lists are made again from each commit's
-            shipped = [[] for _ in range(unreached + 1)]
-            for position, (reached, was_read) in enumerate(zip(first, read, strict=True)):
-                if was_read:
-                    shipped[reached].append(position)
+        for position in range(unreached + 1):
+            if stale[position]:
+                shipped[position] = own(position)
         # A commit no tip reaches is not in git's log of what they reach.
         assert not shipped.pop(), "every commit read is reached by a tip"
         self.shipped = shipped
-        for position in range(unreached):
-            self.moved[position] = moved[position] & told[position]
+        self.moved[:] = moved[:unreached]
         return self
 
 

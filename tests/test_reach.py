@@ -58,9 +58,13 @@ def test_a_commit_listed_before_its_child_goes_to_the_childs_deployment() -> Non
     log = [line("c3", 50, "c1"), line("c1", 40, "c0"), line("c2", 10, "c1"), line("c0", 5)]
     reach, told = run(log, ["c2", "c3"])
     assert split(reach) == [{"c2", "c1", "c0"}, {"c3"}]
-    # A line moved a commit read out of v2 and into v1 before either was final: neither is told,
-    # and both are made from the pass's answer in the end.
-    assert told.lists == {}
+    # c2 moved c1 (read) out of v2 and into v1 before either was final: each is told once its
+    # last commit is read, with what it has then.
+    assert {p: sorted(reach.ids[slot] for slot in slots) for p, slots in told.lists.items()} == {
+        1: [b"c3"],
+        0: [b"c0", b"c1", b"c2"],
+    }
+    assert not any(reach.moved)
 
 
 def test_a_second_deployment_of_a_shipped_commit_ships_nothing() -> None:
