@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -206,4 +208,19 @@ def test_lines_formatted_ahead_are_written_in_order(ahead: list[int]) -> None:
     written = b"".join(lines.in_order(derivation))
 
     events = events_in_order(derivation, system="api", teams=["core"])
+    assert written == b"".join(event.ndjson_line() for event in events)
+
+
+def test_without_a_temporary_folder_lines_are_formatted_at_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
+    derivation = _dry_run_derivation()
+    lines = NdjsonLines(system="api")
+    lines.format_ahead(derivation.deployments[3])
+    lines.format_ahead(derivation.deployments[1])
+
+    written = b"".join(lines.in_order(derivation))
+
+    events = events_in_order(derivation, system="api")
     assert written == b"".join(event.ndjson_line() for event in events)
