@@ -70,7 +70,7 @@ def derive(
     options: DerivationOptions,
     *,
     earlier: int = 0,
-    known: Container[bytes] = frozenset(),
+    known: Container[str] = frozenset(),
     touching: Container[str] | None = None,
     on_deployment: Callable[[Deployment], object] | None = None,
 ) -> tuple[Derivation, Reach]:
@@ -91,7 +91,7 @@ def derive(
         if on_deployment is not None and deployment.status is Status.SEND:
             on_deployment(deployment)
 
-    reach = Reach([d.commit.encode() for d in deployed], known=known, on_final=final)
+    reach = Reach([d.commit for d in deployed], known=known, on_final=final)
     reach.run(log)
     return build(deployed, reach, options, earlier=earlier, touching=touching, made=made), reach
 
@@ -136,7 +136,7 @@ def _deployment(
     if options.no_merges:  # rule 8: merges bound deployments but are not changes
         commits = [c for c in commits if not merges[c]]
     new = tuple.__new__  # NamedTuple's own constructor is a Python call, per commit
-    changes = [new(Change, (times[c], ids[c].decode())) for c in commits]
+    changes = [new(Change, (times[c], ids[c])) for c in commits]
     if touching is not None:
         changes = [change for change in changes if change.id in touching]
     changes.sort()  # by time, then id

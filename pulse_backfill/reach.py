@@ -33,9 +33,9 @@ class Reach:
 
     def __init__(
         self,
-        tips: Sequence[bytes],
+        tips: Sequence[str],
         *,
-        known: Container[bytes] = frozenset(),
+        known: Container[str] = frozenset(),
         on_final: OnFinal | None = None,
     ) -> None:
         """Ready to split the commits of a log of everything `tips` reach by the first tip, in
@@ -45,7 +45,7 @@ class Reach:
         self.tips = tips
         self.known = known
         self.tell = on_final or _no_one
-        self.ids: list[bytes] = []
+        self.ids: list[str] = []
         self.times = array("q")
         self.merges = bytearray()  # 1 for a commit with more than one parent
         self.read = bytearray()  # 0 for a parent named but never read (see `boundary`)
@@ -62,9 +62,9 @@ class Reach:
         while position != -1:
             positions.append(position)
             position = self.read.find(0, position + 1)
-        return [self.ids[position].decode() for position in positions]
+        return [self.ids[position] for position in positions]
 
-    def read_ids(self) -> list[bytes]:
+    def read_ids(self) -> list[str]:
         return [commit for commit, was_read in zip(self.ids, self.read, strict=True) if was_read]
 
     def run(self, log: Iterable[bytes]) -> Reach:
@@ -72,7 +72,7 @@ class Reach:
         known, tell = self.known, self.tell
         any_known = bool(known)
         ids, times, merges, read = self.ids, self.times, self.merges, self.read
-        index: dict[bytes, int] = {}
+        index: dict[str, int] = {}
         first = array("q")  # per slot, its first deployment so far
         parents: list[tuple[int, ...]] = []
         unreached = len(self.tips)  # after every deployment: lowered by a child
@@ -85,7 +85,7 @@ class Reach:
         moved = bytearray(unreached + 1)
         stale = bytearray(unreached + 1)
 
-        def slot(commit: bytes, reached: int) -> int:
+        def slot(commit: str, reached: int) -> int:
             position = len(ids)
             index[commit] = position
             ids.append(commit)
@@ -141,7 +141,8 @@ class Reach:
         # Once per commit while git streams: lookups bound locally.
         get = index.get
         for line in log:
-            commit, time, *parent_ids = line.split()
+            # Decoded whole: each change shares its id with the index.
+            commit, time, *parent_ids = line.decode().split()
             if any_known and commit in known:
                 continue
             found = get(commit)

@@ -160,7 +160,7 @@ class Store:
         *,
         origin: str | None = None,
         point: str | None = None,
-        reached: Sequence[bytes] = (),
+        reached: Sequence[str] = (),
         whole: bool = False,
     ) -> list[int]:
         """Upsert `events` (and where `origin`'s sync now stands); their row ids, in order.
@@ -196,7 +196,7 @@ class Store:
                 )
                 self._db.executemany(
                     "INSERT OR IGNORE INTO reached (origin, commit_id) VALUES (?, ?)",
-                    ((origin_id, bytes.fromhex(commit.decode())) for commit in reached),
+                    ((origin_id, bytes.fromhex(commit)) for commit in reached),
                 )
             ids = self._ids(events)
             self._db.execute("COMMIT")
@@ -359,10 +359,10 @@ class ReachedCommits:
         )
 
     def __contains__(self, commit: object) -> bool:
-        if not isinstance(commit, bytes) or self._origin is None:
+        if not isinstance(commit, str) or self._origin is None:
             return False
         query = "SELECT 1 FROM reached WHERE origin = ? AND commit_id = ?"
-        return self._ask(query, (bytes.fromhex(commit.decode()),))
+        return self._ask(query, (bytes.fromhex(commit),))
 
     def _ask(self, query: str, values: tuple[bytes, ...]) -> bool:
         return self._db.execute(query, (self._origin, *values)).fetchone() is not None

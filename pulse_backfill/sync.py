@@ -64,7 +64,7 @@ class RepositoryDerivation:
     point: SyncPoint
     mode: SyncMode
     # The commits (hex ids) the deployments derived reach and no earlier one does.
-    reached: list[bytes] = field(default_factory=list)
+    reached: list[str] = field(default_factory=list)
 
 
 def derive_repository(
@@ -74,7 +74,7 @@ def derive_repository(
     *,
     paths: Sequence[str] = (),
     previous: SyncPoint | None = None,
-    reached_before: Callable[[], Container[bytes]] = frozenset,
+    reached_before: Callable[[], Container[str]] = frozenset,
     on_deployment: Callable[[Deployment], object] | None = None,
 ) -> RepositoryDerivation:
     """The repository's deployments; only those after `previous` when the history allows.
@@ -113,8 +113,8 @@ def _derive(
     paths: Sequence[str],
     on_deployment: Callable[[Deployment], object] | None,
     known: Sequence[DeployedCommit] = (),
-    reached_before: Container[bytes] = frozenset(),
-) -> tuple[Derivation, list[bytes]]:
+    reached_before: Container[str] = frozenset(),
+) -> tuple[Derivation, list[str]]:
     """`deployed`'s changes, after the `known` deployments, whose commits `reached_before` holds;
     and the commits `deployed` reach that the known ones do not."""
     tips = [d.commit for d in deployed]

@@ -22,7 +22,7 @@ def line(commit: str, time: int, *parents: str) -> bytes:
 
 
 def split(reach: Reach) -> list[set[str]]:
-    return [{reach.ids[slot].decode() for slot in slots} for slots in reach.shipped]
+    return [{reach.ids[slot] for slot in slots} for slots in reach.shipped]
 
 
 class Told:
@@ -38,7 +38,7 @@ class Told:
 
 def run(lines: Sequence[bytes], tips: Sequence[str], **kwargs: object) -> tuple[Reach, Told]:
     told = Told()
-    reach = Reach([tip.encode() for tip in tips], on_final=told, **kwargs)  # type: ignore[arg-type]
+    reach = Reach(tips, on_final=told, **kwargs)  # type: ignore[arg-type]
     return reach.run(lines), told
 
 
@@ -61,8 +61,8 @@ def test_a_commit_listed_before_its_child_goes_to_the_childs_deployment() -> Non
     # c2 moved c1 (read) out of v2 and into v1 before either was final: each is told once its
     # last commit is read, with what it has then.
     assert {p: sorted(reach.ids[slot] for slot in slots) for p, slots in told.lists.items()} == {
-        1: [b"c3"],
-        0: [b"c0", b"c1", b"c2"],
+        1: ["c3"],
+        0: ["c0", "c1", "c2"],
     }
     assert not any(reach.moved)
 
@@ -76,10 +76,10 @@ def test_a_second_deployment_of_a_shipped_commit_ships_nothing() -> None:
 def test_commits_known_from_earlier_deployments_are_left_out() -> None:
     # A re-sync: c1 and c0 are reached by a deployment before these; git listed c1 anyway.
     log = [line("c3", 30, "c2"), line("c2", 20, "c1"), line("c1", 10, "c0")]
-    reach, _ = run(log, ["c3"], known=frozenset({b"c1", b"c0"}))
+    reach, _ = run(log, ["c3"], known=frozenset({"c1", "c0"}))
     assert split(reach) == [{"c3", "c2"}]
     assert reach.boundary() == ["c1"]
-    assert sorted(reach.read_ids()) == [b"c2", b"c3"]
+    assert sorted(reach.read_ids()) == ["c2", "c3"]
 
 
 @st.composite
@@ -149,7 +149,7 @@ def test_a_resync_leaves_out_exactly_what_earlier_deployments_reach(
     log = [line(c, 0, *parents[c]) for c in parents if c in listed]
     rng.shuffle(log)
 
-    reach, _ = run(log, new_tips, known=frozenset(c.encode() for c in old))
+    reach, _ = run(log, new_tips, known=frozenset(old))
 
     assert split(reach) == whole[known:]
     assert set(reach.boundary()) <= old
