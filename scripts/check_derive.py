@@ -1,0 +1,127 @@
+"""Check a real history's derivation against an independent computation of the rules.
+
+    python scripts/check_derive.py --repo PATH [--tag-prefix P] [--include-prereleases]
+                                   [--path P]... [--no-merges] [--change-time author|commit]
+
+Runs `pulse-backfill git PATH --dry-run --include-first --output FILE` with the options given,
+and checks every event against a plain model: git's graph (`rev-list --parents`, nothing else
+of its walks), each commit given to the first deployment, in order, whose commit reaches it by
+a walk of parents; with --path, only the commits `git rev-list <every deployment> -- PATH` lists
+(the rule for paths); with --no-merges, no merge commit. Each deployment with changes must be
+sent with exactly those, in order of (time, id), each change at its author (or committer) date,
+after its changes; every other deployment must ship nothing; no change may be sent twice.
+Exits 1 on the first difference, naming it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pulse_backfill.gitrepo import Repository  # noqa: E402
+from pulse_backfill.releases import TagRules, tag_deployments  # noqa: E402
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "--git-dir", str(repo), *args], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repo", type=Path, required=True)
+    parser.add_argument("--tag-prefix", default="")
+    parser.add_argument("--include-prereleases", action="store_true")
+    parser.add_argument("--path", action="append", default=[])
+    parser.add_argument("--no-merges", action="store_true")
+    parser.add_argument("--change-time", choices=["author", "commit"], default="author")
+    args = parser.parse_args()
+    repo = Path(git(args.repo, "rev-parse", "--absolute-git-dir").strip())
+
+    rules = TagRules(prefix=args.tag_prefix, include_prereleases=args.include_prereleases)
+    deployed, _ = tag_deployments(Repository(repo).read_tags()[0], rules)
+    tips = [d.commit for d in deployed]
+    time_format = "%at" if args.change_time == "author" else "%ct"
+    parents: dict[str, list[str]] = {}
+    times: dict[str, int] = {}
+    for line in git(
+        repo, "rev-list", "--no-commit-header", f"--format=%H {time_format} %P", *tips
+    ).splitlines():
+        commit, time, *commit_parents = line.split()
+        parents[commit], times[commit] = commit_parents, int(time)
+    touching = set(git(repo, "rev-list", *tips, "--", *args.path).split()) if args.path else None
+
+    taken: set[str] = set()
+    expected: dict[str, list[tuple[int, str]]] = {}
+    for deployment in deployed:
+        stack, mine = [deployment.commit], []
+        while stack:
+            commit = stack.pop()
+            if commit in taken:
+                continue
+            taken.add(commit)
+            stack.extend(parents[commit])
+            if args.no_merges and len(parents[commit]) > 1:
+                continue
+            if touching is None or commit in touching:
+                mine.append((times[commit], commit))
+        expected[deployment.id] = sorted(mine)
+
+    with tempfile.NamedTemporaryFile(suffix=".ndjson") as output:
+        command = [
+            str(Path(sys.executable).parent / "pulse-backfill"),
+            "git", str(repo), "--dry-run", "--include-first", "--quiet", "--output", output.name,
+            "--change-time", args.change_time,
+            *(["--tag-prefix", args.tag_prefix] if args.tag_prefix else []),
+            *(["--include-prereleases"] if args.include_prereleases else []),
+            *(["--no-merges"] if args.no_merges else []),
+            *(f"--path={path}" for path in args.path),
+        ]  # fmt: skip
+        subprocess.run(command, check=True)
+        events = [json.loads(line) for line in Path(output.name).read_text().splitlines()]
+
+    sent: set[str] = set()
+    pending: list[tuple[int, str]] = []
+    deployments: list[str] = []
+    for event in events:
+        if event["$type"] == "change":
+            commit = event["change_id"]
+            if commit in sent:
+                return fail(f"change {commit} sent twice")
+            sent.add(commit)
+            pending.append((times[commit], commit))
+            continue
+        name = event["deploy_id"]
+        deployments.append(name)
+        if event["changes"] != [commit for _, commit in expected[name]]:
+            return fail(f"{name}: {len(event['changes'])} changes, the model {len(expected[name])}")
+        if pending != expected[name]:
+            return fail(f"{name}: its change events are not its changes, in order")
+        pending = []
+    shipping = [d.id for d in deployed if expected[d.id]]
+    if deployments != shipping:
+        return fail(f"{len(deployments)} deployments sent, the model ships {len(shipping)}")
+    print(
+        f"{repo}: {len(deployed)} deployments, {len(deployments)} sent with {len(sent)} changes "
+        f"of {len(parents)} commits: the same as the model"
+    )
+    return 0
+
+
+def fail(message: str) -> int:
+    print(f"differs: {message}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
