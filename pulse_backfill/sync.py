@@ -27,6 +27,7 @@ from pulse_backfill.derive import (
 from pulse_backfill.errors import UsageError
 from pulse_backfill.gitrepo import Repository
 from pulse_backfill.history import DeployedCommit, TagRef
+from pulse_backfill.reach import Reach
 from pulse_backfill.releases import TagRules, tag_deployments
 
 
@@ -113,28 +114,30 @@ def _derive(
     paths: Sequence[str],
     on_deployment: Callable[[Deployment], object] | None,
     known: Sequence[DeployedCommit] = (),
-    reached_before: Container[str] = frozenset(),
+    known_commits: Container[str] = frozenset(),
 ) -> tuple[Derivation, list[str]]:
-    """`deployed`'s changes, after the `known` deployments, whose commits `reached_before` holds;
+    """`deployed`'s changes, after the `known` deployments, whose commits `known_commits` holds;
     and the commits `deployed` reach that the known ones do not."""
     tips = [d.commit for d in deployed]
     exclude = [d.commit for d in known]
     committer_time = options.change_time is ChangeTime.COMMIT
-    # A whole history's commits that change the paths are known before its log is read. In a
-    # re-sync, git must compare the new commits with the old ones they stand on (see
-    # Repository.touching), which the log names.
+    # A whole history's commits that change the paths are known before it is read.
     touching = repository.touching(tips, paths) if paths and not known else None
     with repository.history_log(tips, exclude=exclude, committer_time=committer_time) as log:
-        derivation, reach = derive(
-            deployed,
-            log,
-            options,
-            earlier=len(known),
-            known=reached_before,
-            touching=touching,
-            on_deployment=on_deployment,
-        )
-    if paths and known:
-        touching = repository.touching(tips, paths, exclude=reach.boundary())
-        derivation = build(deployed, reach, options, earlier=len(known), touching=touching)
+        if not (paths and known):
+            derivation, reach = derive(
+                deployed,
+                log,
+                options,
+                earlier=len(known),
+                known=known_commits,
+                touching=touching,
+                on_deployment=on_deployment,
+            )
+            return derivation, reach.read_ids()
+        reach = Reach(tips, known=known_commits).run(log)
+    # In a re-sync, git must compare the new commits with the old ones they stand on (see
+    # Repository.touching): the log has named them.
+    touching = repository.touching(tips, paths, exclude=reach.boundary())
+    derivation = build(deployed, reach, options, earlier=len(known), touching=touching)
     return derivation, reach.read_ids()
