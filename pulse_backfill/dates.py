@@ -1,9 +1,20 @@
-"""Dates as users type them: YYYY-MM-DD (UTC midnight), ISO 8601 date-times, or epoch seconds."""
+"""Dates as users type them (YYYY-MM-DD at UTC midnight, ISO 8601 date-times, epoch seconds),
+and as Pulse takes them (RFC 3339)."""
 
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, date, datetime
+
+# The last second RFC 3339 (and Go, the standard CLI's language) can write: four-digit years.
+LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
+
+
+def rfc3339(epoch_seconds: int) -> str:
+    """Go's time.Time JSON form for a UTC time."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_seconds))
+
 
 _EPOCH = re.compile(r"-?[0-9]+", re.ASCII)
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from fixtures.fast_import import build  # noqa: E402
 from fixtures.synthetic import synthetic_history  # noqa: E402
-from pulse_backfill.releases import TagRules  # noqa: E402
+from pulse_backfill.derive.releases import TagRules  # noqa: E402
 
 
 def measure(command: list[str]) -> tuple[float, float]:

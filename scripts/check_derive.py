@@ -25,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pulse_backfill.gitrepo import Repository  # noqa: E402
-from pulse_backfill.releases import TagRules, tag_deployments  # noqa: E402
+from pulse_backfill.derive.releases import TagRules, tag_deployments  # noqa: E402
+from pulse_backfill.git.repository import Repository  # noqa: E402
 
 
 def git(repo: Path, *args: str) -> str:

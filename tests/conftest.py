@@ -9,8 +9,8 @@ from hypothesis import settings
 from typer.testing import CliRunner
 
 from fixtures.build_repos import BUILDERS
-from pulse_backfill.ci_env import VARIABLES
 from pulse_backfill.cli import app
+from pulse_backfill.pulse.environment import VARIABLES
 from tests.ingestion_server import IngestionServer, ServerThread
 
 API_KEY = "pk_test_SECRET_1f2e3d4c5b6a"

@@ -8,11 +8,11 @@ import re
 import httpx
 import pytest
 
-from pulse_backfill.client import IngestionClient, environment_proxy
+from pulse_backfill.delivery.client import IngestionClient, environment_proxy
+from pulse_backfill.delivery.outcomes import Answer
 from pulse_backfill.errors import UsageError
-from pulse_backfill.events import change_event
-from pulse_backfill.ingestion import check_base_url, endpoint, redact
-from pulse_backfill.outcomes import Answer
+from pulse_backfill.pulse.endpoint import check_base_url, endpoint, redact
+from pulse_backfill.pulse.events import change_event
 from tests.ingestion_server import IngestionServer, ServerThread
 
 KEY = "k3y/with+odd&chars"

@@ -9,11 +9,11 @@ import pytest
 
 from fixtures.build_repos import AUTHOR_LAG
 from fixtures.fast_import import CommitSpec, TagSpec, build
+from pulse_backfill.commands.sync import derive_repository
 from pulse_backfill.dates import parse_date
-from pulse_backfill.derive import ChangeTime, Derivation, DerivationOptions, Status
-from pulse_backfill.gitrepo import Repository
-from pulse_backfill.releases import DeployTime, TagRules, suggest_rules
-from pulse_backfill.sync import derive_repository
+from pulse_backfill.derive.derivation import ChangeTime, Derivation, DerivationOptions, Status
+from pulse_backfill.derive.releases import DeployTime, TagRules, suggest_rules
+from pulse_backfill.git.repository import Repository
 from tests.gitoracle import commit_of, git, shipped, subjects
 from tests.reachability import first_reach, parents_in
 

@@ -6,9 +6,9 @@ import io
 
 from rich.console import Console
 
-from pulse_backfill.events import change_event, deployment_event
-from pulse_backfill.outcomes import Outcome, Result
-from pulse_backfill.ui import Display
+from pulse_backfill.cli.display import Display
+from pulse_backfill.delivery.outcomes import Outcome, Result
+from pulse_backfill.pulse.events import change_event, deployment_event
 
 EVENTS = [
     change_event("a" * 40, 0, system=None),

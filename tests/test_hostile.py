@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from fixtures.fast_import import CommitSpec, TagSpec, build
-from pulse_backfill.backfill import GitBackfillSettings, run_git_backfill
-from pulse_backfill.derive import DerivationOptions
-from pulse_backfill.policy import RetryPolicy
-from pulse_backfill.repo_list import RepoSpec
+from pulse_backfill.cli.display import Display
+from pulse_backfill.commands.backfill import GitBackfillSettings, run_git_backfill
+from pulse_backfill.delivery.policy import RetryPolicy
+from pulse_backfill.derive.derivation import DerivationOptions
+from pulse_backfill.git.manifest import RepoSpec
 from pulse_backfill.store import Store, StoreLock
-from pulse_backfill.ui import Display
 from tests.conftest import API_KEY, Cli
 from tests.gitoracle import git
 from tests.ingestion_server import DROP_AFTER, DROP_BEFORE, Fault, IngestionServer

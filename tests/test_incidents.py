@@ -10,7 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pulse_backfill.incidents import Incident, IncidentFormatError, parse_time, select_incidents
+from pulse_backfill.incidents.records import (
+    Incident,
+    IncidentFormatError,
+    parse_time,
+    select_incidents,
+)
 from tests.conftest import API_KEY, Cli
 from tests.ingestion_server import IngestionServer
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pulse_backfill.errors import UsageError
-from pulse_backfill.repo_list import RepoSpec, parse_repo_list
+from pulse_backfill.git.manifest import RepoSpec, parse_repo_list
 from tests.conftest import API_KEY, Cli
 from tests.gitoracle import commit_of
 from tests.ingestion_server import IngestionServer

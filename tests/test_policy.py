@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pulse_backfill.policy import (
+from pulse_backfill.delivery.policy import (
     RetryPolicy,
     Verdict,
     parse_retry_after,

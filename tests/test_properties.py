@@ -18,12 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fixtures.fast_import import CommitSpec, TagSpec, build
-from pulse_backfill.derive import ChangeTime, Derivation, DerivationOptions, Status
-from pulse_backfill.events import NdjsonLines, events_in_order
-from pulse_backfill.gitrepo import Repository
-from pulse_backfill.releases import TagRules
-from pulse_backfill.semver import parse_version
-from pulse_backfill.sync import derive_repository
+from pulse_backfill.commands.sync import derive_repository
+from pulse_backfill.derive.derivation import ChangeTime, Derivation, DerivationOptions, Status
+from pulse_backfill.derive.releases import TagRules
+from pulse_backfill.derive.semver import parse_version
+from pulse_backfill.git.repository import Repository
+from pulse_backfill.pulse.events import NdjsonLines, events_in_order
 from tests.reachability import first_reach
 
 BASE = 1_600_000_000

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pulse_backfill.reach import Reach
+from pulse_backfill.derive.reach import Reach
 from tests.reachability import first_reach
 
 

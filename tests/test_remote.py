@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from fixtures.build_repos import RepoBuilder
-from pulse_backfill.remote import cache_path, display_url, is_remote, repository_name
+from pulse_backfill.git.remote import cache_path, is_remote, repository_name
+from pulse_backfill.urls import display_url
 from tests.conftest import API_KEY, Cli
 from tests.gitoracle import git
 from tests.ingestion_server import IngestionServer

@@ -15,7 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
 
-from pulse_backfill.keys import (
+from pulse_backfill.report.build import build_report, history_from_file
+from pulse_backfill.report.keys import (
     DAY,
     HOUR,
     WEEK,
@@ -30,8 +31,7 @@ from pulse_backfill.keys import (
     lead_time_level,
     recovery_level,
 )
-from pulse_backfill.report import build_report, history_from_file
-from pulse_backfill.report_view import show
+from pulse_backfill.report.view import show
 from tests.conftest import Cli
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "report"

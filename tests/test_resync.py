@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 
 from fixtures.build_repos import RepoBuilder
 from fixtures.fast_import import CommitSpec, TagSpec, build
-from pulse_backfill.derive import ChangeTime, DerivationOptions
-from pulse_backfill.gitrepo import Repository
-from pulse_backfill.releases import TagRules
-from pulse_backfill.sync import SyncMode, SyncPoint, derive_repository
+from pulse_backfill.commands.sync import SyncMode, SyncPoint, derive_repository
+from pulse_backfill.derive.derivation import ChangeTime, DerivationOptions
+from pulse_backfill.derive.releases import TagRules
+from pulse_backfill.git.repository import Repository
 from tests.conftest import API_KEY, Cli
 from tests.gitoracle import commit_of, git
 from tests.ingestion_server import IngestionServer

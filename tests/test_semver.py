@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from pulse_backfill.semver import Version, parse_version
+from pulse_backfill.derive.semver import Version, parse_version
 
 
 @pytest.mark.parametrize(

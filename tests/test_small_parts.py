@@ -11,20 +11,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pulse_backfill.ci_env import detect_environment
-from pulse_backfill.dates import parse_date
-from pulse_backfill.derive import Deployment, Derivation, Status
-from pulse_backfill.events import (
-    LAST_SECOND,
+from pulse_backfill.dates import LAST_SECOND, parse_date, rfc3339
+from pulse_backfill.derive.derivation import Deployment, Derivation, Status
+from pulse_backfill.derive.history import Change
+from pulse_backfill.pulse.environment import detect_environment
+from pulse_backfill.pulse.events import (
     NdjsonLines,
     change_event,
     deployment_event,
     encode_json,
     events_in_order,
     git_change_events,
-    rfc3339,
 )
-from pulse_backfill.history import Change
 
 
 @pytest.mark.parametrize(

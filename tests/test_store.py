@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from pulse_backfill.errors import StoreError
-from pulse_backfill.events import change_event, deployment_event
+from pulse_backfill.pulse.events import change_event, deployment_event
 from pulse_backfill.store import APPLICATION_ID, SCHEMA_VERSION, Store, key_fingerprint
 
 
@@ -109,10 +109,10 @@ def test_an_unwritable_location(tmp_path: Path) -> None:
 
 
 def test_a_store_of_schema_1_is_upgraded_in_place(store: Path) -> None:
-    from pulse_backfill.store import _MIGRATIONS, _split_statements
+    from pulse_backfill.store.schema import MIGRATIONS, split_statements
 
     db = sqlite3.connect(store)
-    for statement in _split_statements(_MIGRATIONS[0]):
+    for statement in split_statements(MIGRATIONS[0]):
         db.execute(statement)
     db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     db.execute("PRAGMA user_version = 1")
@@ -133,11 +133,11 @@ def test_a_store_of_schema_1_is_upgraded_in_place(store: Path) -> None:
 def test_a_store_of_schema_2_forgets_where_its_syncs_stood(store: Path) -> None:
     # Schema 2's re-syncs trusted git's `--not`: the next sync of each origin derives its whole
     # history once, and records what its deployments reach.
-    from pulse_backfill.store import _MIGRATIONS, _split_statements
+    from pulse_backfill.store.schema import MIGRATIONS, split_statements
 
     db = sqlite3.connect(store)
-    for script in _MIGRATIONS[:2]:
-        for statement in _split_statements(script):
+    for script in MIGRATIONS[:2]:
+        for statement in split_statements(script):
             db.execute(statement)
     db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     db.execute("PRAGMA user_version = 2")

@@ -1,0 +1,232 @@
+"""What a person sees: progress while it runs, a summary at the end, warnings on the way."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from pulse_backfill.commands.backfill import RepoReport, Summary
+from pulse_backfill.commands.sending import SendSummary
+from pulse_backfill.commands.sync import SyncMode
+from pulse_backfill.delivery.outcomes import Outcome, Result
+from pulse_backfill.derive.derivation import Status
+from pulse_backfill.derive.releases import suggest_rules
+from pulse_backfill.pulse.events import Event, EventKind
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
+_HINT_TAGS = 5
+
+
+class Display:
+    """Progress bars on a terminal, a line per deployment elsewhere, nothing when quiet.
+
+    Everything goes to stderr: stdout is kept for --json and --output -. The terminal library
+    is loaded when something is shown: a quiet run (a nightly job's) starts without it.
+    """
+
+    def __init__(self, *, quiet: bool, console: Console | None = None) -> None:
+        self.quiet = quiet
+        self._console = console
+        self._progress: Progress | None = None
+        self._repositories: TaskID | None = None
+        self._repository_count = 1
+        self._deployments: TaskID | None = None
+        self._events: TaskID | None = None
+        self._totals = [0, 0]  # deployments and events to deliver, over the whole run
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=True, highlight=False, soft_wrap=True)
+        return self._console
+
+    def warn(self, message: str) -> None:
+        if not self.quiet:
+            self.console.print(f"[yellow]warning:[/] {_plain(message)}")
+
+    def waiting_for_store(self) -> None:
+        if not self.quiet:
+            self.console.print("Waiting for another run to finish with the store...")
+
+    def start_repositories(self, count: int) -> None:
+        self._repository_count = count
+        if count > 1 and self._live():
+            self._repositories = self._bar().add_task("repositories", total=count)
+
+    def repository_done(self, report: RepoReport) -> None:
+        if self.quiet:
+            return
+        # With several repositories, each line says which one it is about.
+        about = f"{report.location}: " if self._repository_count > 1 else ""
+        for warning in report.warnings:
+            self.warn(about + warning)
+        if report.error is not None:
+            self.console.print(f"[red]error:[/] {_plain(report.location)}: {_plain(report.error)}")
+        if self._progress is not None and self._repositories is not None:
+            self._progress.advance(self._repositories)
+
+    def start_delivery(self, events: Sequence[Event]) -> None:
+        if not self._live():
+            return
+        progress = self._bar()
+        # Another repository of the same run makes the same bars longer.
+        self._totals[0] += sum(1 for event in events if event.kind == "deployment")
+        self._totals[1] += len(events)
+        if self._events is None or self._deployments is None:
+            self._deployments = progress.add_task("deployments", total=self._totals[0])
+            self._events = progress.add_task("events", total=self._totals[1])
+        else:
+            progress.update(self._deployments, total=self._totals[0])
+            progress.update(self._events, total=self._totals[1])
+
+    def delivered(self, event: Event, result: Result | None) -> None:
+        if self.quiet:
+            return
+        if self._progress is not None and self._events is not None:
+            assert self._deployments is not None
+            self._progress.advance(self._events)
+            if event.kind == "deployment":
+                self._progress.advance(self._deployments)
+        if result is None:
+            return
+        if result.outcome is not Outcome.ACKNOWLEDGED:
+            self.console.print(
+                f"[red]not delivered:[/] {event.kind} {_plain(event.identifier)}: "
+                f"{_plain(result.detail)}"
+            )
+        elif event.kind == "deployment" and self._progress is None:
+            self.console.print(
+                f"sent deployment {_plain(event.identifier)} ({len(event.requires)} changes)"
+            )
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+            self._deployments = self._events = self._repositories = None
+
+    def summary(self, summary: Summary) -> None:
+        self.lines(summary_lines(summary))
+
+    def lines(self, lines: Sequence[str]) -> None:
+        if not self.quiet:
+            for line in lines:
+                self.console.print(line, markup=False)
+
+    def _live(self) -> bool:
+        return not self.quiet and self.console.is_terminal
+
+    def _bar(self) -> Progress:
+        """One display for the whole run: repositories, then what is delivered."""
+        if self._progress is None:
+            from pulse_backfill.cli.progress import progress_bars
+
+            self._progress = progress_bars(self.console)
+            self._progress.start()
+        return self._progress
+
+
+def _plain(text: str) -> str:
+    """`text` shown as it is, whatever brackets it holds (rich would read them as markup)."""
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def summary_lines(summary: Summary) -> list[str]:
+    lines = [line for report in summary.repositories for line in _repository_lines(report)]
+    lines.extend(delivery_lines(summary))
+    if summary.failed:
+        failed = ", ".join(report.location for report in summary.failed)
+        lines.append(
+            f"Failed: {len(summary.failed)} of {len(summary.repositories)} repositories "
+            f"({failed}); the others were done."
+        )
+    lines.append(f"Done in {summary.elapsed_seconds:.1f}s.")
+    return lines
+
+
+def delivery_lines(summary: SendSummary) -> list[str]:
+    """What became of the events: sent, recorded, or not delivered and why."""
+    lines: list[str] = []
+    if summary.dry_run:
+        lines.append("Dry run: nothing was sent or recorded.")
+    elif summary.delivery is None:
+        lines.append(
+            f"Nothing was sent (no API key): {summary.waiting} events are recorded in "
+            f"{summary.store}. To send them, set PULSE_API_KEY and run the same command again."
+        )
+    elif not any(summary.delivery.sent.values()) and not summary.undelivered:
+        lines.append(f"Nothing new to send to {summary.destination}.")
+    else:
+        kinds = [k for k in _KINDS if summary.derived(k) or summary.count(k, "sent")]
+        kinds = kinds or ["deployment", "change"]
+        sent = _listing([f"{summary.count(k, 'sent')} {k}s" for k in kinds])
+        already = ", ".join(f"{summary.count(k, 'already')} {k}s" for k in kinds)
+        lines.append(f"Sent {sent} to {summary.destination}; already delivered: {already}.")
+        if summary.delivery.stopped:
+            lines.append(f"Stopped early: {summary.delivery.stopped}")
+        if summary.delivery.interrupted:
+            lines.append("Interrupted: what was not acknowledged goes with the next run.")
+        undelivered = summary.undelivered
+        if undelivered:
+            counts = ", ".join(
+                f"{sum(1 for u in undelivered if u.kind == kind)} {kind}s"
+                for kind in sorted({u.kind for u in undelivered})
+            )
+            lines.append(f"Not delivered: {counts}; run the same command again to retry them.")
+            lines.extend(f"  {u.kind} {u.identifier}: {u.reason}" for u in undelivered[:20])
+            if len(undelivered) > 20:
+                lines.append(f"  ... and {len(undelivered) - 20} more (see --json)")
+    return lines
+
+
+_KINDS: tuple[EventKind, ...] = ("deployment", "change", "incident")
+
+
+def _listing(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _repository_lines(report: RepoReport) -> list[str]:
+    where = report.location + (f" (system {report.system})" if report.system else "")
+    derivation = report.derivation
+    if report.error is not None:
+        return [f"{where}: failed: {report.error}"]
+    if report.sync is SyncMode.UP_TO_DATE:
+        return [f"{where}: no new deployments since the last sync."]
+    new = "new " if report.sync is SyncMode.INCREMENTAL else ""
+    since = " since the last sync" if report.sync is SyncMode.INCREMENTAL else ""
+    lines = [
+        f"{report.derived('deployment')} {new}deployments with {report.derived('change')} "
+        f"changes derived from {where}{since}; skipped: {derivation.count(Status.EMPTY)} with "
+        f"no new changes, {derivation.count(Status.BASELINE)} as baselines"
+    ]
+    if report.sync is SyncMode.FULL and not derivation.deployments:
+        lines.append(_no_release_hint(report.tag_names))
+    return lines
+
+
+def _no_release_hint(tag_names: Sequence[str]) -> str:
+    if not tag_names:
+        return "No release tags: the repository has no tags at all."
+    sample = ", ".join(sorted(tag_names)[:_HINT_TAGS])
+    suggestions = suggest_rules(tag_names)
+    fix = (
+        f"try {' or '.join(suggestions)}, or --tag-pattern REGEX"
+        if suggestions
+        else "use --tag-prefix for prefixed versions (service/v1.2.3) "
+        "or --tag-pattern REGEX for other names"
+    )
+    return f"No release tags among its {len(tag_names)} tags (such as {sample}): {fix}."
+
+
+def print_json(summary: Summary | dict[str, Any]) -> None:
+    """One JSON object on stdout: a summary, or any figures a command reports."""
+    print(json.dumps(summary if isinstance(summary, dict) else summary.to_json()))

@@ -1,0 +1,221 @@
+"""`pulse-backfill git`: its options, parsed into settings for `commands.backfill`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import typer.main
+
+from pulse_backfill.cli.display import Display, print_json
+from pulse_backfill.cli.options import (
+    ApiKey,
+    ApiKeyFile,
+    BaseUrl,
+    Concurrency,
+    DryRun,
+    Force,
+    Insecure,
+    JsonSummary,
+    MaxRetries,
+    Output,
+    Quiet,
+    RetryMaxTime,
+    StorePath,
+    Timeout,
+    Wait,
+    interruptible,
+    parse_date_option,
+    parse_paths,
+    parse_teams,
+    send_options,
+)
+from pulse_backfill.commands.backfill import GitBackfillSettings, run_git_backfill
+from pulse_backfill.commands.sending import DEFAULT_CONCURRENCY
+from pulse_backfill.delivery.policy import RetryPolicy
+from pulse_backfill.derive.derivation import ChangeTime, DerivationOptions
+from pulse_backfill.derive.releases import DeployTime, TagRules
+from pulse_backfill.errors import UsageError
+from pulse_backfill.git.manifest import RepoSpec, parse_repo_list
+from pulse_backfill.git.remote import default_cache_dir
+from pulse_backfill.pulse.endpoint import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
+
+
+def _tag_rules(
+    tag_prefix: str | None,
+    tag_pattern: str | None,
+    include_prereleases: bool,
+    deploy_time: DeployTime,
+) -> TagRules:
+    if tag_prefix is not None and tag_pattern is not None:
+        raise UsageError("--tag-prefix and --tag-pattern exclude each other: pass only one")
+    if tag_pattern is None:
+        return TagRules(
+            prefix=tag_prefix or "",
+            include_prereleases=include_prereleases,
+            deploy_time=deploy_time,
+        )
+    try:
+        pattern = re.compile(tag_pattern)
+    except re.error as error:
+        raise UsageError(
+            f"--tag-pattern {tag_pattern!r} is not a valid regular expression ({error})"
+        ) from None
+    return TagRules(pattern=pattern, deploy_time=deploy_time)
+
+
+def _repositories(locations: list[str], repos_file: Path | None) -> tuple[RepoSpec, ...]:
+    specs = [RepoSpec(location=location) for location in locations]
+    if repos_file is not None:
+        try:
+            text = repos_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+            raise UsageError(
+                f"cannot read --repos {repos_file} ({reason}): pass a readable text file"
+            ) from None
+        specs.extend(parse_repo_list(text, str(repos_file)))
+    if not specs:
+        raise UsageError("pass a repository, or --repos FILE with one a line")
+    return tuple(specs)
+
+
+def git_command(
+    ctx: typer.Context,
+    repo: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="REPO...",
+            show_default=False,
+            help="Git repositories: local folders (with a work tree or bare) or URLs "
+            "(https://, ssh://, git@host:org/repo, file://), cloned into --cache-dir.",
+        ),
+    ] = None,
+    repos_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--repos",
+            metavar="FILE",
+            show_default=False,
+            help="Read more repositories from FILE, one a line: "
+            "REPO [--system S] [--tag-prefix P] [--path P]...",
+        ),
+    ] = None,
+    path: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--path",
+            metavar="PATH",
+            show_default=False,
+            help="Only commits that change this path are changes (repeatable; for monorepos).",
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Send deployments from this date on (inclusive): YYYY-MM-DD (UTC), "
+            "ISO 8601 date-time or epoch seconds. Earlier ones only bound what later ones shipped."
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(help="Leave out deployments at or after this date (exclusive)."),
+    ] = None,
+    tag_prefix: Annotated[
+        str | None,
+        typer.Option(help="Release tags are this prefix plus a version, e.g. 'service-a/'."),
+    ] = None,
+    tag_pattern: Annotated[
+        str | None,
+        typer.Option(help="Release tags are those whose whole name matches this regex."),
+    ] = None,
+    include_prereleases: Annotated[
+        bool,
+        typer.Option(
+            "--include-prereleases", help="Count prerelease versions (1.2.0-rc.1) as deployments."
+        ),
+    ] = False,
+    deploy_time: Annotated[
+        DeployTime,
+        typer.Option(
+            help="Deployment time: the tagger date (commit date for lightweight "
+            "tags), or always the commit date."
+        ),
+    ] = DeployTime.TAG,
+    change_time: Annotated[
+        ChangeTime, typer.Option(help="Change time: the commit's author or committer date.")
+    ] = ChangeTime.AUTHOR,
+    include_first: Annotated[
+        bool,
+        typer.Option(
+            "--include-first",
+            help="Send the first deployment too, with all its history as changes.",
+        ),
+    ] = False,
+    no_merges: Annotated[
+        bool, typer.Option("--no-merges", help="Leave merge commits out of the changes.")
+    ] = False,
+    system: Annotated[
+        str | None,
+        typer.Option(help="Pulse system of every event. [default: the repository's name]"),
+    ] = None,
+    teams: Annotated[
+        str | None, typer.Option(help="Comma-separated teams for every deployment.")
+    ] = None,
+    dry_run: DryRun = False,
+    output: Output = None,
+    api_key: ApiKey = None,
+    api_key_file: ApiKeyFile = None,
+    base_url: BaseUrl = DEFAULT_BASE_URL,
+    insecure: Insecure = False,
+    store: StorePath = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="PULSE_BACKFILL_CACHE_DIR",
+            show_default=False,
+            help="Where clones of repository URLs are kept between runs. "
+            "[default: the user's cache folder]",
+        ),
+    ] = None,
+    wait: Wait = False,
+    force: Force = False,
+    concurrency: Concurrency = DEFAULT_CONCURRENCY,
+    max_retries: MaxRetries = RetryPolicy.max_retries,
+    retry_max_time: RetryMaxTime = RetryPolicy.max_time,
+    timeout: Timeout = DEFAULT_TIMEOUT,
+    quiet: Quiet = False,
+    json_summary: JsonSummary = False,
+) -> None:
+    """Derive deployments and changes from repositories' semver tags, and send them."""
+    if json_summary and output == "-":
+        raise UsageError("--json and --output - both write to stdout: write the events to a file")
+    settings = GitBackfillSettings(
+        repositories=_repositories(repo or [], repos_file),
+        paths=parse_paths(path, "--path"),
+        cache_dir=cache_dir or default_cache_dir(),
+        tag_rules=_tag_rules(tag_prefix, tag_pattern, include_prereleases, deploy_time),
+        derivation=DerivationOptions(
+            since=parse_date_option(since, "--since"),
+            until=parse_date_option(until, "--until"),
+            change_time=change_time,
+            include_first=include_first,
+            no_merges=no_merges,
+        ),
+        system=system,
+        teams=parse_teams(teams),
+        **send_options(ctx),
+    )
+    options = settings.derivation
+    if options.since is not None and options.until is not None and options.since >= options.until:
+        raise UsageError("--since must be before --until")
+    display = Display(quiet=quiet)
+    with interruptible() as cancel:
+        summary = run_git_backfill(settings, display, cancel)
+    if json_summary:
+        print_json(summary)
+    else:
+        display.summary(summary)
+    raise typer.Exit(summary.exit_code)

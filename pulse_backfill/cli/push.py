@@ -1,0 +1,281 @@
+"""`pulse-backfill push`: the standard CLI's push commands, flag for flag, and `push events`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pulse_backfill.cli.display import Display, delivery_lines, print_json
+from pulse_backfill.cli.options import (
+    DEFAULTS,
+    ApiKey,
+    ApiKeyFile,
+    BaseUrl,
+    Concurrency,
+    Force,
+    Insecure,
+    JsonSummary,
+    MaxRetries,
+    PersistentOptionsGroup,
+    Quiet,
+    RetryMaxTime,
+    SendOptions,
+    StorePath,
+    Timeout,
+    Wait,
+    interruptible,
+    parse_paths,
+    parse_teams,
+    send_options,
+)
+from pulse_backfill.commands.push import (
+    push_change,
+    push_deployment,
+    push_git_deployment,
+    push_incident,
+)
+from pulse_backfill.commands.sending import (
+    DEFAULT_CONCURRENCY,
+    SendSettings,
+    SendSummary,
+    send_events,
+)
+from pulse_backfill.dates import LAST_SECOND
+from pulse_backfill.errors import UsageError
+from pulse_backfill.git.repository import Repository
+from pulse_backfill.pulse.events import CLI_SOURCE, Event, EventKind
+from pulse_backfill.pulse.export import read_events
+
+push_app = typer.Typer(
+    cls=PersistentOptionsGroup,
+    no_args_is_help=True,
+    add_completion=False,  # as the root's: it is built on its own (cli._LAZY_GROUPS)
+    help="Push single events, as the standard CLI (pulse-event-cli) does, or a reviewed export.",
+)
+git_app = typer.Typer(no_args_is_help=True, help="Push events worked out from git history.")
+push_app.add_typer(git_app, name="git")
+
+System = Annotated[
+    str | None, typer.Option(help="Pulse system of the events (left out when not given).")
+]
+Identifier = Annotated[str, typer.Option(help="The event's identifier.", show_default=False)]
+Timestamp = Annotated[
+    int,
+    typer.Option(
+        min=0, max=LAST_SECOND, help="UNIX epoch seconds (e.g. 1602253523).", show_default=False
+    ),
+]
+Source = Annotated[str, typer.Option(help="The event's source (e.g. cli, git, GitHub).")]
+Teams = Annotated[str | None, typer.Option(help="Comma-separated teams of the deployment.")]
+
+
+@push_app.callback()
+def _push(
+    ctx: typer.Context,
+    api_key: ApiKey = None,
+    api_key_file: ApiKeyFile = None,
+    base_url: BaseUrl = DEFAULTS["base_url"],
+    insecure: Insecure = False,
+    system: System = None,
+    store: StorePath = None,
+    wait: Wait = False,
+    force: Force = False,
+    concurrency: Concurrency = DEFAULT_CONCURRENCY,
+    max_retries: MaxRetries = DEFAULTS["max_retries"],
+    retry_max_time: RetryMaxTime = DEFAULTS["retry_max_time"],
+    timeout: Timeout = DEFAULTS["timeout"],
+    quiet: Quiet = False,
+    json_summary: JsonSummary = False,
+) -> None:
+    """Options here may also follow the subcommand, as with the standard CLI."""
+    settings = SendSettings(**send_options(ctx))  # the options above, from ctx.params
+    ctx.obj = SendOptions(settings, quiet, json_summary, system or None)
+
+
+@push_app.command("change")
+def change_command(
+    ctx: typer.Context,
+    identifier: Identifier,
+    timestamp: Timestamp,
+    source: Source = CLI_SOURCE,
+    event_type: Annotated[
+        str, typer.Option("--event_type", help="The change's type (the standard CLI's spelling).")
+    ] = "commit",
+) -> None:
+    """Push a change (a commit).
+
+    The options of 'pulse-backfill push' (--api-key, --base-url, --system, --store, ...) may
+    come after the subcommand too, as with the standard CLI.
+    """
+    system = SendOptions.of(ctx).system
+    _send(
+        ctx,
+        [push_change(identifier, timestamp, source=source, event_type=event_type, system=system)],
+    )
+
+
+@push_app.command("deployment")
+def deployment_command(
+    ctx: typer.Context,
+    identifier: Identifier,
+    timestamp: Timestamp,
+    change_ids: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="CHANGE_ID...", help="The changes it shipped.", show_default=False),
+    ] = None,
+    source: Source = CLI_SOURCE,
+    teams: Teams = None,
+) -> None:
+    """Push a deployment with the ids of the changes it shipped.
+
+    The options of 'pulse-backfill push' (--api-key, --base-url, --system, --store, ...) may
+    come after the subcommand too, as with the standard CLI.
+    """
+    event = push_deployment(
+        identifier,
+        timestamp,
+        change_ids or [],
+        source=source,
+        teams=parse_teams(teams),
+        system=SendOptions.of(ctx).system,
+    )
+    _send(ctx, [event])
+
+
+@push_app.command("incident")
+def incident_command(
+    ctx: typer.Context,
+    identifier: Identifier,
+    timestamp_created: Annotated[
+        int,
+        typer.Option(
+            "--timestampCreated",
+            min=0,
+            max=LAST_SECOND,
+            help="When it started, epoch seconds.",
+            show_default=False,
+        ),
+    ],
+    timestamp_resolved: Annotated[
+        int,
+        typer.Option(
+            "--timestampResolved",
+            min=0,
+            max=LAST_SECOND,
+            help="When it was resolved, epoch seconds.",
+            show_default=False,
+        ),
+    ],
+    source: Source = CLI_SOURCE,
+) -> None:
+    """Push an incident, once it is resolved.
+
+    The options of 'pulse-backfill push' (--api-key, --base-url, --system, --store, ...) may
+    come after the subcommand too, as with the standard CLI.
+    """
+    event = push_incident(
+        identifier,
+        timestamp_created,
+        timestamp_resolved,
+        source=source,
+        system=SendOptions.of(ctx).system,
+    )
+    _send(ctx, [event])
+
+
+@push_app.command("events")
+def events_command(
+    ctx: typer.Context,
+    file: Annotated[
+        str, typer.Argument(metavar="FILE|-", help="NDJSON, as --output writes it; - for stdin.")
+    ],
+) -> None:
+    """Push the events of an NDJSON export (--output), after checking every line.
+
+    The options of 'pulse-backfill push' (--api-key, --base-url, --system, --store, ...) may
+    come after the subcommand too, as with the standard CLI.
+    """
+    if file == "-":
+        text, source = sys.stdin.read(), "stdin"
+    else:
+        try:
+            text, source = Path(file).read_text(encoding="utf-8"), file
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+            raise UsageError(f"cannot read {file} ({reason}): pass an NDJSON file") from None
+    _send(ctx, read_events(text, source, SendOptions.of(ctx).system))
+
+
+@git_app.command("deployment")
+def git_deployment_command(
+    ctx: typer.Context,
+    previous_deployment_ref: Annotated[
+        str,
+        typer.Option(
+            help="Git reference of the previous deployment (commit SHA or tag).",
+            show_default=False,
+        ),
+    ],
+    identifier: Identifier,
+    timestamp: Timestamp,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[PATH]...", help="Only commits touching these paths.", show_default=False
+        ),
+    ] = None,
+    teams: Teams = None,
+    directory: Annotated[Path, typer.Option(help="The git repository.")] = Path("."),
+    ref: Annotated[
+        str, typer.Option(help="Where the deployment ends (the standard CLI: always HEAD).")
+    ] = "HEAD",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Do not push the events, only print them.")
+    ] = False,
+) -> None:
+    """Push a deployment and its changes: the commits in PREVIOUS..HEAD.
+
+    The options of 'pulse-backfill push' (--api-key, --base-url, --system, --store, ...) may
+    come after the subcommand too, as with the standard CLI.
+    """
+    events = push_git_deployment(
+        Repository(directory),
+        previous_ref=previous_deployment_ref,
+        end_ref=ref,
+        paths=parse_paths(paths, "PATH"),
+        identifier=identifier,
+        timestamp=timestamp,
+        teams=parse_teams(teams),
+        system=SendOptions.of(ctx).system,
+    )
+    options = SendOptions.of(ctx)
+    if not options.quiet and not options.json_summary:
+        # The standard CLI's own lines, for scripts that read them.
+        for event in events:
+            prefix = "Found change" if event.kind == "change" else "Deployment"
+            typer.echo(f"{prefix} {event.identifier}")
+    _send(ctx, events, dry_run=dry_run)
+
+
+def _send(ctx: typer.Context, events: Sequence[Event], *, dry_run: bool = False) -> None:
+    options = SendOptions.of(ctx)
+    settings = replace(options.settings, dry_run=dry_run)
+    display = Display(quiet=options.quiet)
+    with interruptible() as cancel:
+        summary = send_events(settings, events, display, cancel, origin="push")
+    report(summary, display, json_summary=options.json_summary)
+    raise typer.Exit(summary.exit_code)
+
+
+def report(summary: SendSummary, display: Display, *, json_summary: bool) -> None:
+    if json_summary:
+        kinds: tuple[EventKind, ...] = ("change", "deployment", "incident")
+        figures = {f"{kind}s": summary.figures(kind) for kind in kinds if summary.derived(kind)}
+        print_json({**figures, **summary.delivery_json()})
+    else:
+        display.lines([*delivery_lines(summary), f"Done in {summary.elapsed_seconds:.1f}s."])

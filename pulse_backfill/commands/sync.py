@@ -1,0 +1,143 @@
+"""A repository's deployments, derived whole, or only those added since the last sync.
+
+A sync point is the ordered list of deployments a run derived; the store also keeps every commit
+they reached. When the deployments a later run finds start with exactly that list, only the new
+ones are derived: from git's `NEW --not KNOWN`, less the commits known to be reached (under clock
+skew git lists some of those too), through the same derivation as a whole history. A nightly
+re-sync costs what is new, not what the repository holds. Anything else (a deployment moved,
+deleted, or dated between known ones) derives the whole history.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Container, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pulse_backfill.derive.derivation import (
+    ChangeTime,
+    Deployment,
+    Derivation,
+    DerivationOptions,
+    before_until,
+    build,
+    derive,
+)
+from pulse_backfill.derive.history import DeployedCommit, TagRef
+from pulse_backfill.derive.reach import Reach
+from pulse_backfill.derive.releases import TagRules, tag_deployments
+from pulse_backfill.errors import UsageError
+from pulse_backfill.git.repository import Repository
+
+
+class SyncMode(StrEnum):
+    FULL = "full"
+    INCREMENTAL = "incremental"
+    UP_TO_DATE = "up to date"
+
+
+@dataclass(frozen=True)
+class SyncPoint:
+    """The deployments a run derived, in order."""
+
+    deployments: tuple[DeployedCommit, ...]
+
+    def to_json(self) -> str:
+        return json.dumps({"deployments": [list(d) for d in self.deployments]})
+
+    @classmethod
+    def from_json(cls, text: str) -> SyncPoint:
+        return cls(
+            tuple(
+                DeployedCommit(str(identifier), str(commit), int(time))
+                for identifier, commit, time in json.loads(text)["deployments"]
+            )
+        )
+
+
+@dataclass(frozen=True)
+class RepositoryDerivation:
+    # Every deployment when the run derived the whole history; the new ones otherwise.
+    derivation: Derivation
+    tags: list[TagRef]
+    warnings: list[str]
+    point: SyncPoint
+    mode: SyncMode
+    # The commits (hex ids) the deployments derived reach and no earlier one does.
+    reached: list[str] = field(default_factory=list)
+
+
+def derive_repository(
+    repository: Repository,
+    rules: TagRules,
+    options: DerivationOptions,
+    *,
+    paths: Sequence[str] = (),
+    previous: SyncPoint | None = None,
+    reached_before: Callable[[], Container[str]] = frozenset,
+    on_deployment: Callable[[Deployment], object] | None = None,
+) -> RepositoryDerivation:
+    """The repository's deployments; only those after `previous` when the history allows.
+
+    `reached_before` gives the commits (hex ids) the deployments of `previous` reach; it is
+    asked only when there are new deployments to derive. `on_deployment`: see `derive`.
+    """
+    tags, warnings = repository.read_tags()
+    if not tags and not repository.has_commits():
+        raise UsageError(f"{repository.path} has no commits yet: nothing to backfill")
+    deployed, skipped = tag_deployments(tags, rules)
+    deployed = before_until(deployed, options)
+    warnings += skipped
+    point = SyncPoint(tuple(deployed))
+    known = previous.deployments if previous is not None else ()
+    if known and point.deployments[: len(known)] == known:
+        appended = deployed[len(known) :]
+        if not appended:
+            mode = SyncMode.UP_TO_DATE
+            return RepositoryDerivation(Derivation(()), tags, warnings, point, mode)
+        # Without what the known deployments reach, what is new cannot be told exactly.
+        if before := reached_before():
+            derivation, reached = _derive(
+                repository, appended, options, paths, on_deployment, known, before
+            )
+            mode = SyncMode.INCREMENTAL
+            return RepositoryDerivation(derivation, tags, warnings, point, mode, reached)
+    derivation, reached = _derive(repository, deployed, options, paths, on_deployment)
+    return RepositoryDerivation(derivation, tags, warnings, point, SyncMode.FULL, reached)
+
+
+def _derive(
+    repository: Repository,
+    deployed: Sequence[DeployedCommit],
+    options: DerivationOptions,
+    paths: Sequence[str],
+    on_deployment: Callable[[Deployment], object] | None,
+    known: Sequence[DeployedCommit] = (),
+    known_commits: Container[str] = frozenset(),
+) -> tuple[Derivation, list[str]]:
+    """`deployed`'s changes, after the `known` deployments, whose commits `known_commits` holds;
+    and the commits `deployed` reach that the known ones do not."""
+    tips = [d.commit for d in deployed]
+    exclude = [d.commit for d in known]
+    committer_time = options.change_time is ChangeTime.COMMIT
+    # A whole history's commits that change the paths are known before it is read.
+    touching = repository.touching(tips, paths) if paths and not known else None
+    with repository.history_log(tips, exclude=exclude, committer_time=committer_time) as log:
+        if not (paths and known):
+            derivation, reach = derive(
+                deployed,
+                log,
+                options,
+                earlier=len(known),
+                known=known_commits,
+                touching=touching,
+                on_deployment=on_deployment,
+            )
+            return derivation, reach.read_ids()
+        reach = Reach(tips, known=known_commits).run(log)
+    # In a re-sync, git must compare the new commits with the old ones they stand on (see
+    # Repository.touching): the log has named them.
+    touching = repository.touching(tips, paths, exclude=reach.boundary())
+    derivation = build(deployed, reach, options, earlier=len(known), touching=touching)
+    return derivation, reach.read_ids()

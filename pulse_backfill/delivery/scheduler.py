@@ -1,0 +1,228 @@
+"""Delivery of derived events to one target, recorded in the store as it goes.
+
+Each event is marked `sending` before its request and `acked` after a 2xx, so a run killed at
+any moment is resumed by the next: whatever was not acknowledged goes again (at least once).
+Up to `concurrency` requests are in flight. Events that depend on none (changes) stream in
+order; a deployment goes in deployment order, once every one of its changes was acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from pulse_backfill.delivery.outcomes import (
+    Answer,
+    DeliveryListener,
+    DeliveryReport,
+    Outcome,
+    Result,
+    Undelivered,
+)
+from pulse_backfill.delivery.policy import RetryPolicy, Verdict, retry_delay, should_retry, verdict
+from pulse_backfill.pulse.events import Event
+from pulse_backfill.store import Store
+
+_CANCEL_POLL = 0.05  # how often a backoff wait looks for Ctrl-C
+
+
+class Sender(Protocol):
+    async def send(self, event: Event) -> Answer: ...
+
+
+@dataclass
+class Deliverer:
+    """Sends events under a retry policy, until done, stopped or cancelled."""
+
+    sender: Sender
+    store: Store
+    target: int
+    listener: DeliveryListener
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    key_source: str = "--api-key"
+    concurrency: int = 1
+    cancel: threading.Event = field(default_factory=threading.Event)
+    clock: Callable[[], float] = time.monotonic
+
+    async def send_one(self, event: Event) -> Result:
+        """One event, retried as the policy allows."""
+        started = self.clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            answer = await self.sender.send(event)
+            match verdict(answer.status):
+                case Verdict.ACKNOWLEDGED:
+                    return Result(Outcome.ACKNOWLEDGED, attempts=attempt)
+                case Verdict.REJECTED:
+                    return Result(Outcome.REJECTED, answer.detail, attempt)
+                case Verdict.KEY_REJECTED:
+                    reason = f"the API key from {self.key_source} was rejected ({answer.detail})"
+                    return Result(Outcome.KEY_REJECTED, f"{reason}: check the key", attempt)
+                case Verdict.REDIRECTED:
+                    reason = f"the server redirected to {answer.location or '?'} ({answer.detail})"
+                    return Result(Outcome.REDIRECTED, f"{reason}: pass that as --base-url", attempt)
+            delay = retry_delay(attempt, answer.retry_after, self.policy)
+            if not should_retry(attempt, delay, self.clock() - started, self.policy):
+                detail = f"{answer.detail} (gave up after {attempt} attempts)"
+                return Result(Outcome.UNREACHABLE, detail, attempt)
+            if await self._pause(delay):
+                return Result(Outcome.CANCELLED, "interrupted", attempt)
+
+    async def _pause(self, seconds: float) -> bool:
+        """Wait `seconds`, or less if cancelled; whether it was cancelled."""
+        until = self.clock() + seconds
+        while not self.cancel.is_set():
+            left = until - self.clock()
+            if left <= 0:
+                return False
+            await asyncio.sleep(min(left, _CANCEL_POLL))
+        return True
+
+    async def deliver(
+        self, events: Sequence[Event], row_ids: Sequence[int], *, force: bool = False
+    ) -> DeliveryReport:
+        """Send what the target has not acknowledged; a deployment only after its changes."""
+        run = _Run(self, self.store.acknowledged(self.target) if not force else set())
+        for event, row in zip(events, row_ids, strict=True):
+            run.add(event, row)
+        if not force:
+            # A re-sync sends only what is new: a deployment's changes may have gone before.
+            sent_before = {change for event, _ in run.dependent for change in _required(event)}
+            sent_before -= run.acked_changes | run.queued_changes
+            run.acked_changes |= self.store.acknowledged_changes(self.target, sent_before)
+        await run.go()
+        return run.report
+
+
+class _Run:
+    """The state of one delivery: two queues in order, what is in flight, what is known."""
+
+    def __init__(self, deliverer: Deliverer, acknowledged: set[int]) -> None:
+        self.d = deliverer
+        self.report = DeliveryReport()
+        self.acknowledged = acknowledged
+        # Changes as (system, id): two repositories may share commits and differ in system.
+        self.acked_changes: set[tuple[str, str]] = set()
+        self.failed_changes: set[tuple[str, str]] = set()
+        self.queued_changes: set[tuple[str, str]] = set()
+        self.independent: list[tuple[Event, int]] = []  # changes, incidents: any order will do
+        self.dependent: list[tuple[Event, int]] = []  # deployments: in order, after their changes
+        self.in_flight: dict[asyncio.Task[Result], tuple[Event, int]] = {}
+        # Finished requests arrive here: cheaper than asyncio.wait over every task in flight,
+        # which subscribes to all of them on each round.
+        self.finished: asyncio.Queue[asyncio.Task[Result]] = asyncio.Queue()
+        self.stopping = False
+        # One request until one is acknowledged: a wrong key or a dead server costs one request.
+        self.window = 1
+
+    def add(self, event: Event, row: int) -> None:
+        if row in self.acknowledged:
+            self.report.already[event.kind] = self.report.already.get(event.kind, 0) + 1
+            if event.kind == "change":
+                self.acked_changes.add(_change_key(event))
+            self.d.listener.delivered(event, None)
+        elif event.kind == "deployment":
+            self.dependent.append((event, row))
+        else:
+            if event.kind == "change":
+                self.queued_changes.add(_change_key(event))
+            self.independent.append((event, row))
+
+    async def go(self) -> None:
+        next_independent = next_dependent = 0
+        acked: list[int] = []  # rows acknowledged in the last round, not yet recorded
+        while True:
+            starting: list[tuple[Event, int]] = []
+            if self.d.cancel.is_set() and not self.stopping:
+                self.stopping = self.report.interrupted = True
+            # Deployments first when they can go: they are what the changes wait for.
+            while next_dependent < len(self.dependent) and not self.stopping:
+                event, row = self.dependent[next_dependent]
+                requires = _required(event)
+                if any(change in self.failed_changes for change in requires):
+                    self._hold_back(event)
+                elif all(change in self.acked_changes for change in requires):
+                    if len(self.in_flight) + len(starting) >= self.window:
+                        break
+                    starting.append((event, row))
+                else:
+                    break
+                next_dependent += 1
+            while (
+                next_independent < len(self.independent)
+                and len(self.in_flight) + len(starting) < self.window
+                and not self.stopping
+            ):
+                starting.append(self.independent[next_independent])
+                next_independent += 1
+            # One transaction per round: the last round's acknowledgements, then the requests
+            # about to leave, all on disk before they do (a crash from here on resends them).
+            self.d.store.mark_states(
+                self.d.target, {"acked": acked, "sending": [row for _, row in starting]}
+            )
+            self._start(starting)
+            if not self.in_flight:
+                break
+            done = [await self.finished.get()]
+            while not self.finished.empty():
+                done.append(self.finished.get_nowait())
+            acked = [row for row in map(self._finish, done) if row is not None]
+        reason = "not sent: interrupted" if self.report.interrupted else "not sent: the run stopped"
+        for event, _ in [*self.independent[next_independent:], *self.dependent[next_dependent:]]:
+            # Without a stop, a deployment can only be left waiting on a change never sent.
+            if not self.stopping:
+                self._hold_back(event)
+            else:
+                self.report.undelivered.append(Undelivered(event.kind, event.identifier, reason))
+
+    def _start(self, starting: list[tuple[Event, int]]) -> None:
+        for event, row in starting:
+            task = asyncio.create_task(self.d.send_one(event))
+            task.add_done_callback(self.finished.put_nowait)
+            self.in_flight[task] = (event, row)
+
+    def _finish(self, task: asyncio.Task[Result]) -> int | None:
+        """Account for a finished request; the row to record as acknowledged, if it was."""
+        event, row = self.in_flight.pop(task)
+        result = task.result()
+        self.d.listener.delivered(event, result)
+        if result.outcome is Outcome.ACKNOWLEDGED:
+            self.window = self.d.concurrency
+            self.report.sent[event.kind] = self.report.sent.get(event.kind, 0) + 1
+            if event.kind == "change":
+                self.acked_changes.add(_change_key(event))
+            return row
+        if result.outcome is Outcome.REJECTED:
+            self.d.store.mark(row, self.d.target, "rejected", result.detail)
+        if event.kind == "change":
+            self.failed_changes.add(_change_key(event))
+        self.report.undelivered.append(Undelivered(event.kind, event.identifier, result.detail))
+        if result.outcome is Outcome.CANCELLED:
+            self.stopping = self.report.interrupted = True
+        elif result.outcome.stops_the_run and not self.stopping:
+            self.stopping = True
+            self.report.stopped = result.detail
+        return None
+
+    def _hold_back(self, event: Event) -> None:
+        # Those that failed; failing that, those never sent (a run that ended without them).
+        requires = _required(event)
+        missing = [c for c in requires if c in self.failed_changes] or [
+            c for c in requires if c not in self.acked_changes
+        ]
+        reason = f"{len(missing)} of its changes were not delivered"
+        self.report.undelivered.append(Undelivered(event.kind, event.identifier, reason))
+        self.d.listener.delivered(event, Result(Outcome.HELD_BACK, reason))
+
+
+def _change_key(event: Event) -> tuple[str, str]:
+    return (event.system or "", event.identifier)
+
+
+def _required(event: Event) -> list[tuple[str, str]]:
+    return [(event.system or "", change) for change in event.requires]

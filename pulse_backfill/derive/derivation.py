@@ -1,0 +1,151 @@
+"""What each deployment shipped: one derivation for every source of deployments, for a whole
+history and a re-sync alike.
+
+Its input is an ordered list of deployments (an identifier, a commit, a time) and git's log of
+the commits they reach; its output, each deployment's changes, by the first reach of their
+commits (`reach`). Rules 5 to 8 of the README. Pure: no git, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pulse_backfill.derive.history import Change, DeployedCommit
+from pulse_backfill.derive.reach import Reach
+
+
+class ChangeTime(StrEnum):
+    AUTHOR = "author"
+    COMMIT = "commit"
+
+
+class Status(StrEnum):
+    SEND = "send"
+    BASELINE = "baseline"  # bounds later deployments, is not sent
+    EMPTY = "empty"  # shipped nothing new (e.g. a second tag on a commit already shipped)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DerivationOptions:
+    since: int | None = None  # inclusive, epoch seconds
+    until: int | None = None  # exclusive, epoch seconds
+    change_time: ChangeTime = ChangeTime.AUTHOR
+    include_first: bool = False
+    no_merges: bool = False
+
+
+@dataclass(frozen=True)
+class Deployment:
+    id: str
+    commit: str
+    time: int
+    status: Status
+    changes: tuple[Change, ...] = ()
+
+
+@dataclass(frozen=True)
+class Derivation:
+    deployments: tuple[Deployment, ...]
+
+    @property
+    def sent(self) -> tuple[Deployment, ...]:
+        return tuple(d for d in self.deployments if d.status is Status.SEND)
+
+    def count(self, status: Status) -> int:
+        return sum(1 for d in self.deployments if d.status is status)
+
+
+def before_until(
+    deployed: Sequence[DeployedCommit], options: DerivationOptions
+) -> list[DeployedCommit]:
+    """The deployments that count: those at or after --until are left out."""
+    return [d for d in deployed if options.until is None or d.time < options.until]
+
+
+def derive(
+    deployed: Sequence[DeployedCommit],
+    log: Iterable[bytes],
+    options: DerivationOptions,
+    *,
+    earlier: int = 0,
+    known: Container[str] = frozenset(),
+    touching: Container[str] | None = None,
+    on_deployment: Callable[[Deployment], object] | None = None,
+) -> tuple[Derivation, Reach]:
+    """Each of `deployed`, with the commits it reached first, from git's `log` of what they
+    reach (see `reach`); and the pass, for what it read.
+
+    `earlier`: how many deployments came before these (a re-sync's known ones), and `known`
+    the commits they reach. `touching`, when given, holds the commits that may be changes
+    (--path). Each deployment is made as soon as the pass tells it final, while git streams,
+    and shown to `on_deployment` if it is to be sent: the derivation holds that very object
+    unless a later line changed what it shipped.
+    """
+    made: dict[int, Deployment] = {}
+
+    def final(position: int, commits: list[int]) -> None:
+        deployment = _deployment(deployed, position, reach, commits, options, earlier, touching)
+        made[position] = deployment
+        if on_deployment is not None and deployment.status is Status.SEND:
+            on_deployment(deployment)
+
+    reach = Reach([d.commit for d in deployed], known=known, on_final=final)
+    reach.run(log)
+    return build(deployed, reach, options, earlier=earlier, touching=touching, made=made), reach
+
+
+def build(
+    deployed: Sequence[DeployedCommit],
+    reach: Reach,
+    options: DerivationOptions,
+    *,
+    earlier: int = 0,
+    touching: Container[str] | None = None,
+    made: Mapping[int, Deployment] | None = None,
+) -> Derivation:
+    """`derive`'s answer from a pass that has run; `made`: deployments made while it ran."""
+    made = made or {}
+    return Derivation(
+        tuple(
+            made[position]
+            if position in made and not reach.moved[position]
+            else _deployment(
+                deployed, position, reach, reach.shipped[position], options, earlier, touching
+            )
+            for position in range(len(deployed))
+        )
+    )
+
+
+def _deployment(
+    deployed: Sequence[DeployedCommit],
+    position: int,
+    reach: Reach,
+    commits: list[int],
+    options: DerivationOptions,
+    earlier: int,
+    touching: Container[str] | None,
+) -> Deployment:
+    """The deployment at `position`, shipping `commits` first."""
+    identifier, commit, time = deployed[position]
+    if _is_baseline(earlier + position, time, options):
+        return Deployment(identifier, commit, time, Status.BASELINE)
+    ids, times, merges = reach.ids, reach.times, reach.merges
+    if options.no_merges:  # rule 8: merges bound deployments but are not changes
+        commits = [c for c in commits if not merges[c]]
+    new = tuple.__new__  # NamedTuple's own constructor is a Python call, per commit
+    changes = [new(Change, (times[c], ids[c])) for c in commits]
+    if touching is not None:
+        changes = [change for change in changes if change.id in touching]
+    changes.sort()  # by time, then id
+    status = Status.SEND if changes else Status.EMPTY
+    return Deployment(identifier, commit, time, status, tuple(changes))
+
+
+def _is_baseline(position: int, time: int, options: DerivationOptions) -> bool:
+    # Rule 6: the first deployment, and those before --since, bound later ones; none is sent.
+    return (position == 0 and not options.include_first) or (
+        options.since is not None and time < options.since
+    )

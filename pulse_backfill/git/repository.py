@@ -1,0 +1,258 @@
+"""Everything this tool asks git, in one place; returns plain `history` data.
+
+Whole-history questions are one git process each (`for-each-ref`, `rev-list`): never a process
+per tag or per commit.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import IO, BinaryIO
+
+import git
+from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+
+from pulse_backfill.derive.history import TagRef
+from pulse_backfill.errors import RepositoryError
+
+_TAG_FORMAT = "%00".join(
+    [
+        "%(refname)",
+        "%(objecttype)",
+        "%(objectname)",
+        "%(taggerdate:unix)",
+        "%(*objecttype)",
+        "%(*objectname)",
+        "%(committerdate:unix)",
+        "%(*committerdate:unix)",
+    ]
+)
+_TAGS_PREFIX = b"refs/tags/"
+
+
+class Repository:
+    """A local repository, with a work tree or bare."""
+
+    def __init__(self, path: Path, *, label: str | None = None, name: str | None = None) -> None:
+        self.path = path
+        self.label = label or str(path)  # how messages name it (a URL for a cached clone)
+        self._name = name
+        try:
+            self._repo = git.Repo(path)
+        except NoSuchPathError:
+            raise RepositoryError(
+                f"{path} does not exist: pass the path of a git repository"
+            ) from None
+        except InvalidGitRepositoryError:
+            raise RepositoryError(
+                f"{path} is not a git repository: pass a repository's folder, or clone one first"
+            ) from None
+        if self._git("rev-parse", "--is-shallow-repository").strip() == b"true":
+            raise RepositoryError(
+                f"{path} is a shallow clone, so the changes of its deployments would be wrong: "
+                f"fetch its full history with 'git -C {path} fetch --unshallow --tags'"
+            )
+
+    @property
+    def name(self) -> str:
+        """The repository's folder name, without `.git`: the default system."""
+        if self._name is not None:
+            return self._name
+        root = Path(self._repo.working_tree_dir or self._repo.git_dir).resolve()
+        if root.name == ".git":
+            root = root.parent
+        return root.name.removesuffix(".git")
+
+    def resolve(self, ref: str, option: str) -> str:
+        """The commit `ref` names; a usage error naming `option` when it names none."""
+        try:
+            output: bytes = self._repo.git.execute(
+                [
+                    "git",
+                    "rev-parse",
+                    "--verify",
+                    "--quiet",
+                    "--end-of-options",
+                    f"{ref}^{{commit}}",
+                ],
+                stdout_as_string=False,
+            )
+        except GitCommandError:
+            raise RepositoryError(
+                f"{option} {ref!r} names no commit in {self.label}: pass a tag, branch or commit "
+                "of that repository"
+            ) from None
+        return output.decode().strip()
+
+    def log(self, start: str, end: str, paths: Sequence[str] = ()) -> list[tuple[str, int]]:
+        """`git log START..END [-- PATHS]`: each commit and its author date, newest first."""
+        arguments = ["log", "--format=%H %at", f"{start}..{end}"]
+        if paths:
+            arguments += ["--", *paths]
+        commits = []
+        for line in self._git(*arguments).decode().splitlines():
+            commit_id, author_time = line.split()
+            commits.append((commit_id, int(author_time)))
+        return commits
+
+    def has_commits(self) -> bool:
+        return bool(self._git("rev-list", "-n", "1", "--all").strip())
+
+    def read_tags(self) -> tuple[list[TagRef], list[str]]:
+        """Every tag peeled to its final object, and a warning for each we cannot read."""
+        output = self._git("for-each-ref", f"--format={_TAG_FORMAT}", "refs/tags")
+        tags: list[TagRef] = []
+        warnings: list[str] = []
+        nested: list[tuple[int, str]] = []  # tags of tags, by their place in `tags`
+        for line in output.splitlines():
+            fields = line.split(b"\0")
+            refname, objtype, objname, tagger, peeled_type, peeled_name = fields[:6]
+            commit_time, peeled_commit_time = _epoch(fields[6]), _epoch(fields[7])
+            raw_name = refname.removeprefix(_TAGS_PREFIX)
+            try:
+                name = raw_name.decode("utf-8")
+            except UnicodeDecodeError:
+                shown = raw_name.decode("utf-8", errors="replace")
+                warnings.append(f"tag {shown!r} has a name that is not UTF-8: skipped")
+                continue
+            if objtype != b"tag":
+                tags.append(TagRef(name, objname.decode(), objtype.decode(), None, commit_time))
+                continue
+            if peeled_type == b"tag":  # for-each-ref peels one level; git peels the rest
+                nested.append((len(tags), objname.decode()))
+            tagger_time = _epoch(tagger.split()[0]) if tagger.strip() else None
+            target, target_type = peeled_name.decode(), peeled_type.decode()
+            tags.append(TagRef(name, target, target_type, tagger_time, peeled_commit_time))
+        if nested:
+            peeled = self._peel([objname for _, objname in nested])
+            for (place, _), (target, target_type, commit_time) in zip(nested, peeled, strict=True):
+                tags[place] = replace(
+                    tags[place], target=target, target_type=target_type, commit_time=commit_time
+                )
+        return tags, warnings
+
+    def _peel(self, objects: Sequence[str]) -> list[tuple[str, str, int | None]]:
+        """Each of `objects` peeled to what it finally points at: its id, its type, and its
+        committer date when it is a commit. One git process for them all."""
+        with tempfile.TemporaryFile() as stdin:
+            stdin.write("".join(f"{name}^{{}}\n" for name in objects).encode())
+            stdin.seek(0)
+            output = self._git("cat-file", "--batch", stdin=stdin)
+        peeled = []
+        at = 0
+        for _ in objects:
+            end = output.index(b"\n", at)
+            target, target_type, size = output[at:end].decode().split()
+            content = output[end + 1 : end + 1 + int(size)]
+            at = end + 1 + int(size) + 1  # the object, then a newline
+            commit_time = None
+            if target_type == "commit":
+                committer = next(
+                    line for line in content.split(b"\n") if line.startswith(b"committer ")
+                )
+                commit_time = int(committer.rsplit(b" ", 2)[1])
+            peeled.append((target, target_type, commit_time))
+        return peeled
+
+    @contextmanager
+    def history_log(
+        self, tips: Sequence[str], *, exclude: Sequence[str] = (), committer_time: bool = False
+    ) -> Iterator[Iterable[bytes]]:
+        """git's log of every commit `tips` reach and none of `exclude` do, as it streams: a line
+        per commit, its id, its author date (or committer date) and its parents' ids.
+
+        Under clock skew git may also list commits that `exclude` reaches: its walk stops once
+        its queue holds only those it knows to be reachable from `exclude`, which a commit dated
+        before its parent can hide. It never leaves out one that they do not reach.
+        """
+        revisions = _revisions(tips, exclude)
+        if not revisions:
+            yield iter(())
+            return
+        time = "%ct" if committer_time else "%at"
+        with self._rev_list(revisions, ["--no-commit-header", f"--format=%H {time} %P"]) as log:
+            yield log
+
+    def touching(
+        self, tips: Iterable[str], paths: Sequence[str], exclude: Iterable[str] = ()
+    ) -> frozenset[str]:
+        """Commits of `tips --not exclude` that change one of `paths`, as `git log -- PATH` says
+        of the whole history (git's default history simplification, as the standard CLI's git
+        helper uses it).
+
+        git simplifies a commit by comparing it with its parents, leaving out parents it finds
+        uninteresting, except those named on its command line (revision.c, relevant_commit).
+        So with no `exclude` this is the whole history's answer; and when `exclude` names every
+        parent outside what `tips` alone reach (a re-sync's boundary), each commit of that part
+        is judged against all its parents, as in the whole history.
+        """
+        revisions = _revisions(tips, exclude)
+        if not revisions:
+            return frozenset()
+        with self._rev_list(revisions, [], paths) as lines:
+            return frozenset(line.strip().decode() for line in lines)
+
+    @contextmanager
+    def _rev_list(
+        self, revisions: list[str], options: Sequence[str], paths: Sequence[str] = ()
+    ) -> Iterator[IO[bytes]]:
+        # Revisions go through stdin: a thousand tags would crowd the command line.
+        arguments = [*options, "--stdin", *(["--", *paths] if paths else [])]
+        with tempfile.TemporaryFile() as stdin:
+            stdin.write("\n".join(revisions).encode() + b"\n")
+            stdin.seek(0)
+            process = self._repo.git.rev_list(
+                *arguments, as_process=True, istream=stdin, env=_WHOLE_BUFFERS
+            )
+            try:
+                assert process.proc is not None
+                assert process.proc.stdout is not None
+                yield process.proc.stdout
+                process.wait()
+            except GitCommandError as error:
+                raise self._failure(error) from None
+
+    def _git(self, *args: str, stdin: BinaryIO | None = None) -> bytes:
+        try:
+            output: bytes = self._repo.git.execute(
+                ["git", *args],
+                istream=stdin,
+                stdout_as_string=False,
+                strip_newline_in_stdout=False,
+            )
+        except GitCommandError as error:
+            raise self._failure(error) from None
+        return output
+
+    def _failure(self, error: GitCommandError) -> RepositoryError:
+        # GitPython wraps git's stderr as "\n  stderr: '...'": keep git's first own line.
+        stderr = str(error.stderr or "").strip()
+        stderr = stderr.removeprefix("stderr:").strip().strip("'")
+        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+        detail = lines[0] if lines else f"exit code {error.status}"
+        for prefix in ("fatal: ", "error: "):
+            detail = detail.removeprefix(prefix)
+        return RepositoryError(
+            f"git cannot read {self.label} ({detail}): check the repository with 'git fsck'"
+        )
+
+
+# Into a pipe, git flushes its output after every commit (GIT_FLUSH unset and stdout not a
+# file): a write, and a wake-up of our reader, per commit. Full buffers read a large history
+# about a fifth faster (scripts/bench_derive.py).
+_WHOLE_BUFFERS = {"GIT_FLUSH": "0"}
+
+
+def _epoch(field: bytes) -> int | None:
+    return int(field) if field.strip() else None
+
+
+def _revisions(tips: Iterable[str], exclude: Iterable[str]) -> list[str]:
+    tip_list = list(tips)
+    if not tip_list:
+        return []
+    return tip_list + [f"^{commit}" for commit in exclude]

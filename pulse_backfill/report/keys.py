@@ -1,0 +1,278 @@
+"""The four keys, as Pulse's user docs say it computes them (PROTOCOL.md), with their levels.
+
+Pure logic over plain records: no store, no terminal.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pulse_backfill.dates import rfc3339
+
+MINUTE = 60
+HOUR = 3600
+DAY = 24 * HOUR
+WEEK = 7 * DAY
+SIX_MONTHS = 182.5 * DAY  # half of a 365-day year
+UNKNOWN_SYSTEM = "_unknown_"  # where Pulse puts events without a system
+
+
+class Level(StrEnum):
+    ELITE = "elite"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    system: str
+    identifier: str
+    time: int
+    changes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Incident:
+    system: str
+    identifier: str
+    created: int
+    resolved: int
+
+
+@dataclass
+class History:
+    """What the four keys are computed from, for any number of systems."""
+
+    deployments: list[Deployment] = field(default_factory=list)
+    change_times: dict[tuple[str, str], int] = field(default_factory=dict)  # (system, id)
+    incidents: list[Incident] = field(default_factory=list)
+
+    @property
+    def systems(self) -> list[str]:
+        names = {d.system for d in self.deployments} | {i.system for i in self.incidents}
+        return sorted(names)
+
+    def only(self, systems: Iterable[str]) -> History:
+        keep = set(systems)
+        return History(
+            [d for d in self.deployments if d.system in keep],
+            {key: t for key, t in self.change_times.items() if key[0] in keep},
+            [i for i in self.incidents if i.system in keep],
+        )
+
+
+@dataclass(frozen=True)
+class Period:
+    """[since, until), both UTC midnights."""
+
+    since: int
+    until: int
+
+    @property
+    def days(self) -> int:
+        return math.ceil((self.until - self.since) / DAY)
+
+    def __contains__(self, moment: int) -> bool:
+        return self.since <= moment < self.until
+
+    @classmethod
+    def spanning(cls, history: History) -> Period | None:
+        """Whole UTC days from the first deployment or incident to the last."""
+        moments = [d.time for d in history.deployments] + [i.created for i in history.incidents]
+        if not moments:
+            return None
+        return cls(midnight(min(moments)), midnight(max(moments)) + DAY)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"since": rfc3339(self.since), "until": rfc3339(self.until), "days": self.days}
+
+
+@dataclass(frozen=True)
+class FourKeys:
+    deployments: int
+    per_day: float
+    frequency_level: Level
+    lead_time_changes: int
+    lead_time_median: float | None  # seconds
+    lead_time_level: Level | None
+    incidents: int
+    recovery_mean: float | None  # seconds
+    recovery_level: Level | None
+    failed_deployments: int
+    failure_rate: float | None
+    failure_level: Level | None
+    unattributed_incidents: int  # no earlier deployment in their system: ignored for the rate
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "deployment_frequency": {
+                "per_day": self.per_day,
+                "deployments": self.deployments,
+                "level": self.frequency_level,
+            },
+            "lead_time": {
+                "median_seconds": self.lead_time_median,
+                "changes": self.lead_time_changes,
+                "level": self.lead_time_level,
+            },
+            "time_to_recover": {
+                "mean_seconds": self.recovery_mean,
+                "incidents": self.incidents,
+                "level": self.recovery_level,
+            },
+            "change_failure_rate": {
+                "rate": self.failure_rate,
+                "failed_deployments": self.failed_deployments,
+                "deployments": self.deployments,
+                "level": self.failure_level,
+                "incidents_with_no_earlier_deployment": self.unattributed_incidents,
+            },
+        }
+
+
+def four_keys(history: History, period: Period) -> FourKeys:
+    """The four keys of `history` (one system, or several pooled) over `period`."""
+    deployed = [d for d in history.deployments if d.time in period]
+    incidents = [i for i in history.incidents if i.created in period]
+    leads = [
+        d.time - history.change_times[(d.system, change)]
+        for d in deployed
+        for change in d.changes
+        if (d.system, change) in history.change_times
+    ]
+    lead_median = float(statistics.median(leads)) if leads else None
+    recoveries = [i.resolved - i.created for i in incidents]
+    recovery_mean = statistics.fmean(recoveries) if recoveries else None
+    failed, unattributed = _failures(history.deployments, incidents)
+    failed_here = len(failed & {(d.system, d.identifier) for d in deployed})
+    rate = failed_here / len(deployed) if deployed else None
+    return FourKeys(
+        deployments=len(deployed),
+        per_day=len(deployed) / period.days,
+        frequency_level=frequency_level([d.time for d in deployed], period),
+        lead_time_changes=len(leads),
+        lead_time_median=lead_median,
+        lead_time_level=None if lead_median is None else lead_time_level(lead_median),
+        incidents=len(incidents),
+        recovery_mean=recovery_mean,
+        recovery_level=None if recovery_mean is None else recovery_level(recovery_mean),
+        failed_deployments=failed_here,
+        failure_rate=rate,
+        failure_level=None if rate is None else failure_level(rate),
+        unattributed_incidents=unattributed,
+    )
+
+
+def _failures(
+    deployments: Sequence[Deployment], incidents: Sequence[Incident]
+) -> tuple[set[tuple[str, str]], int]:
+    """Deployments that caused an incident: the last of its system before it was created."""
+    by_system: dict[str, list[Deployment]] = {}
+    for deployment in sorted(deployments, key=lambda d: (d.time, d.identifier)):
+        by_system.setdefault(deployment.system, []).append(deployment)
+    failed: set[tuple[str, str]] = set()
+    unattributed = 0
+    for incident in incidents:
+        line = by_system.get(incident.system, [])
+        position = bisect.bisect_left([d.time for d in line], incident.created)
+        if position == 0:
+            unattributed += 1
+        else:
+            cause = line[position - 1]
+            failed.add((cause.system, cause.identifier))
+    return failed, unattributed
+
+
+def frequency_level(times: Sequence[int], period: Period) -> Level:
+    """Elite: more than half the days have a deployment; high: months; medium: half-years."""
+    if not times:
+        return Level.LOW
+    days = {midnight(t) for t in times}
+    if len(days) / period.days > 0.5:
+        return Level.ELITE
+    months = {_month(t) for t in times}
+    if len(months) / len(_months(period)) > 0.5:
+        return Level.HIGH
+    semesters = {(year, (month - 1) // 6) for year, month in months}
+    all_semesters = {(year, (month - 1) // 6) for year, month in _months(period)}
+    if len(semesters) / len(all_semesters) > 0.5:
+        return Level.MEDIUM
+    return Level.LOW
+
+
+def lead_time_level(seconds: float) -> Level:
+    return _under(seconds, (HOUR, WEEK, SIX_MONTHS))
+
+
+def recovery_level(seconds: float) -> Level:
+    return _under(seconds, (HOUR, DAY, WEEK))
+
+
+def _under(seconds: float, limits: tuple[float, float, float]) -> Level:
+    """Elite, high or medium: the first whose limit `seconds` is under; low past them all."""
+    for level, limit in zip((Level.ELITE, Level.HIGH, Level.MEDIUM), limits, strict=True):
+        if seconds < limit:
+            return level
+    return Level.LOW
+
+
+def failure_level(rate: float) -> Level:
+    # Pulse's docs name no medium level for this key.
+    if rate <= 0.15:
+        return Level.ELITE
+    if rate <= 0.30:
+        return Level.HIGH
+    return Level.LOW
+
+
+def weekly_deployments(history: History, period: Period) -> list[tuple[int, int]]:
+    """(Monday, deployments that week) for every week the period touches."""
+    first = midnight(period.since) - datetime.fromtimestamp(period.since, UTC).weekday() * DAY
+    counts = {week: 0 for week in range(first, period.until, WEEK)}
+    for deployment in history.deployments:
+        if deployment.time in period:
+            counts[first + (deployment.time - first) // WEEK * WEEK] += 1
+    return sorted(counts.items())
+
+
+def monthly_lead_time(history: History, period: Period) -> list[tuple[str, float | None]]:
+    """(YYYY-MM, median lead time of that month's deployments) for every month of the period."""
+    leads: dict[tuple[int, int], list[int]] = {month: [] for month in _months(period)}
+    for d in history.deployments:
+        if d.time in period:
+            leads[_month(d.time)].extend(
+                d.time - history.change_times[(d.system, c)]
+                for c in d.changes
+                if (d.system, c) in history.change_times
+            )
+    return [
+        (f"{year:04d}-{month:02d}", float(statistics.median(values)) if values else None)
+        for (year, month), values in sorted(leads.items())
+    ]
+
+
+def midnight(moment: int) -> int:
+    return moment - moment % DAY
+
+
+def _month(moment: int) -> tuple[int, int]:
+    day = datetime.fromtimestamp(moment, UTC)
+    return day.year, day.month
+
+
+def _months(period: Period) -> list[tuple[int, int]]:
+    first, last = _month(period.since), _month(period.until - 1)
+    months = []
+    year, month = first
+    while (year, month) <= last:
+        months.append((year, month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months

@@ -1,0 +1,312 @@
+"""The local store: every event we derived, and which targets acknowledged it.
+
+A target is a base URL plus a fingerprint of the API key (never the key itself). Events recorded
+without a key wait in the store until a run with a key delivers them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+import platformdirs
+
+from pulse_backfill.errors import StoreError
+from pulse_backfill.pulse.events import Event
+from pulse_backfill.store.lock import StoreLock, unwritable
+from pulse_backfill.store.schema import check_existing, migrate
+
+
+def default_store_path() -> Path:
+    return platformdirs.user_state_path("pulse-backfill") / "store.sqlite3"
+
+
+def key_fingerprint(api_key: str) -> str:
+    """Tells keys apart without keeping them."""
+    digest = hashlib.sha256(b"pulse-backfill key fingerprint\0" + api_key.encode()).hexdigest()
+    return f"sha256:{digest[:16]}"
+
+
+class Store:
+    """The store, held by this process alone until closed (see StoreLock)."""
+
+    def __init__(
+        self, path: Path, *, wait: bool = False, on_wait: Callable[[], None] | None = None
+    ) -> None:
+        self.path = path
+        self._lock = StoreLock(path, wait=wait, on_wait=on_wait)
+        try:
+            check_existing(path)
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            # Change ids are hashes, so index inserts land all over the file: a larger page
+            # cache than the 2 MB default records a large history about twice as fast.
+            self._db.execute("PRAGMA cache_size = -32768")
+            migrate(self._db)
+        except (OSError, sqlite3.OperationalError) as error:
+            self._lock.release()
+            raise unwritable(path, error) from None
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def close(self) -> None:
+        self._db.close()
+        self._lock.release()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def target(self, base_url: str, api_key: str) -> int:
+        fingerprint = key_fingerprint(api_key)
+        self._db.execute(
+            "INSERT INTO targets (base_url, key_fingerprint) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (base_url, fingerprint),
+        )
+        row = self._db.execute(
+            "SELECT id FROM targets WHERE base_url = ? AND key_fingerprint = ?",
+            (base_url, fingerprint),
+        ).fetchone()
+        return int(row[0])
+
+    def record(
+        self,
+        events: Sequence[Event],
+        *,
+        origin: str | None = None,
+        point: str | None = None,
+        reached: Sequence[str] = (),
+        whole: bool = False,
+    ) -> list[int]:
+        """Upsert `events` (and where `origin`'s sync now stands); their row ids, in order.
+
+        `reached`: the ids (hex) of commits the deployments of `point` reach and earlier ones
+        did not. `whole`: these are all of `origin`'s events now, and `reached` all it reaches;
+        earlier events no longer derived (a deleted tag's deployment, say) stop belonging to
+        it, so no re-sync sends them.
+        """
+        now = int(time.time())
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            origin_id = None if origin is None else self._origin_id(origin)
+            if whole and origin_id is not None:
+                self._db.execute("UPDATE events SET origin = NULL WHERE origin = ?", (origin_id,))
+                self._db.execute("DELETE FROM reached WHERE origin = ?", (origin_id,))
+            rows = (
+                (e.system or "", e.kind, e.identifier, e.payload.decode("utf-8"), now, origin_id)
+                for e in events
+            )
+            self._db.executemany(
+                "INSERT INTO events (system, kind, identifier, body, recorded_at, origin)"
+                " VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (system, kind, identifier) DO UPDATE SET body = excluded.body,"
+                " origin = excluded.origin"
+                " WHERE body IS NOT excluded.body OR origin IS NOT excluded.origin",
+                rows,
+            )
+            if origin_id is not None and point is not None:
+                self._db.execute(
+                    "UPDATE syncs SET point = ?, synced_at = ? WHERE id = ?",
+                    (point, now, origin_id),
+                )
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO reached (origin, commit_id) VALUES (?, ?)",
+                    ((origin_id, bytes.fromhex(commit)) for commit in reached),
+                )
+            ids = self._ids(events)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return ids
+
+    def _ids(self, events: Sequence[Event]) -> list[int]:
+        """The row ids of `events`, in order: looked up through a temporary table, so the cost
+        follows the events asked for, not the size of the store."""
+        self._db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS asked"
+            " (position INTEGER PRIMARY KEY, system TEXT, kind TEXT, identifier TEXT)"
+        )
+        self._db.execute("DELETE FROM temp.asked")
+        self._db.executemany(
+            "INSERT INTO temp.asked VALUES (?, ?, ?, ?)",
+            ((n, e.system or "", e.kind, e.identifier) for n, e in enumerate(events)),
+        )
+        ids = [
+            int(row[0])
+            for row in self._db.execute(
+                "SELECT e.id FROM temp.asked a JOIN events e ON e.system = a.system"
+                " AND e.kind = a.kind AND e.identifier = a.identifier ORDER BY a.position"
+            )
+        ]
+        self._db.execute("DELETE FROM temp.asked")
+        return ids
+
+    def _origin_id(self, origin: str) -> int:
+        self._db.execute("INSERT INTO syncs (origin) VALUES (?) ON CONFLICT DO NOTHING", (origin,))
+        row = self._db.execute("SELECT id FROM syncs WHERE origin = ?", (origin,)).fetchone()
+        return int(row[0])
+
+    def sync_point(self, origin: str) -> str | None:
+        """Where the last sync of `origin` left off, as `record` was given it."""
+        row = self._db.execute("SELECT point FROM syncs WHERE origin = ?", (origin,)).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
+    def reached(self, origin: str) -> ReachedCommits:
+        """The commits `origin`'s deployments reach, as `record` was given them."""
+        return ReachedCommits(self._db, origin)
+
+    def unacknowledged(self, origin: str, target: int) -> tuple[list[Event], list[int]]:
+        """The events of `origin` that `target` has not acknowledged, in recording order."""
+        events: list[Event] = []
+        rows: list[int] = []
+        for row_id, system, kind, identifier, body in self._db.execute(
+            "SELECT id, system, kind, identifier, body FROM events e"
+            " WHERE origin = (SELECT id FROM syncs WHERE origin = ?)"
+            " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event = e.id"
+            " AND d.target = ? AND d.state = 'acked') ORDER BY id",
+            (origin, target),
+        ):
+            events.append(Event.from_body(kind, identifier, json.loads(body), system or None))
+            rows.append(row_id)
+        return events, rows
+
+    def count_unacknowledged(self, origin: str) -> int:
+        """Events of `origin` that no target has acknowledged (those a keyless run left)."""
+        # All of them less the acknowledged, these looked for from the deliveries (CROSS JOIN
+        # keeps SQLite to that order): a keyless store has none, and costs a count of an index.
+        row = self._db.execute(
+            "SELECT (SELECT count(*) FROM events WHERE origin = o.id)"
+            " - (SELECT count(DISTINCT d.event) FROM deliveries d CROSS JOIN events e"
+            " ON e.id = d.event WHERE e.origin = o.id AND d.state = 'acked')"
+            " FROM syncs o WHERE o.origin = ?",
+            (origin,),
+        ).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def count_waiting(self, rows: Sequence[int]) -> int:
+        """How many of these events no target has acknowledged."""
+        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS picked (id INTEGER PRIMARY KEY)")
+        self._db.execute("DELETE FROM temp.picked")
+        self._db.executemany("INSERT OR IGNORE INTO temp.picked VALUES (?)", ((r,) for r in rows))
+        row = self._db.execute(
+            "SELECT count(*) FROM temp.picked p WHERE NOT EXISTS"
+            " (SELECT 1 FROM deliveries d WHERE d.event = p.id AND d.state = 'acked')"
+        ).fetchone()
+        return int(row[0])
+
+    def acknowledged_changes(
+        self, target: int, wanted: Iterable[tuple[str, str]]
+    ) -> set[tuple[str, str]]:
+        """Which of these (system, change id) pairs `target` has acknowledged."""
+        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (system TEXT, identifier TEXT)")
+        self._db.execute("DELETE FROM temp.wanted")
+        self._db.executemany("INSERT INTO temp.wanted VALUES (?, ?)", sorted(set(wanted)))
+        return {
+            (str(system), str(identifier))
+            for system, identifier in self._db.execute(
+                "SELECT e.system, e.identifier FROM temp.wanted w"
+                " JOIN events e ON e.system = w.system AND e.kind = 'change'"
+                " AND e.identifier = w.identifier"
+                " JOIN deliveries d ON d.event = e.id AND d.target = ? AND d.state = 'acked'",
+                (target,),
+            )
+        }
+
+    def acknowledged(self, target: int) -> set[int]:
+        """Row ids of the events `target` has acknowledged."""
+        return {
+            row[0]
+            for row in self._db.execute(
+                "SELECT event FROM deliveries WHERE target = ? AND state = 'acked'", (target,)
+            )
+        }
+
+    def mark(self, event: int, target: int, state: str, detail: str | None = None) -> None:
+        self.mark_many([event], target, state, detail)
+
+    def mark_many(
+        self, events: Sequence[int], target: int, state: str, detail: str | None = None
+    ) -> None:
+        """Record `state` for these events in one transaction."""
+        self.mark_states(target, {state: events}, detail)
+
+    def mark_states(
+        self, target: int, states: Mapping[str, Sequence[int]], detail: str | None = None
+    ) -> None:
+        """Record each state for its events, in order, in one transaction."""
+        now = int(time.time())
+        rows = [
+            (event, target, state, 1 if state == "sending" else 0, detail, now)
+            for state, events in states.items()
+            for event in events
+        ]
+        if not rows:
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.executemany(
+                "INSERT INTO deliveries (event, target, state, attempts, detail, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (event, target) DO UPDATE SET state = excluded.state,"
+                " attempts = attempts + excluded.attempts, detail = excluded.detail,"
+                " updated_at = excluded.updated_at",
+                rows,
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+
+class ReachedCommits:
+    """Whether a commit (its hex id) is one an origin's deployments reach: asked of the store
+    commit by commit, as a re-sync meets only the few that git lists."""
+
+    def __init__(self, db: sqlite3.Connection, origin: str) -> None:
+        self._db = db
+        row = db.execute("SELECT id FROM syncs WHERE origin = ?", (origin,)).fetchone()
+        self._origin = None if row is None else int(row[0])
+
+    def __bool__(self) -> bool:
+        return self._origin is not None and self._ask(
+            "SELECT 1 FROM reached WHERE origin = ? LIMIT 1", ()
+        )
+
+    def __contains__(self, commit: object) -> bool:
+        if not isinstance(commit, str) or self._origin is None:
+            return False
+        query = "SELECT 1 FROM reached WHERE origin = ? AND commit_id = ?"
+        return self._ask(query, (bytes.fromhex(commit),))
+
+    def _ask(self, query: str, values: tuple[bytes, ...]) -> bool:
+        return self._db.execute(query, (self._origin, *values)).fetchone() is not None
+
+
+def read_events(path: Path) -> list[tuple[str, str, str]]:
+    """Every event of the store at `path`, for any target or none, as (system, kind, body).
+
+    Read-only and without the lock: a report may run while a sync writes (SQLite's WAL keeps
+    what it reads consistent)."""
+    if not path.is_file():
+        raise StoreError(
+            f"there is no store at {path}: run 'pulse-backfill git' first, or pass --store or "
+            "--from FILE"
+        )
+    check_existing(path)
+    try:
+        with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as db:
+            rows = db.execute("SELECT system, kind, body FROM events ORDER BY id").fetchall()
+        db.close()
+    except sqlite3.DatabaseError as error:
+        raise StoreError(f"cannot read the store at {path} ({error})") from None
+    return [(str(system), str(kind), str(body)) for system, kind, body in rows]
