@@ -42,3 +42,9 @@ def test_ci_runs_the_readmes_set_up_commands() -> None:
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert set_up in ci
     assert tests in ci
+
+
+def test_the_package_map_names_every_package_and_only_those() -> None:
+    named = set(re.findall(r"`pulse_backfill/(\w+)/`", README))
+    packages = {p.parent.name for p in (ROOT / "pulse_backfill").glob("*/__init__.py")}
+    assert named == packages
