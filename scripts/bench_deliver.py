@@ -1,12 +1,15 @@
 """Benchmark: delivery throughput against a loopback ingestion server, and today's way beside it.
 
-    python scripts/bench_deliver.py [--events 4000] [--sample 150]
+    python scripts/bench_deliver.py [--events 4000] [--sample 150] [--network ours|stock|both]
 
 Starts the test ingestion server (tests/ingestion_server.py, uvicorn) as its own process on this
 machine, then for each added latency and --concurrency measures the events per second that
 `pulse-backfill git` delivers (the delivery phase; derivation is timed by bench_derive.py).
 Beside it runs a replica of today's way, the integration guide's script: a shell loop that
 starts one process per event (curl), each with a fresh connection, over a sample of the events.
+With --network stock (or both), the same delivery goes over the stock httpx.AsyncClient (one
+client, its pool sized by --concurrency, httpx's own network backend) instead of the client's
+own connections (pulse_backfill.delivery.network): the figures that decide whether they stay.
 """
 
 from __future__ import annotations
@@ -25,15 +28,40 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import httpx  # noqa: E402
+
+import pulse_backfill.delivery.client as client_module  # noqa: E402
 from fixtures.fast_import import build  # noqa: E402
 from fixtures.synthetic import synthetic_history  # noqa: E402
-from pulse_backfill.backfill import GitBackfillSettings, run_git_backfill  # noqa: E402
-from pulse_backfill.derive import DerivationOptions  # noqa: E402
-from pulse_backfill.events import Event  # noqa: E402
-from pulse_backfill.repo_list import RepoSpec  # noqa: E402
-from pulse_backfill.ui import Display  # noqa: E402
+from pulse_backfill.cli.display import Display  # noqa: E402
+from pulse_backfill.commands.backfill import GitBackfillSettings, run_git_backfill  # noqa: E402
+from pulse_backfill.derive.derivation import DerivationOptions  # noqa: E402
+from pulse_backfill.git.manifest import RepoSpec  # noqa: E402
+from pulse_backfill.pulse.events import Event  # noqa: E402
 
 KEY = "bench-key"
+
+
+class StockClient(client_module.IngestionClient):
+    """The same requests, over one stock httpx.AsyncClient."""
+
+    def __init__(self, *, concurrency: int = 1, timeout: float = 30.0, **kwargs: object) -> None:
+        super().__init__(concurrency=1, timeout=timeout, **kwargs)  # type: ignore[arg-type]
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        self._client = httpx.AsyncClient(
+            headers=self._headers, timeout=timeout, limits=limits, follow_redirects=False
+        )
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._client.aclose()
+        await super().__aexit__(*exc_info)
+
+    async def send(self, event: Event) -> client_module.Answer:
+        try:
+            response = await self._client.post(self.url(event.system), content=event.encode())
+        except httpx.HTTPError as error:
+            return client_module.Answer(None, str(error))
+        return client_module.Answer(response.status_code, None if response.is_success else "!")
 
 
 class Timer(Display):
@@ -124,6 +152,7 @@ def main() -> int:
     )
     parser.add_argument("--events", type=int, default=4000, help="about how many events")
     parser.add_argument("--sample", type=int, default=150, help="events sent today's way")
+    parser.add_argument("--network", choices=["ours", "stock", "both"], default="ours")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
@@ -155,21 +184,28 @@ def main() -> int:
             f"{len(dry)} events ({len(commits)} commits, {len(tags)} tags), "
             f"today's way on a sample of {len(bodies)}"
         )
+        networks = ["ours", "stock"] if args.network == "both" else [args.network]
         print(
-            f"{'latency':>8} {'concurrency':>12} {'events/s':>10} {'of ideal':>9} "
+            f"{'network':>8} {'latency':>8} {'concurrency':>12} {'events/s':>10} {'of ideal':>9} "
             f"{'today':>8} {'ratio':>7}"
         )
         for latency, levels in ((0.05, (1, 32, 64)), (0.0, (1, 8, 64))):
             server, base_url = start_server(latency)
             try:
                 today = todays_way(bodies, base_url)
-                for concurrency in levels:
-                    sent, seconds = ours(repo, base_url, concurrency)
+                for network, concurrency in [(n, c) for n in networks for c in levels]:
+                    own = client_module.IngestionClient
+                    if network == "stock":  # what `deliver` imports when it runs
+                        client_module.IngestionClient = StockClient  # type: ignore[misc]
+                    try:
+                        sent, seconds = ours(repo, base_url, concurrency)
+                    finally:
+                        client_module.IngestionClient = own  # type: ignore[misc]
                     rate = sent / seconds
                     ideal = f"{rate / (concurrency / latency):8.0%}" if latency else "       -"
                     print(
-                        f"{latency * 1000:6.0f}ms {concurrency:>12} {rate:>10.0f} {ideal} "
-                        f"{today:>8.0f} {rate / today:>6.1f}x"
+                        f"{network:>8} {latency * 1000:6.0f}ms {concurrency:>12} {rate:>10.0f} "
+                        f"{ideal} {today:>8.0f} {rate / today:>6.1f}x"
                     )
             finally:
                 server.terminate()
