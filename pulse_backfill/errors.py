@@ -39,5 +39,11 @@ class DeliveryError(PulseBackfillError):
     exit_code = 1
 
 
+class StoreWriteError(StoreError):
+    """The store's disk filled up, turned read-only or failed while a run wrote to it."""
+
+    exit_code = 1
+
+
 class StoreLocked(StoreError):
     """Another run holds the store."""

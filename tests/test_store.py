@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import errno
 import sqlite3
 from pathlib import Path
 
@@ -151,3 +152,37 @@ def test_a_store_of_schema_2_forgets_where_its_syncs_stood(store: Path) -> None:
         assert "ab" * 20 in upgraded.reached("git /x 0")
         assert "cd" * 20 not in upgraded.reached("git /x 0")
         assert upgraded.reached("git /x 0")
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (
+            sqlite3.OperationalError("database or disk is full"),
+            "no space left on the device of /s: free space and run again; everything "
+            "acknowledged so far is kept",
+        ),
+        (
+            OSError(errno.ENOSPC, "No space left on device"),
+            "no space left on the device of /s: free space and run again; everything "
+            "acknowledged so far is kept",
+        ),
+        (
+            OSError(errno.EROFS, "Read-only file system"),
+            "the store /s can no longer be written (Read-only file system): make it writable "
+            "and run again; everything acknowledged so far is kept",
+        ),
+        (
+            OSError(errno.EIO, "Input/output error"),
+            "the disk of /s failed a write (Input/output error): check it, then run again; "
+            "everything acknowledged so far is kept",
+        ),
+    ],
+)
+def test_a_disk_that_fails_a_write_is_one_line_and_exit_1(error: Exception, message: str) -> None:
+    from pulse_backfill.store.failures import write_failed
+
+    if isinstance(error, sqlite3.Error):
+        error.sqlite_errorcode = sqlite3.SQLITE_FULL  # type: ignore[attr-defined]
+    failure = write_failed(Path("/s"), error)
+    assert (str(failure), failure.exit_code) == (message, 1)

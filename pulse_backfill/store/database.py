@@ -10,14 +10,16 @@ import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import platformdirs
 
 from pulse_backfill.errors import StoreError
 from pulse_backfill.pulse.events import Event
-from pulse_backfill.store.lock import StoreLock, unwritable
+from pulse_backfill.store.failures import unwritable, write_failed
+from pulse_backfill.store.lock import StoreLock
 from pulse_backfill.store.schema import check_existing, migrate
 
 
@@ -48,6 +50,8 @@ class Store:
             # Change ids are hashes, so index inserts land all over the file: a larger page
             # cache than the 2 MB default records a large history about twice as fast.
             self._db.execute("PRAGMA cache_size = -32768")
+            # Look-ups of many events go through temporary tables: in memory, not in TMPDIR.
+            self._db.execute("PRAGMA temp_store = MEMORY")
             migrate(self._db)
         except (OSError, sqlite3.OperationalError) as error:
             self._lock.release()
@@ -57,8 +61,26 @@ class Store:
             raise
 
     def close(self) -> None:
-        self._db.close()
+        # A last checkpoint a full disk refuses loses nothing: what was committed is in the WAL.
+        with suppress(sqlite3.Error):
+            self._db.close()
         self._lock.release()
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One transaction; on a failed write, rolled back (unless SQLite already did) and told
+        as one line that names the fix."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        except (sqlite3.OperationalError, sqlite3.DatabaseError, OSError) as error:
+            raise write_failed(self.path, error) from None
 
     def __enter__(self) -> Store:
         return self
@@ -68,10 +90,12 @@ class Store:
 
     def target(self, base_url: str, api_key: str) -> int:
         fingerprint = key_fingerprint(api_key)
-        self._db.execute(
-            "INSERT INTO targets (base_url, key_fingerprint) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            (base_url, fingerprint),
-        )
+        with self._writing():
+            self._db.execute(
+                "INSERT INTO targets (base_url, key_fingerprint) VALUES (?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (base_url, fingerprint),
+            )
         row = self._db.execute(
             "SELECT id FROM targets WHERE base_url = ? AND key_fingerprint = ?",
             (base_url, fingerprint),
@@ -95,8 +119,7 @@ class Store:
         it, so no re-sync sends them.
         """
         now = int(time.time())
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._writing():
             origin_id = None if origin is None else self._origin_id(origin)
             if whole and origin_id is not None:
                 self._db.execute("UPDATE events SET origin = NULL WHERE origin = ?", (origin_id,))
@@ -123,10 +146,6 @@ class Store:
                     ((origin_id, bytes.fromhex(commit)) for commit in reached),
                 )
             ids = self._ids(events)
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
         return ids
 
     def _ids(self, events: Sequence[Event]) -> list[int]:
@@ -252,8 +271,7 @@ class Store:
         ]
         if not rows:
             return
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._writing():
             self._db.executemany(
                 "INSERT INTO deliveries (event, target, state, attempts, detail, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)"
@@ -262,10 +280,6 @@ class Store:
                 " updated_at = excluded.updated_at",
                 rows,
             )
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
 
 
 class ReachedCommits:

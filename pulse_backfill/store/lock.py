@@ -7,7 +7,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from pulse_backfill.errors import StoreError, StoreLocked
+from pulse_backfill.errors import StoreLocked
+from pulse_backfill.store.failures import unwritable
 
 
 class StoreLock:
@@ -54,11 +55,3 @@ def _open_creating_folders(path: Path) -> int:
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
         return os.open(path, flags, 0o600)
-
-
-def unwritable(path: Path, error: Exception) -> StoreError:
-    reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-    return StoreError(
-        f"cannot write the store at {path} ({reason}): "
-        "pass --store with a writable path, or set PULSE_BACKFILL_STORE"
-    )
