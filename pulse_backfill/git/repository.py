@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, BinaryIO
 
 import git
-from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+from git.exc import GitCommandError
 
 from pulse_backfill.derive.history import TagRef
 from pulse_backfill.errors import RepositoryError
@@ -41,17 +41,31 @@ class Repository:
         self.path = path
         self.label = label or str(path)  # how messages name it (a URL for a cached clone)
         self._name = name
+        if not path.exists():
+            raise RepositoryError(f"{path} does not exist: pass the path of a git repository")
+        # Opened as git opens it, by asking git for its git directory: a bare repository whose
+        # `config` is missing (as some mirroring and backup tools leave them) is read as git
+        # reads it, where GitPython would guess from the files.
+        self._git_command = git.Git()
         try:
-            self._repo = git.Repo(path)
-        except NoSuchPathError:
-            raise RepositoryError(
-                f"{path} does not exist: pass the path of a git repository"
-            ) from None
-        except InvalidGitRepositoryError:
+            found: str = self._git_command.execute(
+                [
+                    "git",
+                    "-C",
+                    str(path),
+                    "rev-parse",
+                    "--absolute-git-dir",
+                    "--is-bare-repository",
+                    "--is-shallow-repository",
+                ]
+            )
+        except GitCommandError:
             raise RepositoryError(
                 f"{path} is not a git repository: pass a repository's folder, or clone one first"
             ) from None
-        if self._git("rev-parse", "--is-shallow-repository").strip() == b"true":
+        self.git_dir, bare, shallow = found.splitlines()
+        self._bare = bare == "true"
+        if shallow == "true":
             raise RepositoryError(
                 f"{path} is a shallow clone, so the changes of its deployments would be wrong: "
                 f"fetch its full history with 'git -C {path} fetch --unshallow --tags'"
@@ -62,7 +76,15 @@ class Repository:
         """The repository's folder name, without `.git`: the default system."""
         if self._name is not None:
             return self._name
-        root = Path(self._repo.working_tree_dir or self._repo.git_dir).resolve()
+        root = Path(self.git_dir)
+        if not self._bare:
+            try:  # the work tree's folder; from inside the git directory there is none to show
+                shown: str = self._git_command.execute(
+                    ["git", "-C", str(self.path), "rev-parse", "--show-toplevel"]
+                )
+                root = Path(shown.strip())
+            except GitCommandError:
+                pass
         if root.name == ".git":
             root = root.parent
         return root.name.removesuffix(".git")
@@ -70,9 +92,11 @@ class Repository:
     def resolve(self, ref: str, option: str) -> str:
         """The commit `ref` names; a usage error naming `option` when it names none."""
         try:
-            output: bytes = self._repo.git.execute(
+            output: bytes = self._git_command.execute(
                 [
                     "git",
+                    "--git-dir",
+                    self.git_dir,
                     "rev-parse",
                     "--verify",
                     "--quiet",
@@ -205,8 +229,11 @@ class Repository:
         with tempfile.TemporaryFile() as stdin:
             stdin.write("\n".join(revisions).encode() + b"\n")
             stdin.seek(0)
-            process = self._repo.git.rev_list(
-                *arguments, as_process=True, istream=stdin, env=_WHOLE_BUFFERS
+            process = self._git_command.execute(
+                ["git", "--git-dir", self.git_dir, "rev-list", *arguments],
+                as_process=True,
+                istream=stdin,
+                env=_WHOLE_BUFFERS,
             )
             try:
                 assert process.proc is not None
@@ -218,8 +245,8 @@ class Repository:
 
     def _git(self, *args: str, stdin: BinaryIO | None = None) -> bytes:
         try:
-            output: bytes = self._repo.git.execute(
-                ["git", *args],
+            output: bytes = self._git_command.execute(
+                ["git", "--git-dir", self.git_dir, *args],
                 istream=stdin,
                 stdout_as_string=False,
                 strip_newline_in_stdout=False,
