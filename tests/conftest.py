@@ -9,6 +9,7 @@ from hypothesis import settings
 from typer.testing import CliRunner
 
 from fixtures.build_repos import BUILDERS
+from fixtures.fast_import import CommitSpec, TagSpec, build
 from pulse_backfill.cli import app
 from pulse_backfill.pulse.environment import VARIABLES
 from tests.ingestion_server import IngestionServer, ServerThread
@@ -37,9 +38,20 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def repos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Every fixture repository, built once per test session."""
     root = tmp_path_factory.mktemp("repos")
-    for name, build in BUILDERS.items():
-        build(root / name)
+    for name, builder in BUILDERS.items():
+        builder(root / name)
     return {name: root / name for name in BUILDERS}
+
+
+@pytest.fixture(scope="session")
+def big_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """300 commits and 30 releases: long enough to kill a run halfway."""
+    path = tmp_path_factory.mktemp("big") / "big.git"
+    base = 1_600_000_000
+    commits = [CommitSpec((i - 1,) if i else (), base + i * 60, base + i * 60) for i in range(300)]
+    tags = [TagSpec(f"v1.{n}.0", n * 10 + 9, base + (n * 10 + 9) * 60 + 30) for n in range(30)]
+    build(path, commits, tags)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ and can be told to add latency or to answer the next requests with given statuse
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import random
 import threading
@@ -84,6 +85,17 @@ class IngestionServer:
     # Each further request meets one of `random_faults` with this probability.
     fault_rate: float = 0.0
     random_faults: tuple[Fault, ...] = ()
+    # An outage: once this many events were taken, every request is answered 503 for
+    # `outage_seconds` (its requests are kept in `requests` like the others).
+    outage_after: int | None = None
+    outage_seconds: float = 0.0
+    outage: tuple[float, float] | None = None  # when it began and ended (monotonic)
+    # Silent: every request is taken in, and never answered while this holds.
+    silent: bool = False
+    # Events (change_id or deploy_id) answered 503 whenever they come.
+    failing: set[str] = field(default_factory=set)
+    # Run once, in the server's thread, when this many events were taken.
+    when_taken: tuple[int, Callable[[], None]] | None = None
     rng: random.Random = field(default_factory=lambda: random.Random(1))
     base_url: str = ""
     in_flight: int = 0
@@ -95,6 +107,7 @@ class IngestionServer:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reset(self) -> None:
+        self.silent = False  # let the answers held back go
         # Let answers still being prepared (say, behind latency) land before forgetting them.
         deadline = time.monotonic() + 10
         while self.in_flight and time.monotonic() < deadline:
@@ -107,6 +120,9 @@ class IngestionServer:
         self.accepted_keys = None
         self.latency = 0.0
         self.fault_rate = 0.0
+        self.outage_after = self.outage = self.when_taken = None
+        self.outage_seconds = 0.0
+        self.failing = set()
         self.most_in_flight = 0
         self.random_faults = ()
         self.rng = random.Random(1)
@@ -183,10 +199,14 @@ class IngestionServer:
             return
         if self.latency:
             await asyncio.sleep(self.latency)
+        while self.silent:
+            await asyncio.sleep(0.01)
         with self._lock:
             fault = self.faults.popleft() if self.faults else None
             if fault is None and self.fault_rate and self.rng.random() < self.fault_rate:
                 fault = self.rng.choice(self.random_faults)
+            if fault is None and (self._in_outage() or self._failing(body)):
+                fault = Fault(503, "service unavailable")
         problem = self.validate(scope["method"], path, raw_query, body, headers)
         if fault is None or fault.drop == "after":
             accepted = problem is None
@@ -208,6 +228,7 @@ class IngestionServer:
                     proxied_for,
                 )
             )
+        self._after_taking()
         if fault and fault.drop:
             # Promise a body, then end without it: the connection closes mid-answer.
             await send(
@@ -228,6 +249,24 @@ class IngestionServer:
             }
         )
         await send({"type": "http.response.body", "body": text.encode()})
+
+    def _in_outage(self) -> bool:
+        now = time.monotonic()
+        waiting = self.outage is None and self.outage_after is not None
+        if waiting and sum(1 for r in self.requests if r.accepted) >= (self.outage_after or 0):
+            self.outage = (now, now + self.outage_seconds)
+        return self.outage is not None and self.outage[0] <= now < self.outage[1]
+
+    def _failing(self, body: bytes) -> bool:
+        if not self.failing:
+            return False
+        event = json.loads(body)
+        return bool({event.get("change_id"), event.get("deploy_id")} & self.failing)
+
+    def _after_taking(self) -> None:
+        if self.when_taken is not None and len(self.accepted) >= self.when_taken[0]:
+            action, self.when_taken = self.when_taken[1], None
+            action()
 
 
 def _body_problem(event: Any) -> str | None:
@@ -301,9 +340,43 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each answer")
+    parser.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        help="share of requests met by a fault: 503, 429 with Retry-After: 1, or a connection "
+        "dropped before or after the event was taken, in equal parts",
+    )
+    parser.add_argument(
+        "--report", type=Path, help="on exit, write what was taken and answered here (JSON)"
+    )
     args = parser.parse_args()
-    app = IngestionServer(latency=args.latency)
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", lifespan="off")
+    app = IngestionServer(latency=args.latency, fault_rate=args.fault_rate)
+    app.random_faults = (
+        Fault(503, "try later"),
+        Fault(429, headers=(("retry-after", "1"),)),
+        DROP_BEFORE,
+        DROP_AFTER,
+    )
+    # Dropped connections are uvicorn errors by design: not worth a line each.
+    quiet = "critical" if args.fault_rate else "warning"
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level=quiet, lifespan="off")
+    if args.report is not None:
+        taken = [r for r in app.requests if r.accepted]
+        distinct = sorted({r.body for r in taken})
+        args.report.write_text(
+            json.dumps(
+                {
+                    "requests": len(app.requests),
+                    "taken": len(taken),
+                    "distinct_taken": len(distinct),
+                    # Taken, but the connection dropped before the client heard so.
+                    "taken_unheard": sum(1 for r in taken if r.status == 0),
+                    "faults": sum(1 for r in app.requests if not 200 <= r.status < 300),
+                    "digest": hashlib.sha256(b"\n".join(distinct)).hexdigest(),
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -48,3 +48,12 @@ def test_the_package_map_names_every_package_and_only_those() -> None:
     named = set(re.findall(r"`pulse_backfill/(\w+)/`", README))
     packages = {p.parent.name for p in (ROOT / "pulse_backfill").glob("*/__init__.py")}
     assert named == packages
+
+
+def test_help_shows_the_defaults_it_names() -> None:
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, ["git", "--help"], env={"COLUMNS": "300"})
+    # Square brackets are rich markup unless escaped: a default in them would vanish.
+    for default in ("[default: the repository's name]", "[default: no cap;", "[default: store"):
+        assert default in result.output, default

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from pulse_backfill.delivery.circuit import Circuit
 from pulse_backfill.delivery.policy import (
     RetryPolicy,
     Verdict,
@@ -111,3 +112,57 @@ def test_jitter_stays_within_the_ceiling() -> None:
 )
 def test_should_retry(attempt: int, delay: float, elapsed: float, retry: bool) -> None:
     assert should_retry(attempt, delay, elapsed, POLICY) is retry
+
+
+def test_without_a_cap_retries_are_bounded_by_time_alone() -> None:
+    policy = RetryPolicy()
+    assert policy.max_retries is None
+    assert should_retry(1000, 1.0, 100.0, policy)
+    assert not should_retry(3, 30.0, 100.0, policy)
+
+
+def down_circuit(policy: RetryPolicy, now: float = 0.0) -> Circuit:
+    circuit = Circuit(policy)
+    for _ in range(policy.outage_after):
+        circuit.answered(now, ok=False, probe=False, retry_after=None)
+    return circuit
+
+
+def test_the_circuit_opens_after_failures_in_a_row_of_any_events() -> None:
+    circuit = Circuit(RetryPolicy())
+    for _ in range(4):
+        circuit.answered(0.0, ok=False, probe=False, retry_after=None)
+    assert not circuit.down
+    assert circuit.wait(0.0) == 0.0
+    circuit.answered(0.0, ok=True, probe=False, retry_after=None)  # a success between
+    for _ in range(4):
+        circuit.answered(0.0, ok=False, probe=False, retry_after=None)
+    assert not circuit.down
+    circuit.answered(0.0, ok=False, probe=False, retry_after=None)
+    assert circuit.down
+    assert circuit.down_since == 0.0
+
+
+def test_while_the_server_is_down_one_probe_at_a_time_after_a_backoff() -> None:
+    circuit = down_circuit(RetryPolicy(), now=10.0)
+    # The first probe waits the first backoff (full jitter, at most 0.5 s).
+    assert 0.0 <= circuit.next_probe - 10.0 <= 0.5
+    assert circuit.wait(10.6) == 0.0  # the probe goes
+    assert circuit.wait(10.6) > 0  # the others wait for its answer
+    assert circuit.wait(20.0) > 0
+    circuit.answered(20.0, ok=False, probe=True, retry_after=7.0)
+    assert circuit.next_probe == 27.0  # the server's Retry-After
+    assert circuit.wait(26.0) == pytest.approx(1.0)
+    assert circuit.wait(27.0) == 0.0
+    circuit.answered(27.5, ok=True, probe=True, retry_after=None)
+    assert not circuit.down
+    assert [circuit.wait(27.5) for _ in range(8)] == [0.0] * 8  # everyone goes again
+
+
+def test_answers_from_before_it_went_down_do_not_let_a_second_probe_out() -> None:
+    circuit = down_circuit(RetryPolicy(), now=0.0)
+    assert circuit.wait(1.0) == 0.0
+    circuit.answered(1.0, ok=False, probe=False, retry_after=5.0)  # sent before it went down
+    assert circuit.wait(1.0) > 0  # the probe is still out
+    circuit.answered(1.2, ok=False, probe=True, retry_after=None)
+    assert circuit.next_probe >= 6.0  # and the server's word is kept

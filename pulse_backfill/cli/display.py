@@ -22,7 +22,8 @@ _HINT_TAGS = 5
 
 
 class Display:
-    """Progress bars on a terminal, a line per deployment elsewhere, nothing when quiet.
+    """Progress bars on a terminal, a line per deployment elsewhere; when quiet, only what went
+    wrong: a warning, an error, what was not delivered.
 
     Everything goes to stderr: stdout is kept for --json and --output -. The terminal library
     is loaded when something is shown: a quiet run (a nightly job's) starts without it.
@@ -47,8 +48,8 @@ class Display:
         return self._console
 
     def warn(self, message: str) -> None:
-        if not self.quiet:
-            self.console.print(f"[yellow]warning:[/] {_plain(message)}")
+        """Something was skipped or is wrong: shown even when quiet."""
+        self.console.print(f"[yellow]warning:[/] {_plain(message)}")
 
     def waiting_for_store(self) -> None:
         if not self.quiet:
@@ -60,8 +61,6 @@ class Display:
             self._repositories = self._bar().add_task("repositories", total=count)
 
     def repository_done(self, report: RepoReport) -> None:
-        if self.quiet:
-            return
         # With several repositories, each line says which one it is about.
         about = f"{report.location}: " if self._repository_count > 1 else ""
         for warning in report.warnings:
@@ -111,13 +110,30 @@ class Display:
             self._progress = None
             self._deployments = self._events = self._repositories = None
 
-    def summary(self, summary: Summary) -> None:
-        self.lines(summary_lines(summary))
+    def outage(self, detail: str | None) -> None:
+        if self.quiet:
+            return
+        if detail is None:
+            self.console.print("The server answers again: delivering at full speed.")
+        else:
+            self.console.print(
+                f"The server failed every request lately ({_plain(detail)}): trying one "
+                "request at a time until it answers."
+            )
 
-    def lines(self, lines: Sequence[str]) -> None:
-        if not self.quiet:
-            for line in lines:
-                self.console.print(line, markup=False)
+    def conclude(
+        self,
+        lines: Sequence[str],
+        failures: Sequence[str],
+        payload: dict[str, Any] | None = None,
+    ) -> None:
+        """A run's last words: the summary (with `payload`, as JSON on stdout); and when quiet,
+        or when the summary is JSON, what went wrong still on stderr."""
+        if payload is not None:
+            print_json(payload)
+        shown = failures if self.quiet or payload is not None else lines
+        for line in shown:
+            self.console.print(line, markup=False)
 
     def _live(self) -> bool:
         return not self.quiet and self.console.is_terminal
@@ -142,14 +158,27 @@ def _plain(text: str) -> str:
 def summary_lines(summary: Summary) -> list[str]:
     lines = [line for report in summary.repositories for line in _repository_lines(report)]
     lines.extend(delivery_lines(summary))
-    if summary.failed:
-        failed = ", ".join(report.location for report in summary.failed)
-        lines.append(
-            f"Failed: {len(summary.failed)} of {len(summary.repositories)} repositories "
-            f"({failed}); the others were done."
-        )
+    lines.extend(_failed_repositories(summary))
     lines.append(f"Done in {summary.elapsed_seconds:.1f}s.")
     return lines
+
+
+def failure_lines(summary: SendSummary) -> list[str]:
+    """What a summary says went wrong: what a quiet run still shows."""
+    lines = _delivery_failures(summary)
+    if isinstance(summary, Summary):
+        lines.extend(_failed_repositories(summary))
+    return lines
+
+
+def _failed_repositories(summary: Summary) -> list[str]:
+    if not summary.failed:
+        return []
+    failed = ", ".join(report.location for report in summary.failed)
+    return [
+        f"Failed: {len(summary.failed)} of {len(summary.repositories)} repositories "
+        f"({failed}); the others were done."
+    ]
 
 
 def delivery_lines(summary: SendSummary) -> list[str]:
@@ -170,20 +199,26 @@ def delivery_lines(summary: SendSummary) -> list[str]:
         sent = _listing([f"{summary.count(k, 'sent')} {k}s" for k in kinds])
         already = ", ".join(f"{summary.count(k, 'already')} {k}s" for k in kinds)
         lines.append(f"Sent {sent} to {summary.destination}; already delivered: {already}.")
-        if summary.delivery.stopped:
-            lines.append(f"Stopped early: {summary.delivery.stopped}")
-        if summary.delivery.interrupted:
-            lines.append("Interrupted: what was not acknowledged goes with the next run.")
-        undelivered = summary.undelivered
-        if undelivered:
-            counts = ", ".join(
-                f"{sum(1 for u in undelivered if u.kind == kind)} {kind}s"
-                for kind in sorted({u.kind for u in undelivered})
-            )
-            lines.append(f"Not delivered: {counts}; run the same command again to retry them.")
-            lines.extend(f"  {u.kind} {u.identifier}: {u.reason}" for u in undelivered[:20])
-            if len(undelivered) > 20:
-                lines.append(f"  ... and {len(undelivered) - 20} more (see --json)")
+    lines.extend(_delivery_failures(summary))
+    return lines
+
+
+def _delivery_failures(summary: SendSummary) -> list[str]:
+    lines: list[str] = []
+    if summary.delivery is not None and summary.delivery.stopped:
+        lines.append(f"Stopped early: {summary.delivery.stopped}")
+    if summary.interrupted:
+        lines.append("Interrupted: what was not acknowledged goes with the next run.")
+    undelivered = summary.undelivered
+    if undelivered:
+        counts = ", ".join(
+            f"{sum(1 for u in undelivered if u.kind == kind)} {kind}s"
+            for kind in sorted({u.kind for u in undelivered})
+        )
+        lines.append(f"Not delivered: {counts}; run the same command again to retry them.")
+        lines.extend(f"  {u.kind} {u.identifier}: {u.reason}" for u in undelivered[:20])
+        if len(undelivered) > 20:
+            lines.append(f"  ... and {len(undelivered) - 20} more (see --json)")
     return lines
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 import typer.main
 
-from pulse_backfill.cli.display import Display, print_json
+from pulse_backfill.cli.display import Display, failure_lines, summary_lines
 from pulse_backfill.cli.options import (
     ApiKey,
     ApiKeyFile,
@@ -159,7 +159,7 @@ def git_command(
     ] = False,
     system: Annotated[
         str | None,
-        typer.Option(help="Pulse system of every event. [default: the repository's name]"),
+        typer.Option(help="Pulse system of every event. \\[default: the repository's name]"),
     ] = None,
     teams: Annotated[
         str | None, typer.Option(help="Comma-separated teams for every deployment.")
@@ -177,7 +177,7 @@ def git_command(
             envvar="PULSE_BACKFILL_CACHE_DIR",
             show_default=False,
             help="Where clones of repository URLs are kept between runs. "
-            "[default: the user's cache folder]",
+            "\\[default: the user's cache folder]",
         ),
     ] = None,
     wait: Wait = False,
@@ -214,8 +214,9 @@ def git_command(
     display = Display(quiet=quiet)
     with interruptible() as cancel:
         summary = run_git_backfill(settings, display, cancel)
-    if json_summary:
-        print_json(summary)
-    else:
-        display.summary(summary)
-    raise typer.Exit(summary.exit_code)
+    display.conclude(
+        summary_lines(summary),
+        failure_lines(summary),
+        summary.to_json() if json_summary else None,
+    )
+    raise typer.Exit(cancel.exit_code(summary.exit_code))

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from pulse_backfill.cli.display import Display, delivery_lines, print_json
+from pulse_backfill.cli.display import Display, delivery_lines, failure_lines
 from pulse_backfill.cli.options import (
     DEFAULTS,
     ApiKey,
@@ -191,31 +191,29 @@ def _send(ctx: typer.Context, fetched: Fetched, *, source: str, where: str) -> N
             cancel,
             origin=f"incidents {source} {where}",
         )
+    payload = None
     if options.json_summary:
-        print_json(
-            {
-                "source": source,
-                "incidents": summary.figures("incident"),
-                "unresolved": selection.unresolved,
-                "rejected": selection.rejected,
-                "outside_period": selection.outside,
-                "notes": fetched.notes,
-                **summary.delivery_json(),
-            }
-        )
-    else:
-        lines = [
-            f"{len(fetched.incidents)} incidents from {where}: {len(selection.events)} resolved "
-            f"to send, {len(selection.unresolved)} unresolved, {len(selection.rejected)} "
-            f"rejected, {selection.outside} outside the period"
-        ]
-        if selection.unresolved:
-            shown = ", ".join(selection.unresolved[:10])
-            hidden = len(selection.unresolved) - 10
-            more = f" and {hidden} more" if hidden > 0 else ""
-            lines.append(f"Unresolved, for a later run once resolved: {shown}{more}.")
-        lines.extend(f"Note: {note}." for note in fetched.notes)
-        lines.extend(delivery_lines(summary))
-        lines.append(f"Done in {summary.elapsed_seconds:.1f}s.")
-        display.lines(lines)
-    raise typer.Exit(summary.exit_code)
+        payload = {
+            "source": source,
+            "incidents": summary.figures("incident"),
+            "unresolved": selection.unresolved,
+            "rejected": selection.rejected,
+            "outside_period": selection.outside,
+            "notes": fetched.notes,
+            **summary.delivery_json(),
+        }
+    lines = [
+        f"{len(fetched.incidents)} incidents from {where}: {len(selection.events)} resolved "
+        f"to send, {len(selection.unresolved)} unresolved, {len(selection.rejected)} "
+        f"rejected, {selection.outside} outside the period"
+    ]
+    if selection.unresolved:
+        shown = ", ".join(selection.unresolved[:10])
+        hidden = len(selection.unresolved) - 10
+        more = f" and {hidden} more" if hidden > 0 else ""
+        lines.append(f"Unresolved, for a later run once resolved: {shown}{more}.")
+    lines.extend(f"Note: {note}." for note in fetched.notes)
+    lines.extend(delivery_lines(summary))
+    lines.append(f"Done in {summary.elapsed_seconds:.1f}s.")
+    display.conclude(lines, failure_lines(summary), payload)
+    raise typer.Exit(cancel.exit_code(summary.exit_code))

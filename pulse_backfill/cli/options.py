@@ -44,7 +44,7 @@ StorePath = Annotated[
     Path | None,
     typer.Option(
         envvar="PULSE_BACKFILL_STORE",
-        help="The local store (SQLite). [default: store.sqlite3 in the user's state folder]",
+        help="The local store (SQLite). \\[default: store.sqlite3 in the user's state folder]",
     ),
 ]
 Wait = Annotated[
@@ -55,15 +55,31 @@ Force = Annotated[
 ]
 Concurrency = Annotated[int, typer.Option(min=1, max=256, help="Requests in flight at once.")]
 MaxRetries = Annotated[
-    int, typer.Option(min=0, help="Retries of one event after a failure that may pass.")
+    int | None,
+    typer.Option(
+        min=0,
+        show_default=False,
+        help="At most this many retries of one event. \\[default: no cap; --retry-max-time bounds "
+        "them]",
+    ),
 ]
 RetryMaxTime = Annotated[
-    float, typer.Option(min=0, help="Seconds one event may take, all retries and waits included.")
+    float,
+    typer.Option(
+        min=0,
+        help="Seconds one event may take, all retries and waits included; a run that has "
+        "nothing acknowledged for this long stops.",
+    ),
 ]
 Timeout = Annotated[
     float, typer.Option(min=0.1, help="Seconds to wait for the server to connect or answer.")
 ]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")]
+Quiet = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q", help="No progress and no summary; what went wrong is still shown."
+    ),
+]
 JsonSummary = Annotated[
     bool, typer.Option("--json", help="Print the summary as one JSON object on stdout.")
 ]
@@ -161,23 +177,40 @@ def parse_teams(value: str | None) -> tuple[str, ...]:
     return tuple(team.strip() for team in value.split(",") if team.strip())
 
 
+class Interruption(threading.Event):
+    """Set by Ctrl-C or SIGTERM (what cron, systemd, CI runners and Kubernetes send before they
+    kill): no new requests start, those in flight finish. `signal` says which came."""
+
+    signal: int | None = None
+
+    def exit_code(self, code: int) -> int:
+        """`code`, or for a run it interrupted, the shell's code for its signal (130, 143)."""
+        return 128 + self.signal if self.is_set() and self.signal is not None else code
+
+
+_STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextmanager
-def interruptible() -> Iterator[threading.Event]:
-    """Ctrl-C sets the event: no new requests start, those in flight finish. A second one aborts."""
-    cancel = threading.Event()
+def interruptible() -> Iterator[Interruption]:
+    """Ctrl-C or SIGTERM sets the event; a second one ends the run at once."""
+    cancel = Interruption()
     if threading.current_thread() is not threading.main_thread():
         yield cancel
         return
 
-    def first_interrupt(signum: int, frame: FrameType | None) -> None:
+    def first(signum: int, frame: FrameType | None) -> None:
+        cancel.signal = signum
         cancel.set()
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
-    previous = signal.signal(signal.SIGINT, first_interrupt)
+    previous = {number: signal.signal(number, first) for number in _STOPPING_SIGNALS}
     try:
         yield cancel
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 DEFAULTS: dict[str, Any] = {

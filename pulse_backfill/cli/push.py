@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from pulse_backfill.cli.display import Display, delivery_lines, print_json
+from pulse_backfill.cli.display import Display, delivery_lines, failure_lines
 from pulse_backfill.cli.options import (
     DEFAULTS,
     ApiKey,
@@ -269,13 +269,14 @@ def _send(ctx: typer.Context, events: Sequence[Event], *, dry_run: bool = False)
     with interruptible() as cancel:
         summary = send_events(settings, events, display, cancel, origin="push")
     report(summary, display, json_summary=options.json_summary)
-    raise typer.Exit(summary.exit_code)
+    raise typer.Exit(cancel.exit_code(summary.exit_code))
 
 
 def report(summary: SendSummary, display: Display, *, json_summary: bool) -> None:
+    payload = None
     if json_summary:
         kinds: tuple[EventKind, ...] = ("change", "deployment", "incident")
         figures = {f"{kind}s": summary.figures(kind) for kind in kinds if summary.derived(kind)}
-        print_json({**figures, **summary.delivery_json()})
-    else:
-        display.lines([*delivery_lines(summary), f"Done in {summary.elapsed_seconds:.1f}s."])
+        payload = {**figures, **summary.delivery_json()}
+    lines = [*delivery_lines(summary), f"Done in {summary.elapsed_seconds:.1f}s."]
+    display.conclude(lines, failure_lines(summary), payload)

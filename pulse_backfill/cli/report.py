@@ -20,15 +20,15 @@ from pulse_backfill.store import default_store_path
 def report_command(
     system: Annotated[
         list[str] | None,
-        typer.Option(help="Only this system (repeatable). [default: every system]"),
+        typer.Option(help="Only this system (repeatable). \\[default: every system]"),
     ] = None,
     since: Annotated[
         str | None,
-        typer.Option(help="Start of the period (inclusive). [default: the first event's day]"),
+        typer.Option(help="Start of the period (inclusive). \\[default: the first event's day]"),
     ] = None,
     until: Annotated[
         str | None,
-        typer.Option(help="End of the period (exclusive). [default: the day after the last]"),
+        typer.Option(help="End of the period (exclusive). \\[default: the day after the last]"),
     ] = None,
     store: StorePath = None,
     from_file: Annotated[

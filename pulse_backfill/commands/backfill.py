@@ -160,8 +160,9 @@ def run_git_backfill(
         if store is not None and settings.api_key:
             target = store.target(settings.base_url, settings.api_key)
         for spec in settings.repositories:
-            if summary.delivery is not None and summary.delivery.interrupted:
-                break  # Ctrl-C: what was derived is recorded; the rest waits for the next run
+            if cancel.is_set():  # what was derived is recorded; the rest waits for the next run
+                summary.stopped_deriving = True
+                break
             report = RepoReport(location=shown_location(spec.location))
             summary.repositories.append(report)
             try:

@@ -64,10 +64,15 @@ class SendSummary:
     delivery: DeliveryReport | None = None
     waiting: int = 0  # events in the store that wait for a run with a key
     elapsed_seconds: float = 0.0
+    stopped_deriving: bool = False  # interrupted before every source was derived
+
+    @property
+    def interrupted(self) -> bool:
+        return self.stopped_deriving or (self.delivery is not None and self.delivery.interrupted)
 
     @property
     def exit_code(self) -> int:
-        if self.delivery is not None and self.delivery.interrupted:
+        if self.interrupted:
             return 130
         return 1 if self.undelivered else 0
 
@@ -112,7 +117,7 @@ class SendSummary:
                 for u in self.undelivered
             ],
             "stopped": self.delivery.stopped if self.delivery else None,
-            "interrupted": self.delivery.interrupted if self.delivery else False,
+            "interrupted": self.interrupted,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
         }
 

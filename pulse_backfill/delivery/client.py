@@ -104,7 +104,7 @@ class IngestionClient:
             finally:
                 await response.aclose()
         except httpx.HTTPError as error:
-            return Answer(None, self._redact(_describe(error)))
+            return Answer(None, self._redact(_describe(error)), untrusted=_untrusted(error))
         finally:
             self._idle.put_nowait(transport)
         if response.is_success:
@@ -132,6 +132,16 @@ def environment_proxy(url: str) -> str | None:
     if is_loopback(url) or urllib.request.proxy_bypass(parts.hostname or ""):
         return None
     return urllib.request.getproxies().get(parts.scheme)
+
+
+def _untrusted(error: BaseException) -> bool:
+    """Whether the connection failed on a certificate this machine does not trust."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _describe(error: httpx.HTTPError) -> str:

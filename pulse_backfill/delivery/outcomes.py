@@ -17,16 +17,20 @@ class Answer:
     detail: str = ""  # for people: the status and the server's message, or the network error
     retry_after: float | None = None
     location: str | None = None  # where a redirect pointed, key redacted
+    untrusted: bool = False  # the server's certificate is one this machine does not trust
 
 
 class Outcome(Enum):
     ACKNOWLEDGED = "acknowledged"
     REJECTED = "rejected"  # this event was refused; the run goes on
     HELD_BACK = "held back"  # a deployment whose changes were not all delivered
+    # No success within its time while others were acknowledged: the next run tries it again.
+    EXPIRED = "expired"
     # The rest end the run: every further event would fail the same way.
     KEY_REJECTED = "key rejected"
     REDIRECTED = "redirected"
-    UNREACHABLE = "unreachable"  # no success within the retry policy
+    UNTRUSTED = "untrusted"  # the server's certificate: no retry changes it
+    UNREACHABLE = "unreachable"  # nothing acknowledged for the whole of an event's time
     CANCELLED = "cancelled"  # interrupted before it was acknowledged
 
     @property
@@ -34,7 +38,9 @@ class Outcome(Enum):
         return self in _STOPPING
 
 
-_STOPPING = frozenset({Outcome.KEY_REJECTED, Outcome.REDIRECTED, Outcome.UNREACHABLE})
+_STOPPING = frozenset(
+    {Outcome.KEY_REJECTED, Outcome.REDIRECTED, Outcome.UNTRUSTED, Outcome.UNREACHABLE}
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,9 @@ class Result:
 class DeliveryListener(Protocol):
     def delivered(self, event: Event, result: Result | None) -> None:
         """Called once per event: `result` is None when the target had it already."""
+
+    def outage(self, detail: str | None) -> None:
+        """The server went down (`detail`: its last answer) or, with None, is back."""
 
 
 @dataclass(frozen=True)

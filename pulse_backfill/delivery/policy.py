@@ -34,10 +34,18 @@ def verdict(status: int | None) -> Verdict:
 
 @dataclass(frozen=True, kw_only=True)
 class RetryPolicy:
-    max_retries: int = 5
-    max_time: float = 120.0  # seconds one event may take, all attempts and waits included
+    """How long delivery keeps trying. Bounded by time, as Kafka's producer is
+    (delivery.timeout.ms): a count of retries is either too few for a bad hour or too many."""
+
+    # Seconds one event may take, all attempts and waits included; and how long a run goes on
+    # with nothing acknowledged at all before it stops (the server is down).
+    max_time: float = 120.0
+    max_retries: int | None = None  # an optional cap on one event's retries
     base_delay: float = 0.5
     max_delay: float = 30.0  # our longest backoff; a Retry-After may ask for more
+    # Failed answers in a row, of any events, after which the server is taken to be down and
+    # probed by one request at a time (Envoy's outlier detection ejects after 5 such).
+    outage_after: int = 5
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -78,4 +86,5 @@ def retry_delay(
 
 def should_retry(attempt: int, delay: float, elapsed: float, policy: RetryPolicy) -> bool:
     """Whether retry number `attempt`, after waiting `delay`, stays within the policy's bounds."""
-    return attempt <= policy.max_retries and elapsed + delay <= policy.max_time
+    within_count = policy.max_retries is None or attempt <= policy.max_retries
+    return within_count and elapsed + delay <= policy.max_time

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from pulse_backfill.delivery.circuit import Circuit
 from pulse_backfill.delivery.outcomes import (
     Answer,
     DeliveryListener,
@@ -27,7 +28,10 @@ from pulse_backfill.delivery.policy import RetryPolicy, Verdict, retry_delay, sh
 from pulse_backfill.pulse.events import Event
 from pulse_backfill.store import Store
 
-_CANCEL_POLL = 0.05  # how often a backoff wait looks for Ctrl-C
+_CANCEL_POLL = 0.05  # how often a wait looks for Ctrl-C
+# After Ctrl-C or SIGTERM, how long requests in flight may take to finish (a scheduler sends
+# SIGKILL some seconds after SIGTERM); those still out are recorded as not delivered.
+GRACE = 5.0
 
 
 class Sender(Protocol):
@@ -48,15 +52,28 @@ class Deliverer:
     cancel: threading.Event = field(default_factory=threading.Event)
     clock: Callable[[], float] = time.monotonic
 
+    def __post_init__(self) -> None:
+        self.circuit = Circuit(self.policy)
+        self.last_acknowledged = self.clock()  # or the delivery's start
+
     async def send_one(self, event: Event) -> Result:
-        """One event, retried as the policy allows."""
+        """One event, tried until acknowledged, refused, or out of time (`policy.max_time`)."""
         started = self.clock()
         attempt = 0
         while True:
+            probe = await self._admitted(started)
+            if probe is None:
+                return Result(Outcome.CANCELLED, "interrupted", attempt)
             attempt += 1
             answer = await self.sender.send(event)
-            match verdict(answer.status):
+            if answer.untrusted:
+                reason = f"{answer.detail}: set SSL_CERT_FILE to a bundle holding its authority"
+                return Result(Outcome.UNTRUSTED, reason, attempt)
+            kind = verdict(answer.status)
+            self._answered(kind is not Verdict.RETRY, probe, answer)
+            match kind:
                 case Verdict.ACKNOWLEDGED:
+                    self.last_acknowledged = self.clock()
                     return Result(Outcome.ACKNOWLEDGED, attempts=attempt)
                 case Verdict.REJECTED:
                     return Result(Outcome.REJECTED, answer.detail, attempt)
@@ -68,10 +85,44 @@ class Deliverer:
                     return Result(Outcome.REDIRECTED, f"{reason}: pass that as --base-url", attempt)
             delay = retry_delay(attempt, answer.retry_after, self.policy)
             if not should_retry(attempt, delay, self.clock() - started, self.policy):
-                detail = f"{answer.detail} (gave up after {attempt} attempts)"
-                return Result(Outcome.UNREACHABLE, detail, attempt)
+                return self._given_up(answer.detail, attempt, started)
             if await self._pause(delay):
                 return Result(Outcome.CANCELLED, "interrupted", attempt)
+            if self.clock() - started >= self.policy.max_time:
+                return self._given_up(answer.detail, attempt, started)
+
+    async def _admitted(self, started: float) -> bool | None:
+        """Wait until the circuit lets a request go: whether it goes as the probe of a server
+        that is down; None if cancelled first. Past the event's time it goes anyway, once."""
+        while True:
+            if self.cancel.is_set():
+                return None
+            probe = self.circuit.down
+            wait = self.circuit.wait(self.clock())
+            if not wait or self.clock() - started >= self.policy.max_time:
+                return probe and not wait
+            if await self._pause(min(wait, self.policy.max_time)):
+                return None
+
+    def _answered(self, ok: bool, probe: bool, answer: Answer) -> None:
+        was_down = self.circuit.down
+        self.circuit.answered(self.clock(), ok=ok, probe=probe, retry_after=answer.retry_after)
+        if self.circuit.down != was_down:
+            self.listener.outage(None if ok else answer.detail)
+
+    def _given_up(self, detail: str, attempt: int, started: float) -> Result:
+        """No success within the event's time: the run stops only when nothing at all was
+        acknowledged for that long (the server is down); else the event waits for the next run."""
+        attempts = "1 attempt" if attempt == 1 else f"{attempt} attempts"
+        if self.clock() - self.last_acknowledged >= self.policy.max_time:
+            reason = (
+                f"nothing was acknowledged for {self.policy.max_time:g} s (last answer: {detail})"
+            )
+            return Result(Outcome.UNREACHABLE, reason, attempt)
+        took = self.clock() - started
+        return Result(
+            Outcome.EXPIRED, f"{detail} (no success in {attempts}, {took:.0f} s)", attempt
+        )
 
     async def _pause(self, seconds: float) -> bool:
         """Wait `seconds`, or less if cancelled; whether it was cancelled."""
@@ -134,6 +185,13 @@ class _Run:
             self.independent.append((event, row))
 
     async def go(self) -> None:
+        watch = asyncio.create_task(self._watch_for_interruption())
+        try:
+            await self._go()
+        finally:
+            watch.cancel()
+
+    async def _go(self) -> None:
         next_independent = next_dependent = 0
         acked: list[int] = []  # rows acknowledged in the last round, not yet recorded
         while True:
@@ -180,6 +238,15 @@ class _Run:
             else:
                 self.report.undelivered.append(Undelivered(event.kind, event.identifier, reason))
 
+    async def _watch_for_interruption(self) -> None:
+        """Once interrupted, what is in flight has `GRACE` seconds to finish; then it is
+        cancelled, and goes with the next run."""
+        while not self.d.cancel.is_set():
+            await asyncio.sleep(_CANCEL_POLL)
+        await asyncio.sleep(GRACE)
+        for task in list(self.in_flight):
+            task.cancel()
+
     def _start(self, starting: list[tuple[Event, int]]) -> None:
         for event, row in starting:
             task = asyncio.create_task(self.d.send_one(event))
@@ -189,7 +256,7 @@ class _Run:
     def _finish(self, task: asyncio.Task[Result]) -> int | None:
         """Account for a finished request; the row to record as acknowledged, if it was."""
         event, row = self.in_flight.pop(task)
-        result = task.result()
+        result = Result(Outcome.CANCELLED, "interrupted") if task.cancelled() else task.result()
         self.d.listener.delivered(event, result)
         if result.outcome is Outcome.ACKNOWLEDGED:
             self.window = self.d.concurrency
