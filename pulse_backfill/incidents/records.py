@@ -1,27 +1,22 @@
 """Incidents from the formats people keep them in, and which of them become events.
 
-Pure logic: the documents come in as parsed JSON or text; fetching them is `incident_sources`.
+Pure logic: the documents come in as parsed JSON or text; fetching them is `sources`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from pulse_backfill.dates import LAST_SECOND, rfc3339
+from pulse_backfill.dates import rfc3339
+from pulse_backfill.documents.tables import TableError, parse_time, rows
 from pulse_backfill.pulse.events import Event, incident_event
 
 STATUSPAGE_LIMIT = 50  # the public API's incidents.json lists the 50 most recent
-_MILLISECONDS = 100_000_000_000  # epoch numbers above this are milliseconds (after 1973 in ms)
 
 
-class IncidentFormatError(ValueError):
+class IncidentFormatError(TableError):
     """A document is not in the format its source promises."""
 
 
@@ -77,45 +72,6 @@ def select_incidents(
     return selection
 
 
-def parse_time(value: Any, what: str) -> int:
-    """Epoch seconds from epoch seconds or milliseconds (number or digits) or ISO 8601."""
-    if isinstance(value, str) and value.strip() and not _is_number(value):
-        try:
-            moment = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise IncidentFormatError(
-                f"{what} is not a time (epoch seconds or milliseconds, or ISO 8601): {value!r}"
-            ) from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return _in_range(int(moment.timestamp()), value, what)
-    if isinstance(value, bool) or not (isinstance(value, int | float) or _is_number(value)):
-        raise IncidentFormatError(f"{what} is not a time: {value!r}")
-    try:
-        number = float(value)
-    except OverflowError:
-        number = math.inf
-    if not math.isfinite(number):
-        raise IncidentFormatError(f"{what} is not a time: {value!r}")
-    return _in_range(int(number / 1000 if abs(number) >= _MILLISECONDS else number), value, what)
-
-
-def _is_number(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _in_range(seconds: int, value: Any, what: str) -> int:
-    if not 0 <= seconds <= LAST_SECOND:
-        raise IncidentFormatError(f"{what} is out of range (1970 to 9999): {value!r}")
-    return seconds
-
-
 def parse_statuspage(document: Any) -> tuple[list[Incident], bool]:
     """Incidents of a Statuspage `incidents.json`, and whether the page was full (so older
     incidents exist that it did not list)."""
@@ -167,36 +123,8 @@ class FileFields:
 
 def parse_incident_file(text: str, fields: FileFields, *, csv_hint: bool) -> list[Incident]:
     """Incidents of a JSON array, NDJSON, or CSV file (CSV when hinted or not JSON at all)."""
-    records = _records(text, csv_hint)
+    records = rows(text, csv_hint=csv_hint)
     return [_file_incident(record, fields, position) for position, record in records]
-
-
-def _records(text: str, csv_hint: bool) -> list[tuple[str, Mapping[str, Any]]]:
-    stripped = text.lstrip()
-    if not csv_hint and stripped.startswith("["):
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise IncidentFormatError(f"not JSON ({error.msg}, line {error.lineno})") from None
-        return [(f"item {n}", _mapping(item, f"item {n}")) for n, item in enumerate(items, 1)]
-    if not csv_hint and stripped.startswith("{"):
-        records = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                try:
-                    item = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise IncidentFormatError(f"line {number}: not JSON ({error.msg})") from None
-                records.append((f"line {number}", _mapping(item, f"line {number}")))
-        return records
-    reader = csv.DictReader(io.StringIO(text))
-    return [(f"line {reader.line_num}", row) for row in reader]
-
-
-def _mapping(item: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(item, dict):
-        raise IncidentFormatError(f"{where}: not an object")
-    return item
 
 
 def _file_incident(record: Mapping[str, Any], fields: FileFields, where: str) -> Incident:
