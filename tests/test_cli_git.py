@@ -247,6 +247,7 @@ def test_json_summary(
                 "repository": str(repos["linear"]),
                 "system": "linear",
                 "sync": "full",
+                "deployments_from": "tags",
                 "deployments": {"derived": 5, "skipped_empty": 1, "baselines": 1},
                 "changes": {"derived": 11},
                 "error": None,
@@ -322,7 +323,7 @@ def test_a_bare_repository_is_named_without_git(
 
 def test_no_release_tags_is_not_an_error(cli: Cli, tmp_path: Path) -> None:
     repo = tmp_path / "plain"
-    git(tmp_path, "init", "--quiet", str(repo))
+    git(tmp_path, "init", "--quiet", "--initial-branch=main", str(repo))
     git(
         repo,
         "-c",
@@ -342,7 +343,8 @@ def test_no_release_tags_is_not_an_error(cli: Cli, tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert (
         "No release tags among its 3 tags (such as nightly, release-7, svc/v1.0.0): "
-        "try --tag-prefix 'svc/', or --tag-pattern REGEX."
+        "try --tag-prefix 'svc/', or --tag-pattern REGEX; or, to deploy from a branch, "
+        "--deployments-from branch:main."
     ) in result.stderr.splitlines()
 
 
@@ -553,3 +555,30 @@ def test_a_certificate_nobody_trusts_delivers_nothing_and_says_why(
         "Not delivered: 10 changes, 6 deployments; run the same command again to retry them."
         in lines
     )
+
+
+def test_a_repository_without_tags_is_told_to_deploy_from_its_branch(
+    cli: Cli, tmp_path: Path
+) -> None:
+    repo = tmp_path / "untagged"
+    git(tmp_path, "init", "--quiet", "--initial-branch=trunk", str(repo))
+    git(
+        repo,
+        "-c",
+        "user.name=a",
+        "-c",
+        "user.email=a@b",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "1",
+    )
+
+    result = cli("git", repo, "--dry-run")
+
+    assert result.exit_code == 0
+    assert (
+        "No release tags: the repository has no tags at all. To deploy from a branch, pass "
+        "--deployments-from branch:trunk."
+    ) in result.stderr.splitlines()

@@ -13,6 +13,7 @@ from pulse_backfill.commands.sync import derive_repository
 from pulse_backfill.dates import parse_date
 from pulse_backfill.derive.derivation import ChangeTime, Derivation, DerivationOptions, Status
 from pulse_backfill.derive.releases import DeployTime, TagRules, suggest_rules
+from pulse_backfill.derive.sources import TagSource
 from pulse_backfill.git.repository import Repository
 from tests.gitoracle import commit_of, git, shipped, subjects
 from tests.reachability import first_reach, parents_in
@@ -20,7 +21,9 @@ from tests.reachability import first_reach, parents_in
 
 def derive_at(path: Path, rules: TagRules | None = None, **options: object) -> Derivation:
     repository = Repository(path)
-    derived = derive_repository(repository, rules or TagRules(), DerivationOptions(**options))  # type: ignore[arg-type]
+    derived = derive_repository(
+        repository, TagSource(rules or TagRules()), DerivationOptions(**options)
+    )  # type: ignore[arg-type]
     return derived.derivation
 
 
@@ -220,7 +223,7 @@ def test_paths_keep_the_commits_that_touch_them(
     path = repos["monorepo"]
     rules = TagRules(prefix="service-a/")
     derivation = derive_repository(
-        Repository(path), rules, DerivationOptions(), paths=paths
+        Repository(path), TagSource(rules), DerivationOptions(), paths=paths
     ).derivation
     assert [subjects(path, [c.id for c in d.changes]) for d in derivation.deployments[1:]] == (
         expected
@@ -249,8 +252,10 @@ def test_tag_pattern_replaces_the_rules(repos: dict[str, Path]) -> None:
 
 
 def test_tags_that_point_at_no_commit_are_skipped_with_a_warning(repos: dict[str, Path]) -> None:
-    derived = derive_repository(Repository(repos["linear"]), TagRules(), DerivationOptions())
-    warnings = derived.warnings
+    derived = derive_repository(
+        Repository(repos["linear"]), TagSource(TagRules()), DerivationOptions()
+    )
+    warnings = derived.found.warnings
     assert warnings == ["tag v9.9.9 points at a tree, not a commit: skipped"]
 
 
@@ -304,10 +309,12 @@ def test_a_release_whose_history_runs_through_1971_ships_its_commits_once(
     # What git itself says, which the rule does not follow.
     assert shipped(path, ids[11], [ids[10]]) == {ids[11], ids[1], ids[0]}
 
-    derived = derive_repository(Repository(path), TagRules(), DerivationOptions(include_first=True))
+    derived = derive_repository(
+        Repository(path), TagSource(TagRules()), DerivationOptions(include_first=True)
+    )
 
     assert [(d.id, {c.id for c in d.changes}) for d in derived.derivation.deployments] == [
         ("v1.0.0", set(ids[:11])),
         ("v1.1.0", {ids[11]}),
     ]
-    assert derived.warnings == []
+    assert derived.found.warnings == []

@@ -109,10 +109,19 @@ def test_path_option_applies_to_every_repository(
 
 def test_repos_file_lines() -> None:
     assert parse_repo_list(
-        "a\n\n  # comment\n'b c' --path x --path 'y z' --system s --tag-prefix p/\n", "f"
+        "a\n\n  # comment\n'b c' --path x --path 'y z' --system s --tag-prefix p/\n"
+        "d --deployments-from branch:production\n",
+        "f",
     ) == [
-        RepoSpec(location="a"),
-        RepoSpec(location="b c", system="s", tag_prefix="p/", paths=("x", "y z")),
+        RepoSpec(location="a", where="--repos f line 1"),
+        RepoSpec(
+            location="b c",
+            system="s",
+            tag_prefix="p/",
+            paths=("x", "y z"),
+            where="--repos f line 4",
+        ),
+        RepoSpec(location="d", deployments_from="branch:production", where="--repos f line 5"),
     ]
 
 
@@ -132,7 +141,7 @@ def test_repos_file_mistakes_name_the_line(text: str, why: str) -> None:
         parse_repo_list(text, "repos.txt")
     assert str(caught.value) == (
         f"--repos repos.txt {why}; write each line as "
-        "REPO [--system S] [--tag-prefix P] [--path P]..."
+        "REPO [--system S] [--deployments-from SOURCE] [--tag-prefix P] [--path P]..."
     )
 
 
@@ -143,7 +152,7 @@ def test_repos_file_errors_on_the_command_line(cli: Cli, tmp_path: Path) -> None
     assert result.exit_code == 2
     assert result.stderr == (
         f"Error: --repos {empty} lists no repository: write one a line, "
-        "REPO [--system S] [--tag-prefix P] [--path P]...\n"
+        "REPO [--system S] [--deployments-from SOURCE] [--tag-prefix P] [--path P]...\n"
     )
     none = cli("git", "--dry-run")
     assert none.exit_code == 2

@@ -22,6 +22,7 @@ from pulse_backfill.commands.sync import derive_repository
 from pulse_backfill.derive.derivation import ChangeTime, Derivation, DerivationOptions, Status
 from pulse_backfill.derive.releases import TagRules
 from pulse_backfill.derive.semver import parse_version
+from pulse_backfill.derive.sources import TagSource
 from pulse_backfill.git.repository import Repository
 from pulse_backfill.pulse.events import NdjsonLines, events_in_order
 from tests.reachability import first_reach
@@ -221,7 +222,7 @@ def test_each_deployment_ships_what_reachability_gives_it(
             change_time=change_time,
         )
         rules = TagRules(include_prereleases=include_prereleases)
-        derived = derive_repository(Repository(path), rules, options, paths=paths)
+        derived = derive_repository(Repository(path), TagSource(rules), options, paths=paths)
         derivation = derived.derivation
         deployments = derivation.deployments
 

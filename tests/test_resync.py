@@ -14,12 +14,13 @@ from fixtures.fast_import import CommitSpec, TagSpec, build
 from pulse_backfill.commands.sync import SyncMode, SyncPoint, derive_repository
 from pulse_backfill.derive.derivation import ChangeTime, DerivationOptions
 from pulse_backfill.derive.releases import TagRules
+from pulse_backfill.derive.sources import BranchSource, DeploymentSource, FileSource, TagSource
 from pulse_backfill.git.repository import Repository
 from tests.conftest import API_KEY, Cli
 from tests.gitoracle import commit_of, git
 from tests.ingestion_server import IngestionServer
 from tests.reachability import first_reach
-from tests.test_properties import PATHS, History, any_history, times
+from tests.test_properties import BASE, PATHS, History, any_history, times
 
 
 @settings(
@@ -50,7 +51,7 @@ def test_deriving_what_is_new_gives_what_the_whole_history_gives(
         repository = Repository(path)
         rules = TagRules(include_prereleases=include_prereleases)
         options = DerivationOptions(since=since, no_merges=no_merges, change_time=change_time)
-        whole = derive_repository(repository, rules, options, paths=paths)
+        whole = derive_repository(repository, TagSource(rules), options, paths=paths)
         deployments = whole.derivation.deployments
         if not deployments:
             return
@@ -64,7 +65,7 @@ def test_deriving_what_is_new_gives_what_the_whole_history_gives(
 
         again = derive_repository(
             repository,
-            rules,
+            TagSource(rules),
             options,
             paths=paths,
             previous=previous,
@@ -84,12 +85,16 @@ def test_deriving_what_is_new_gives_what_the_whole_history_gives(
 
 def test_a_moved_tag_derives_the_whole_history_again(repos: dict[str, Path]) -> None:
     repository = Repository(repos["linear"])
-    whole = derive_repository(repository, TagRules(), DerivationOptions())
+    whole = derive_repository(repository, TagSource(TagRules()), DerivationOptions())
     known = whole.point.deployments
     moved = SyncPoint((*known[:2], known[2]._replace(commit="0" * 40), *known[3:]))
     reached = frozenset(whole.reached)
     again = derive_repository(
-        repository, TagRules(), DerivationOptions(), previous=moved, reached_before=lambda: reached
+        repository,
+        TagSource(TagRules()),
+        DerivationOptions(),
+        previous=moved,
+        reached_before=lambda: reached,
     )
     assert again.mode is SyncMode.FULL
     assert again.derivation == whole.derivation
@@ -99,9 +104,11 @@ def test_without_what_the_known_deployments_reach_the_whole_history_is_derived(
     repos: dict[str, Path],
 ) -> None:
     repository = Repository(repos["linear"])
-    whole = derive_repository(repository, TagRules(), DerivationOptions())
+    whole = derive_repository(repository, TagSource(TagRules()), DerivationOptions())
     previous = SyncPoint(whole.point.deployments[:3])
-    again = derive_repository(repository, TagRules(), DerivationOptions(), previous=previous)
+    again = derive_repository(
+        repository, TagSource(TagRules()), DerivationOptions(), previous=previous
+    )
     assert again.mode is SyncMode.FULL
     assert again.derivation == whole.derivation
 
@@ -238,14 +245,109 @@ def test_a_re_sync_with_paths_judges_new_merges_as_the_whole_history_does(
     ids = build(path, commits, [TagSpec("v1.0.0", 2, None), TagSpec("v2.0.0", 4, None)])
     assert git(path, "rev-list", ids[4], "--not", ids[2], "--", "a").split() == [ids[4], ids[3]]
     repository, rules, options = Repository(path), TagRules(), DerivationOptions()
-    whole = derive_repository(repository, rules, options, paths=["a"])
+    whole = derive_repository(repository, TagSource(rules), options, paths=["a"])
     previous = SyncPoint(whole.point.deployments[:1])
     reached = frozenset(ids[:3])
 
     again = derive_repository(
-        repository, rules, options, paths=["a"], previous=previous, reached_before=lambda: reached
+        repository,
+        TagSource(rules),
+        options,
+        paths=["a"],
+        previous=previous,
+        reached_before=lambda: reached,
     )
 
     assert again.mode is SyncMode.INCREMENTAL
     assert again.derivation.deployments == whole.derivation.deployments[1:]
     assert again.derivation.deployments[0].changes == ()
+
+
+@st.composite
+def sourced_histories(draw: st.DrawFn) -> tuple[History, str, list[tuple[str, int, int]]]:
+    """A history, and a deploy branch (a commit's ref) or an export's rows (id, commit, time):
+    redeploys of older commits and ties in time included."""
+    history = draw(any_history)
+    count = len(history.commits)
+    if draw(st.booleans()):
+        return history, f"branch:c{draw(st.integers(0, count - 1))}", []
+    rows = draw(
+        st.lists(
+            st.tuples(st.integers(0, 99), st.integers(0, count - 1), st.integers(0, 6)),
+            min_size=1,
+            max_size=12,
+            unique_by=lambda row: row[0],
+        )
+    )
+    return history, "file", rows
+
+
+@settings(
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    sourced=sourced_histories(),
+    no_merges=st.booleans(),
+    paths=st.sampled_from(PATHS),
+    cut=st.floats(min_value=0, max_value=1),
+)
+def test_a_deploy_branch_or_an_export_ships_each_commit_once_and_re_syncs_exactly(
+    sourced: tuple[History, str, list[tuple[str, int, int]]],
+    no_merges: bool,
+    paths: tuple[str, ...],
+    cut: float,
+) -> None:
+    history, kind, rows = sourced
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "repo.git"
+        ids = build(path, history.commits, history.tags)
+        parents = {ids[n]: [ids[p] for p in c.parents] for n, c in enumerate(history.commits)}
+        if kind == "file":
+            export = Path(folder) / "export.csv"
+            export.write_text(
+                "id,commit,time\n"
+                + "".join(f"r{i},{ids[c][:12]},{BASE + t * 3600}\n" for i, c, t in rows)
+            )
+            source: DeploymentSource = FileSource(str(export))
+            order = sorted((BASE + t * 3600, f"r{i}", ids[c]) for i, c, t in rows)
+            expected = [(name, commit, time) for time, name, commit in order]
+        else:
+            tip = ids[int(kind.removeprefix("branch:c"))]
+            line = [tip]
+            while parents[line[-1]]:
+                line.append(parents[line[-1]][0])
+            source = BranchSource(kind.removeprefix("branch:"))
+            times = {ids[n]: c.commit_time for n, c in enumerate(history.commits)}
+            expected = [(commit, commit, times[commit]) for commit in reversed(line)]
+        repository = Repository(path)
+        options = DerivationOptions(include_first=True, no_merges=no_merges)
+        whole = derive_repository(repository, source, options, paths=paths)
+        deployments = whole.derivation.deployments
+
+        assert [(d.id, d.commit, d.time) for d in deployments] == expected
+        tips = [d.commit for d in deployments]
+        model = first_reach(parents, tips)
+        # The rule for paths: what git log -- PATH says of every deployment's history.
+        changing = set(git(path, "rev-list", *tips, "--", *paths).split()) if paths else None
+        for d, shipped in zip(deployments, model, strict=True):
+            if no_merges:
+                shipped = {c for c in shipped if len(parents[c]) < 2}
+            if changing is not None:
+                shipped = shipped & changing  # not &=: the model's own sets stay whole
+            assert {c.id for c in d.changes} == shipped
+        sent = [c.id for d in deployments for c in d.changes]
+        assert len(sent) == len(set(sent))
+
+        known = max(1, round(cut * len(deployments)))
+        reached = frozenset(c for shipped in model[:known] for c in shipped)
+        again = derive_repository(
+            repository,
+            source,
+            options,
+            paths=paths,
+            previous=SyncPoint(whole.point.deployments[:known]),
+            reached_before=lambda: reached,
+        )
+        assert again.point == whole.point
+        assert again.derivation.deployments == deployments[known:]

@@ -243,14 +243,17 @@ def _repository_lines(report: RepoReport) -> list[str]:
         f"changes derived from {where}{since}; skipped: {derivation.count(Status.EMPTY)} with "
         f"no new changes, {derivation.count(Status.BASELINE)} as baselines"
     ]
-    if report.sync is SyncMode.FULL and not derivation.deployments:
-        lines.append(_no_release_hint(report.tag_names))
+    if report.sync is SyncMode.FULL and not derivation.deployments and report.source == "tags":
+        lines.append(_no_release_hint(report.tag_names, report.default_branch))
     return lines
 
 
-def _no_release_hint(tag_names: Sequence[str]) -> str:
+def _no_release_hint(tag_names: Sequence[str], branch: str | None) -> str:
+    # A team that deploys every merge has branches, and no release tags at all.
+    from_branch = f"--deployments-from branch:{branch}" if branch else None
     if not tag_names:
-        return "No release tags: the repository has no tags at all."
+        fix = f" To deploy from a branch, pass {from_branch}." if from_branch else ""
+        return f"No release tags: the repository has no tags at all.{fix}"
     sample = ", ".join(sorted(tag_names)[:_HINT_TAGS])
     suggestions = suggest_rules(tag_names)
     fix = (
@@ -259,6 +262,8 @@ def _no_release_hint(tag_names: Sequence[str]) -> str:
         else "use --tag-prefix for prefixed versions (service/v1.2.3) "
         "or --tag-pattern REGEX for other names"
     )
+    if from_branch:
+        fix += f"; or, to deploy from a branch, {from_branch}"
     return f"No release tags among its {len(tag_names)} tags (such as {sample}): {fix}."
 
 

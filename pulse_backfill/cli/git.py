@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import typer.main
+from typer._click.core import ParameterSource  # typer 0.28 vendors click
 
 from pulse_backfill.cli.display import Display, failure_lines, summary_lines
 from pulse_backfill.cli.options import (
@@ -37,6 +39,7 @@ from pulse_backfill.commands.sending import DEFAULT_CONCURRENCY
 from pulse_backfill.delivery.policy import RetryPolicy
 from pulse_backfill.derive.derivation import ChangeTime, DerivationOptions
 from pulse_backfill.derive.releases import DeployTime, TagRules
+from pulse_backfill.derive.sources import ExportFields
 from pulse_backfill.errors import UsageError
 from pulse_backfill.git.manifest import RepoSpec, parse_repo_list
 from pulse_backfill.git.remote import default_cache_dir
@@ -82,6 +85,43 @@ def _repositories(locations: list[str], repos_file: Path | None) -> tuple[RepoSp
     return tuple(specs)
 
 
+_TAG_OPTIONS = {
+    "tag_prefix": "--tag-prefix",
+    "tag_pattern": "--tag-pattern",
+    "include_prereleases": "--include-prereleases",
+    "deploy_time": "--deploy-time",
+}
+_EXPORT_OPTIONS = {
+    "id_field": "--id-field",
+    "commit_field": "--commit-field",
+    "time_field": "--time-field",
+    "status_field": "--status-field",
+    "success_status": "--success-status",
+}
+
+
+def _check_source_options(
+    ctx: typer.Context, deployments_from: str, repositories: Sequence[RepoSpec]
+) -> None:
+    """Options that belong to one source are a mistake where no repository uses it."""
+    kinds = {(spec.deployments_from or deployments_from).partition(":")[0] for spec in repositories}
+    for options, kind, source in (
+        (_TAG_OPTIONS, "tags", "tags"),
+        (_EXPORT_OPTIONS, "file", "file:PATH"),
+    ):
+        if kind in kinds:
+            continue
+        for name, option in options.items():
+            if ctx.get_parameter_source(name) in _GIVEN:
+                raise UsageError(
+                    f"{option} belongs to --deployments-from {source}, not {deployments_from}: "
+                    "leave it out"
+                )
+
+
+_GIVEN = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+
+
 def git_command(
     ctx: typer.Context,
     repo: Annotated[
@@ -123,6 +163,14 @@ def git_command(
         str | None,
         typer.Option(help="Leave out deployments at or after this date (exclusive)."),
     ] = None,
+    deployments_from: Annotated[
+        str,
+        typer.Option(
+            metavar="SOURCE",
+            help="Where deployments come from: tags (release tags), branch:NAME (each commit "
+            "on its first-parent line), or file:PATH|URL (a CD system's export).",
+        ),
+    ] = "tags",
     tag_prefix: Annotated[
         str | None,
         typer.Option(help="Release tags are this prefix plus a version, e.g. 'service-a/'."),
@@ -144,6 +192,20 @@ def git_command(
             "tags), or always the commit date."
         ),
     ] = DeployTime.TAG,
+    id_field: Annotated[str, typer.Option(help="file: the field of a deployment's id.")] = "id",
+    commit_field: Annotated[
+        str, typer.Option(help="file: the field of its commit (an id, a tag, a branch).")
+    ] = "commit",
+    time_field: Annotated[str, typer.Option(help="file: the field of its time.")] = "time",
+    status_field: Annotated[
+        str,
+        typer.Option(
+            help="file: the field of its status; a row with one counts only with --success-status."
+        ),
+    ] = "status",
+    success_status: Annotated[
+        str, typer.Option(help="file: the status of a deployment that succeeded.")
+    ] = "success",
     change_time: Annotated[
         ChangeTime, typer.Option(help="Change time: the commit's author or committer date.")
     ] = ChangeTime.AUTHOR,
@@ -189,11 +251,22 @@ def git_command(
     quiet: Quiet = False,
     json_summary: JsonSummary = False,
 ) -> None:
-    """Derive deployments and changes from repositories' semver tags, and send them."""
+    """Derive deployments and changes from repositories' tags, deploy branch or CD history,
+    and send them."""
     if json_summary and output == "-":
         raise UsageError("--json and --output - both write to stdout: write the events to a file")
+    repositories = _repositories(repo or [], repos_file)
+    _check_source_options(ctx, deployments_from, repositories)
     settings = GitBackfillSettings(
-        repositories=_repositories(repo or [], repos_file),
+        repositories=repositories,
+        deployments_from=deployments_from,
+        export_fields=ExportFields(
+            identifier=id_field,
+            commit=commit_field,
+            time=time_field,
+            status=status_field,
+            success=success_status,
+        ),
         paths=parse_paths(path, "--path"),
         cache_dir=cache_dir or default_cache_dir(),
         tag_rules=_tag_rules(tag_prefix, tag_pattern, include_prereleases, deploy_time),
@@ -211,6 +284,8 @@ def git_command(
     options = settings.derivation
     if options.since is not None and options.until is not None and options.since >= options.until:
         raise UsageError("--since must be before --until")
+    for spec in repositories:  # each repository's source, and its mistakes, before any work
+        settings.source_of(spec)
     display = Display(quiet=quiet)
     with interruptible() as cancel:
         summary = run_git_backfill(settings, display, cancel)

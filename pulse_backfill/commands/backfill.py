@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,10 +21,18 @@ from pulse_backfill.commands.sending import (
     ndjson,
     open_store,
 )
+from pulse_backfill.commands.sources import source_of
 from pulse_backfill.commands.sync import SyncMode, SyncPoint, derive_repository
 from pulse_backfill.delivery.outcomes import DeliveryReport, Undelivered
 from pulse_backfill.derive.derivation import Derivation, DerivationOptions, Status
 from pulse_backfill.derive.releases import TagRules
+from pulse_backfill.derive.sources import (
+    BranchSource,
+    DeploymentSource,
+    ExportFields,
+    FileSource,
+    TagSource,
+)
 from pulse_backfill.errors import PulseBackfillError
 from pulse_backfill.git.manifest import RepoSpec
 from pulse_backfill.git.remote import default_cache_dir, is_remote, mirror, repository_name
@@ -39,12 +47,22 @@ class GitBackfillSettings(SendSettings):
     """Everything a run needs; the CLI builds it, the core never reads argv or the environment."""
 
     repositories: tuple[RepoSpec, ...]
+    deployments_from: str = "tags"  # a --repos line may name its own
     tag_rules: TagRules = field(default_factory=TagRules)
+    export_fields: ExportFields = field(default_factory=ExportFields)
     derivation: DerivationOptions = field(default_factory=DerivationOptions)
     paths: tuple[str, ...] = ()  # only commits touching these are changes (--path)
     system: str | None = None  # None: each repository's name
     teams: tuple[str, ...] = ()
     cache_dir: Path = field(default_factory=default_cache_dir)
+
+    def source_of(self, spec: RepoSpec) -> DeploymentSource:
+        return source_of(
+            spec,
+            deployments_from=self.deployments_from,
+            rules=self.tag_rules,
+            fields=self.export_fields,
+        )
 
 
 class RunListener(SendListener, Protocol):
@@ -62,7 +80,9 @@ class RepoReport:
     sync: SyncMode | None = None
     derivation: Derivation = field(default_factory=lambda: Derivation(()))
     counts: dict[EventKind, int] = field(default_factory=dict)  # events derived by this run
+    source: str = "tags"  # where its deployments came from, as --deployments-from names it
     tag_names: list[str] = field(default_factory=list)
+    default_branch: str | None = None  # a branch to suggest deploying from
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     origin: str | None = None  # its key in the store
@@ -75,6 +95,7 @@ class RepoReport:
             "repository": self.location,
             "system": self.system,
             "sync": None if self.sync is None else str(self.sync),
+            "deployments_from": self.source,
             "deployments": {
                 "derived": self.derived("deployment"),
                 "skipped_empty": self.derivation.count(Status.EMPTY),
@@ -246,11 +267,10 @@ def _collect(
     system = settings.system if spec.system is None else spec.system
     report.system = repository.name if system is None else (system or None)
     options = settings.derivation
-    rules = settings.tag_rules
-    if spec.tag_prefix is not None:
-        rules = replace(rules, prefix=spec.tag_prefix, pattern=None)
+    source = settings.source_of(spec)
+    report.source = str(source)
     paths = spec.paths or settings.paths
-    origin = _origin(report.location, report.system, rules, options, paths, settings.teams)
+    origin = _origin(report.location, report.system, source, options, paths, settings.teams)
     # Deriving only what is new needs the store's word on what was, and every event for
     # --output and --force.
     resync = store is not None and settings.output is None and not settings.force
@@ -262,17 +282,19 @@ def _collect(
         dry_lines = NdjsonLines(system=report.system, teams=settings.teams)
     derived = derive_repository(
         repository,
-        rules,
+        source,
         options,
         paths=paths,
         previous=None if previous is None else SyncPoint.from_json(previous),
         reached_before=lambda: frozenset() if store is None else store.reached(origin),
         on_deployment=None if dry_lines is None else dry_lines.format_ahead,
+        timeout=settings.timeout,
     )
     report.sync = derived.mode
     report.derivation = derived.derivation
-    report.tag_names = [tag.name for tag in derived.tags]
-    report.warnings = derived.warnings
+    report.tag_names = [tag.name for tag in derived.found.tags]
+    report.default_branch = derived.found.default_branch
+    report.warnings = derived.found.warnings
     sent = derived.derivation.sent
     report.counts = {
         "change": sum(len(deployment.changes) for deployment in sent),
@@ -306,7 +328,7 @@ def _collect(
 def _origin(
     location: str,
     system: str | None,
-    rules: TagRules,
+    source: DeploymentSource,
     options: DerivationOptions,
     paths: Sequence[str],
     teams: Sequence[str],
@@ -314,15 +336,24 @@ def _origin(
     """The store's key for what this repository, derived this way, gives."""
     if not is_remote(location):
         location = str(Path(location).resolve())
+    match source:
+        case TagSource(rules):
+            how: list[object] = [
+                rules.prefix,
+                rules.pattern.pattern if rules.pattern else None,
+                rules.include_prereleases,
+                str(rules.deploy_time),
+            ]
+        case BranchSource(name):
+            how = ["branch", name]
+        case FileSource(export, fields):
+            how = ["file", shown_location(export), *vars(fields).values()]
     recipe = json.dumps(
         [
             system,
-            rules.prefix,
-            rules.pattern.pattern if rules.pattern else None,
-            rules.include_prereleases,
+            *how,
             options.since,
             options.until,
-            str(rules.deploy_time),
             str(options.change_time),
             options.include_first,
             options.no_merges,

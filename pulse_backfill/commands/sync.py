@@ -15,6 +15,7 @@ from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from pulse_backfill.commands.sources import FoundDeployments, find_deployments
 from pulse_backfill.derive.derivation import (
     ChangeTime,
     Deployment,
@@ -24,9 +25,9 @@ from pulse_backfill.derive.derivation import (
     build,
     derive,
 )
-from pulse_backfill.derive.history import DeployedCommit, TagRef
+from pulse_backfill.derive.history import DeployedCommit
 from pulse_backfill.derive.reach import Reach
-from pulse_backfill.derive.releases import TagRules, tag_deployments
+from pulse_backfill.derive.sources import DeploymentSource
 from pulse_backfill.errors import UsageError
 from pulse_backfill.git.repository import Repository
 
@@ -60,8 +61,7 @@ class SyncPoint:
 class RepositoryDerivation:
     # Every deployment when the run derived the whole history; the new ones otherwise.
     derivation: Derivation
-    tags: list[TagRef]
-    warnings: list[str]
+    found: FoundDeployments  # what the source gave, warnings and hints included
     point: SyncPoint
     mode: SyncMode
     # The commits (hex ids) the deployments derived reach and no earlier one does.
@@ -70,41 +70,40 @@ class RepositoryDerivation:
 
 def derive_repository(
     repository: Repository,
-    rules: TagRules,
+    source: DeploymentSource,
     options: DerivationOptions,
     *,
     paths: Sequence[str] = (),
     previous: SyncPoint | None = None,
     reached_before: Callable[[], Container[str]] = frozenset,
     on_deployment: Callable[[Deployment], object] | None = None,
+    timeout: float = 30.0,
 ) -> RepositoryDerivation:
     """The repository's deployments; only those after `previous` when the history allows.
 
     `reached_before` gives the commits (hex ids) the deployments of `previous` reach; it is
     asked only when there are new deployments to derive. `on_deployment`: see `derive`.
+    `timeout`: for a deployments export at a URL.
     """
-    tags, warnings = repository.read_tags()
-    if not tags and not repository.has_commits():
-        raise UsageError(f"{repository.path} has no commits yet: nothing to backfill")
-    deployed, skipped = tag_deployments(tags, rules)
-    deployed = before_until(deployed, options)
-    warnings += skipped
-    point = SyncPoint(tuple(deployed))
     known = previous.deployments if previous is not None else ()
+    found = find_deployments(repository, source, known=known, timeout=timeout)
+    if not found.deployed and not found.tags and not repository.has_commits():
+        raise UsageError(f"{repository.path} has no commits yet: nothing to backfill")
+    deployed = before_until(found.deployed, options)
+    point = SyncPoint(tuple(deployed))
     if known and point.deployments[: len(known)] == known:
         appended = deployed[len(known) :]
         if not appended:
-            mode = SyncMode.UP_TO_DATE
-            return RepositoryDerivation(Derivation(()), tags, warnings, point, mode)
+            return RepositoryDerivation(Derivation(()), found, point, SyncMode.UP_TO_DATE)
         # Without what the known deployments reach, what is new cannot be told exactly.
         if before := reached_before():
             derivation, reached = _derive(
                 repository, appended, options, paths, on_deployment, known, before
             )
             mode = SyncMode.INCREMENTAL
-            return RepositoryDerivation(derivation, tags, warnings, point, mode, reached)
+            return RepositoryDerivation(derivation, found, point, mode, reached)
     derivation, reached = _derive(repository, deployed, options, paths, on_deployment)
-    return RepositoryDerivation(derivation, tags, warnings, point, SyncMode.FULL, reached)
+    return RepositoryDerivation(derivation, found, point, SyncMode.FULL, reached)
 
 
 def _derive(

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from pulse_backfill.errors import UsageError
 
-LINE_FORMAT = "REPO [--system S] [--tag-prefix P] [--path P]..."
+LINE_FORMAT = "REPO [--system S] [--deployments-from SOURCE] [--tag-prefix P] [--path P]..."
+_OPTIONS = ("--system", "--deployments-from", "--tag-prefix", "--path")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -16,8 +17,10 @@ class RepoSpec:
 
     location: str  # a path or a URL, as the user gave it
     system: str | None = None  # None: the run's --system, else the repository's name
+    deployments_from: str | None = None  # None: the run's --deployments-from
     tag_prefix: str | None = None  # None: the run's release rules
     paths: tuple[str, ...] = ()  # (): the run's --path
+    where: str | None = None  # "--repos FILE line 3", for messages; None for a REPO argument
 
 
 def parse_repo_list(text: str, source: str) -> list[RepoSpec]:
@@ -43,7 +46,7 @@ def _spec(words: list[str], source: str, number: int) -> RepoSpec:
     paths: list[str] = []
     while rest:
         option, *rest = rest
-        if option not in ("--system", "--tag-prefix", "--path"):
+        if option not in _OPTIONS:
             raise _bad_line(source, number, f"unknown option {option!r}")
         if not rest:
             raise _bad_line(source, number, f"{option} needs a value")
@@ -59,8 +62,10 @@ def _spec(words: list[str], source: str, number: int) -> RepoSpec:
     return RepoSpec(
         location=location,
         system=values.get("--system"),
+        deployments_from=values.get("--deployments-from"),
         tag_prefix=values.get("--tag-prefix"),
         paths=tuple(paths),
+        where=f"--repos {source} line {number}",
     )
 
 

@@ -126,6 +126,61 @@ class Repository:
     def has_commits(self) -> bool:
         return bool(self._git("rev-list", "-n", "1", "--all").strip())
 
+    def branches(self) -> list[str]:
+        return self._git("for-each-ref", "--format=%(refname:short)", "refs/heads").decode().split()
+
+    def default_branch(self) -> str | None:
+        """The branch HEAD names (in a clone of a URL, the remote's default), if it has one."""
+        try:
+            name: bytes = self._git_command.execute(
+                ["git", "--git-dir", self.git_dir, "symbolic-ref", "--quiet", "--short", "HEAD"],
+                stdout_as_string=False,
+            )
+        except GitCommandError:
+            return None  # a detached HEAD
+        branch = name.decode().strip()
+        return branch if self._git("branch", "--list", branch).strip() else None
+
+    def first_parent_line(
+        self, tip: str, *, after: str | None = None
+    ) -> tuple[list[tuple[str, int]], bool]:
+        """The commits of `tip`'s first-parent line, oldest first, with their committer dates;
+        and whether that is the whole line. With `after`, only those after it, when it is on
+        that line (a branch that was not rewritten)."""
+        if after is not None:
+            newer = self._first_parents(f"{after}..{tip}")
+            if newer and self._git("rev-parse", f"{newer[0][0]}^").strip().decode() == after:
+                return newer, False
+            if not newer and tip == after:
+                return [], False
+        return self._first_parents(tip), True
+
+    def _first_parents(self, revisions: str) -> list[tuple[str, int]]:
+        output = self._git("log", "--first-parent", "--reverse", "--format=%H %ct", revisions)
+        commits = []
+        for line in output.decode().splitlines():
+            commit_id, committed = line.split()
+            commits.append((commit_id, int(committed)))
+        return commits
+
+    def commits_named(self, names: Sequence[str]) -> list[str | None]:
+        """The commit each of `names` (a full or short id, a tag, a branch) names; None for a name
+        that names none in this repository. One git process for them all."""
+        asked = [name for name in names if "\n" not in name]  # a line of input is one name
+        if not asked:
+            return [None] * len(names)
+        with tempfile.TemporaryFile() as stdin:
+            stdin.write("".join(f"{name}^{{commit}}\n" for name in asked).encode())
+            stdin.seek(0)
+            output = self._git(
+                "cat-file", "--batch-check=%(objectname) %(objecttype)", stdin=stdin
+            ).decode()
+        found: dict[str, str | None] = {}
+        for name, line in zip(asked, output.splitlines(), strict=True):
+            commit, _, kind = line.rpartition(" ")
+            found[name] = commit if kind == "commit" else None  # else "missing", "ambiguous"
+        return [found.get(name) for name in names]
+
     def read_tags(self) -> tuple[list[TagRef], list[str]]:
         """Every tag peeled to its final object, and a warning for each we cannot read."""
         output = self._git("for-each-ref", f"--format={_TAG_FORMAT}", "refs/tags")
