@@ -1,10 +1,13 @@
 """Check a real history's derivation against an independent computation of the rules.
 
-    python scripts/check_derive.py --repo PATH [--tag-prefix P] [--include-prereleases]
-                                   [--path P]... [--no-merges] [--change-time author|commit]
+    python scripts/check_derive.py --repo PATH [--branch NAME | --tag-prefix P]
+                                   [--include-prereleases] [--path P]... [--no-merges]
+                                   [--change-time author|commit]
 
-Runs `pulse-backfill git PATH --dry-run --include-first --output FILE` with the options given,
-and checks every event against a plain model: git's graph (`rev-list --parents`, nothing else
+Runs `pulse-backfill git PATH --dry-run --include-first --output FILE` with the options given
+(with --branch, `--deployments-from branch:NAME`: each commit of its first-parent line, as
+`git rev-list --first-parent` lists it, a deployment), and checks every event against a plain
+model: git's graph (`rev-list --parents`, nothing else
 of its walks), each commit given to the first deployment, in order, whose commit reaches it by
 a walk of parents; with --path, only the commits `git rev-list <every deployment> -- PATH` lists
 (the rule for paths); with --no-merges, no merge commit. Each deployment with changes must be
@@ -25,13 +28,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pulse_backfill.derive.history import DeployedCommit  # noqa: E402
 from pulse_backfill.derive.releases import TagRules, tag_deployments  # noqa: E402
 from pulse_backfill.git.repository import Repository  # noqa: E402
 
 
-def git(repo: Path, *args: str) -> str:
+def git(repo: Path, *args: str, stdin: str | None = None) -> str:
     return subprocess.run(
-        ["git", "--git-dir", str(repo), *args], check=True, capture_output=True, text=True
+        ["git", "--git-dir", str(repo), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        input=stdin,
     ).stdout
 
 
@@ -40,6 +48,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--repo", type=Path, required=True)
+    parser.add_argument("--branch", help="deployments from this branch's first-parent line")
     parser.add_argument("--tag-prefix", default="")
     parser.add_argument("--include-prereleases", action="store_true")
     parser.add_argument("--path", action="append", default=[])
@@ -48,18 +57,30 @@ def main() -> int:
     args = parser.parse_args()
     repo = Path(git(args.repo, "rev-parse", "--absolute-git-dir").strip())
 
-    rules = TagRules(prefix=args.tag_prefix, include_prereleases=args.include_prereleases)
-    deployed, _ = tag_deployments(Repository(repo).read_tags()[0], rules)
+    if args.branch:
+        line = git(repo, "rev-list", "--first-parent", "--reverse", args.branch).split()
+        deployed = [DeployedCommit(commit, commit, 0) for commit in line]
+    else:
+        rules = TagRules(prefix=args.tag_prefix, include_prereleases=args.include_prereleases)
+        deployed, _ = tag_deployments(Repository(repo).read_tags()[0], rules)
     tips = [d.commit for d in deployed]
     time_format = "%at" if args.change_time == "author" else "%ct"
     parents: dict[str, list[str]] = {}
     times: dict[str, int] = {}
     for line in git(
-        repo, "rev-list", "--no-commit-header", f"--format=%H {time_format} %P", *tips
+        repo,
+        "rev-list",
+        "--no-commit-header",
+        f"--format=%H {time_format} %P",
+        "--stdin",
+        stdin="\n".join(tips) + "\n",
     ).splitlines():
         commit, time, *commit_parents = line.split()
         parents[commit], times[commit] = commit_parents, int(time)
-    touching = set(git(repo, "rev-list", *tips, "--", *args.path).split()) if args.path else None
+    touching = None
+    if args.path:
+        listed = git(repo, "rev-list", "--stdin", "--", *args.path, stdin="\n".join(tips) + "\n")
+        touching = set(listed.split())
 
     taken: set[str] = set()
     expected: dict[str, list[tuple[int, str]]] = {}
@@ -83,6 +104,7 @@ def main() -> int:
             "git", str(repo), "--dry-run", "--include-first", "--quiet", "--output", output.name,
             "--change-time", args.change_time,
             *(["--tag-prefix", args.tag_prefix] if args.tag_prefix else []),
+            *(["--deployments-from", f"branch:{args.branch}"] if args.branch else []),
             *(["--include-prereleases"] if args.include_prereleases else []),
             *(["--no-merges"] if args.no_merges else []),
             *(f"--path={path}" for path in args.path),
