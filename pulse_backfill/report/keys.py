@@ -140,51 +140,76 @@ class FourKeys:
 
 def four_keys(history: History, period: Period) -> FourKeys:
     """The four keys of `history` (one system, or several pooled) over `period`."""
-    deployed = [d for d in history.deployments if d.time in period]
-    incidents = [i for i in history.incidents if i.created in period]
-    leads = [
-        d.time - history.change_times[(d.system, change)]
-        for d in deployed
-        for change in d.changes
-        if (d.system, change) in history.change_times
-    ]
-    lead_median = float(statistics.median(leads)) if leads else None
-    recoveries = [i.resolved - i.created for i in incidents]
-    recovery_mean = statistics.fmean(recoveries) if recoveries else None
-    failed, unattributed = _failures(history.deployments, incidents)
-    failed_here = len(failed & {(d.system, d.identifier) for d in deployed})
-    rate = failed_here / len(deployed) if deployed else None
-    return FourKeys(
-        deployments=len(deployed),
-        per_day=len(deployed) / period.days,
-        frequency_level=frequency_level([d.time for d in deployed], period),
-        lead_time_changes=len(leads),
-        lead_time_median=lead_median,
-        lead_time_level=None if lead_median is None else lead_time_level(lead_median),
-        incidents=len(incidents),
-        recovery_mean=recovery_mean,
-        recovery_level=None if recovery_mean is None else recovery_level(recovery_mean),
-        failed_deployments=failed_here,
-        failure_rate=rate,
-        failure_level=None if rate is None else failure_level(rate),
-        unattributed_incidents=unattributed,
-    )
+    return Timeline(history).four_keys(period)
+
+
+class Timeline:
+    """A history in time order, to give the four keys of any number of periods of it, each
+    in time proportional to what the period holds."""
+
+    def __init__(self, history: History) -> None:
+        self._deployments = sorted(history.deployments, key=lambda d: (d.time, d.identifier))
+        self._deployed_at = [d.time for d in self._deployments]
+        self._incidents = sorted(history.incidents, key=lambda i: (i.created, i.identifier))
+        self._created_at = [i.created for i in self._incidents]
+        self._change_times = history.change_times
+        # Whatever the period: a deployment failed when an incident, even a later period's,
+        # came while it was its system's last.
+        self._failed, self._unattributed = _failures(self._deployments, self._incidents)
+
+    def four_keys(self, period: Period) -> FourKeys:
+        deployed = self._deployments[_slice(self._deployed_at, period)]
+        incidents = self._incidents[_slice(self._created_at, period)]
+        leads = [
+            d.time - self._change_times[(d.system, change)]
+            for d in deployed
+            for change in d.changes
+            if (d.system, change) in self._change_times
+        ]
+        lead_median = float(statistics.median(leads)) if leads else None
+        recoveries = [i.resolved - i.created for i in incidents]
+        recovery_mean = statistics.fmean(recoveries) if recoveries else None
+        failed = sum((d.system, d.identifier) in self._failed for d in deployed)
+        rate = failed / len(deployed) if deployed else None
+        return FourKeys(
+            deployments=len(deployed),
+            per_day=len(deployed) / period.days,
+            frequency_level=frequency_level([d.time for d in deployed], period),
+            lead_time_changes=len(leads),
+            lead_time_median=lead_median,
+            lead_time_level=None if lead_median is None else lead_time_level(lead_median),
+            incidents=len(incidents),
+            recovery_mean=recovery_mean,
+            recovery_level=None if recovery_mean is None else recovery_level(recovery_mean),
+            failed_deployments=failed,
+            failure_rate=rate,
+            failure_level=None if rate is None else failure_level(rate),
+            unattributed_incidents=sum(
+                (i.system, i.identifier) in self._unattributed for i in incidents
+            ),
+        )
+
+
+def _slice(times: Sequence[int], period: Period) -> slice:
+    return slice(bisect.bisect_left(times, period.since), bisect.bisect_left(times, period.until))
 
 
 def _failures(
     deployments: Sequence[Deployment], incidents: Sequence[Incident]
-) -> tuple[set[tuple[str, str]], int]:
-    """Deployments that caused an incident: the last of its system before it was created."""
+) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """The deployments that caused an incident, each the last of its system at or before the
+    incident's creation; and the incidents with no such deployment (ignored for the rate)."""
     by_system: dict[str, list[Deployment]] = {}
-    for deployment in sorted(deployments, key=lambda d: (d.time, d.identifier)):
+    for deployment in deployments:  # in time order
         by_system.setdefault(deployment.system, []).append(deployment)
+    times = {system: [d.time for d in line] for system, line in by_system.items()}
     failed: set[tuple[str, str]] = set()
-    unattributed = 0
+    unattributed: set[tuple[str, str]] = set()
     for incident in incidents:
         line = by_system.get(incident.system, [])
-        position = bisect.bisect_left([d.time for d in line], incident.created)
+        position = bisect.bisect_right(times.get(incident.system, []), incident.created)
         if position == 0:
-            unattributed += 1
+            unattributed.add((incident.system, incident.identifier))
         else:
             cause = line[position - 1]
             failed.add((cause.system, cause.identifier))
