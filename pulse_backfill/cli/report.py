@@ -9,11 +9,9 @@ import typer
 import typer.main
 
 from pulse_backfill.cli.display import print_json
-from pulse_backfill.cli.options import (
-    StorePath,
-    parse_date_option,
-)
+from pulse_backfill.cli.options import parse_date_option
 from pulse_backfill.errors import UsageError
+from pulse_backfill.report.trends import Granularity
 from pulse_backfill.store import default_store_path
 
 
@@ -30,10 +28,29 @@ def report_command(
         str | None,
         typer.Option(help="End of the period (exclusive). \\[default: the day after the last]"),
     ] = None,
-    store: StorePath = None,
+    by: Annotated[
+        Granularity | None,
+        typer.Option(
+            help="Also the four keys of each calendar week (ISO, Monday first), month or "
+            "quarter (UTC), as trends. \\[default: the whole period only]",
+            case_sensitive=False,
+        ),
+    ] = None,
+    store: Annotated[
+        list[Path] | None,
+        typer.Option(
+            envvar="PULSE_BACKFILL_STORE",
+            help="A local store (SQLite; repeatable: shards' stores report as one, an event "
+            "several hold counting once). \\[default: store.sqlite3 in the user's state folder]",
+        ),
+    ] = None,
     from_file: Annotated[
-        Path | None,
-        typer.Option("--from", metavar="FILE", help="Read an NDJSON export instead of the store."),
+        list[Path] | None,
+        typer.Option(
+            "--from",
+            metavar="FILE",
+            help="An NDJSON export to read (repeatable; with --store, beside the stores).",
+        ),
     ] = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the figures as one JSON object on stdout.")
@@ -47,21 +64,18 @@ def report_command(
     # Imported here: the other commands, whose start-up a nightly re-sync pays, never need them.
     from rich.console import Console
 
-    from pulse_backfill.report.build import build_report, history_from_file, history_from_store
-    from pulse_backfill.report.view import html_page, show
+    from pulse_backfill.report.build import build_report, read_history
+    from pulse_backfill.report.page import html_page
+    from pulse_backfill.report.view import show
 
-    if store is not None and from_file is not None:
-        raise UsageError("--store and --from exclude each other: pass only one")
-    history = (
-        history_from_file(from_file)
-        if from_file is not None
-        else history_from_store(store or default_store_path())
-    )
+    exports = from_file or []
+    stores = store or ([] if exports else [default_store_path()])
     report = build_report(
-        history,
+        read_history(stores, exports),
         systems=system or [],
         since=parse_date_option(since, "--since"),
         until=parse_date_option(until, "--until"),
+        by=by,
     )
     if html_file is not None:
         try:

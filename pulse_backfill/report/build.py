@@ -1,11 +1,13 @@
-"""The report's figures: the events of a store or an export, read as a history, and the four keys
-over a period of it, per system and for all together."""
+"""The report's figures: the events of stores and exports, read as one history (an event that
+several hold counts once), and the four keys over a period of it, per system and for all
+together, and over each calendar period of it with `--by`."""
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,10 +21,11 @@ from pulse_backfill.report.keys import (
     History,
     Incident,
     Period,
-    four_keys,
+    Timeline,
     monthly_lead_time,
     weekly_deployments,
 )
+from pulse_backfill.report.trends import Granularity, PeriodKeys, trends
 from pulse_backfill.store import read_events as read_store_events
 
 
@@ -33,8 +36,11 @@ class Report:
     all: FourKeys
     weekly_deployments: list[tuple[int, int]]
     monthly_lead_time: list[tuple[str, float | None]]
+    by: Granularity | None = None
+    periods: list[PeriodKeys] = field(default_factory=list)  # with `by`, in time order
 
     def to_json(self) -> dict[str, Any]:
+        by = {} if self.by is None else {"by": str(self.by), "periods": self.periods_json()}
         return {
             "period": self.period.to_json(),
             "systems": {name: keys.to_json() for name, keys in self.systems.items()},
@@ -47,27 +53,45 @@ class Report:
                 {"month": month, "median_seconds": median}
                 for month, median in self.monthly_lead_time
             ],
+            **by,
         }
 
-
-def history_from_store(path: Path) -> History:
-    return _history(
-        (system, kind, json.loads(body)) for system, kind, body in read_store_events(path)
-    )
+    def periods_json(self) -> list[dict[str, Any]]:
+        return [keys.to_json() for keys in self.periods]
 
 
-def history_from_file(path: Path) -> History:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise UsageError(f"cannot read --from {path} ({reason}): pass an NDJSON export") from None
-    events = read_events(text, str(path), None)
-    return _history((event.system or "", event.kind, event.body) for event in events)
+def read_history(stores: Sequence[Path], exports: Sequence[Path]) -> History:
+    """The events of every store and export, as one history: an event several of them hold
+    (shards that overlap, a store and its own export) counts once."""
+    return _history(itertools.chain(_store_events(stores), _export_events(exports)))
+
+
+def _store_events(paths: Sequence[Path]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path in paths:
+        for system, kind, body in read_store_events(path):
+            yield system, kind, json.loads(body)
+
+
+def _export_events(paths: Sequence[Path]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path in paths:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+            raise UsageError(
+                f"cannot read --from {path} ({reason}): pass an NDJSON export"
+            ) from None
+        for event in read_events(text, str(path), None):
+            yield event.system or "", event.kind, event.body
 
 
 def build_report(
-    history: History, *, systems: Sequence[str], since: int | None, until: int | None
+    history: History,
+    *,
+    systems: Sequence[str],
+    since: int | None,
+    until: int | None,
+    by: Granularity | None = None,
 ) -> Report:
     if systems:
         unknown = sorted(set(systems) - set(history.systems))
@@ -88,17 +112,29 @@ def build_report(
         raise UsageError("--since must be before --until")
     return Report(
         period=period,
-        systems={name: four_keys(history.only([name]), period) for name in history.systems},
-        all=four_keys(history, period),
+        systems={
+            name: Timeline(history.only([name])).four_keys(period) for name in history.systems
+        },
+        all=Timeline(history).four_keys(period),
         weekly_deployments=weekly_deployments(history, period),
         monthly_lead_time=monthly_lead_time(history, period),
+        by=by,
+        periods=[] if by is None else trends(history, period, by),
     )
+
+
+_IDENTIFIER = {"change": "change_id", "deployment": "deploy_id", "incident": "incident_id"}
 
 
 def _history(events: Iterable[tuple[str, str, dict[str, Any]]]) -> History:
     history = History()
+    seen: set[tuple[str, str, str]] = set()
     for system, kind, body in events:
         system = system or UNKNOWN_SYSTEM
+        key = (system, kind, body[_IDENTIFIER[kind]])
+        if key in seen:
+            continue  # the first store or export to hold it is taken
+        seen.add(key)
         if kind == "deployment":
             history.deployments.append(
                 Deployment(

@@ -1,11 +1,10 @@
-"""The report for people: a table and two charts, on a terminal, as plain text, or as HTML."""
+"""The report for people, on a terminal or as plain text: a table of the four keys, two
+charts, and with `--by` a trend line per key and system."""
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 
 from rich import box
 from rich.console import Console, Group
@@ -13,87 +12,61 @@ from rich.table import Table
 from rich.text import Text
 
 from pulse_backfill.report.build import Report
-from pulse_backfill.report.keys import DAY, HOUR, MINUTE, FourKeys, Level, Period
+from pulse_backfill.report.figures import (
+    HEADERS,
+    KEYS,
+    Key,
+    cells,
+    day,
+    direction,
+    duration,
+    period_line,
+    period_name,
+    rows,
+    trend_line,
+    trend_rows,
+)
+from pulse_backfill.report.keys import FourKeys, Level
 
 CHART_HEIGHT = 8
 CHART_WIDTH = 64  # columns of bars: with the axis, the chart fits in 80 columns
 _AXIS = 13  # room for "10.5 months"
 _PARTIAL = " ▁▂▃▄▅▆▇█"
 _STYLE = {Level.ELITE: "green", Level.HIGH: "cyan", Level.MEDIUM: "yellow", Level.LOW: "red"}
-_HTML_COLOUR = {
-    Level.ELITE: "#1a7f37",
-    Level.HIGH: "#0969da",
-    Level.MEDIUM: "#9a6700",
-    Level.LOW: "#cf222e",
-}
-# Short enough for a table of every key in 80 columns.
-HEADERS = ("system", "deploy frequency", "lead time", "time to recover", "failure rate")
+# A trend line: "  lead time         ▇▅▃▂▁·▁  2.1 h       high    ↓ from 3.2 days", 80 columns.
+SPARK_WIDTH = 20  # marks; more periods than this are merged, a mark for several
+_SPARK = "▁▂▃▄▅▆▇█"
+_NONE = "·"  # a period with nothing to compute the key from
+_KEY_WIDTH = 16
+_VALUE_WIDTH = 11  # "10.5 months"
+_LEVEL_WIDTH = 6
 
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
-    if seconds < HOUR:
-        text = f"{seconds / MINUTE:.0f} min"
-    elif seconds < DAY:
-        text = f"{seconds / HOUR:.1f} h"
-    elif seconds < 60 * DAY:
-        text = f"{seconds / DAY:.1f} days"
-    else:
-        text = f"{seconds / (30.44 * DAY):.1f} months"
-    return sign + text
-
-
-def cells(keys: FourKeys) -> list[tuple[str, Level | None]]:
-    """Each key as (figure, level), the figure as a person reads it."""
-    rate = (
-        "-"
-        if keys.failure_rate is None
-        else f"{keys.failure_rate:.0%} ({keys.failed_deployments}/{keys.deployments})"
-    )
-    return [
-        (f"{keys.per_day:.2f}/day", keys.frequency_level),
-        (duration(keys.lead_time_median), keys.lead_time_level),
-        (duration(keys.recovery_mean), keys.recovery_level),
-        (rate, keys.failure_level),
-    ]
-
-
-def period_line(period: Period) -> str:
-    last = datetime.fromtimestamp(period.until - DAY, UTC).strftime("%Y-%m-%d")
-    first = datetime.fromtimestamp(period.since, UTC).strftime("%Y-%m-%d")
-    return f"The four keys, {first} to {last} ({period.days} days, UTC)"
-
-
-def _rows(report: Report) -> list[tuple[str, FourKeys]]:
-    rows = list(report.systems.items())
-    if len(rows) > 1:
-        rows.append(("all systems", report.all))
-    return rows
+Segment = tuple[str, str]  # text, and its rich style ("" for none)
 
 
 # Plain text: what a log or a pipe gets, and what the golden files hold.
 
 
 def plain_text(report: Report) -> list[str]:
-    rows = [
+    table = [list(HEADERS)] + [
         [name, *(f"{figure} {level or ''}".strip() for figure, level in cells(keys))]
-        for name, keys in _rows(report)
+        for name, keys in rows(report)
     ]
-    widths = [max(len(row[i]) for row in [list(HEADERS), *rows]) for i in range(len(HEADERS))]
+    widths = [max(len(row[i]) for row in table) for i in range(len(HEADERS))]
     lines = [period_line(report.period), ""]
-    for row in [list(HEADERS), *rows]:
+    for row in table:
         lines.append(
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
     lines += ["", *_charts(report, plain=True)]
+    if report.periods:
+        lines += ["", *(_plain(line) for line in trend_lines(report))]
     return lines
 
 
 def _charts(report: Report, *, plain: bool) -> list[str]:
     weeks = report.weekly_deployments
-    week_labels = (_day(weeks[0][0]), _day(weeks[-1][0])) if weeks else ("", "")
+    week_labels = (day(weeks[0][0]), day(weeks[-1][0])) if weeks else ("", "")
     months = report.monthly_lead_time
     lines = ["Deployments per week"]
     lines += column_chart([float(c) for _, c in weeks], week_labels, _count, sum, plain=plain)
@@ -159,10 +132,6 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values)
 
 
-def _day(moment: int) -> str:
-    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d")
-
-
 # A terminal: the same, with rich's table and colour.
 
 
@@ -172,7 +141,7 @@ def show(report: Report, console: Console) -> None:
             console.print(line, markup=False, highlight=False)
         return
     table = Table(*HEADERS, box=box.SIMPLE_HEAVY, title=period_line(report.period))
-    for name, keys in _rows(report):
+    for name, keys in rows(report):
         table.add_row(
             name,
             *(
@@ -181,124 +150,85 @@ def show(report: Report, console: Console) -> None:
             ),
         )
     charts = Text("\n".join(_charts(report, plain=False)), style="bright_blue")
-    console.print(Group(table, charts))
+    trends = [Text.assemble(*line) for line in trend_lines(report)] if report.periods else []
+    console.print(Group(table, charts, *([Text(), *trends] if trends else [])))
 
 
-# HTML: one self-contained page (no network at view time) for sharing.
+# With --by: per system, a line per key, its periods as marks coloured by their level.
 
 
-def html_page(report: Report) -> str:
-    rows = "".join(
-        "<tr><th scope='row'>" + html.escape(name) + "</th>"
-        + "".join(
-            f"<td>{html.escape(figure)} <span class='level' style='color:"
-            f"{_HTML_COLOUR[level] if level else '#57606a'}'>{level or ''}</span></td>"
-            for figure, level in cells(keys)
-        )
-        + "</tr>"
-        for name, keys in _rows(report)
-    )  # fmt: skip
-    weeks = report.weekly_deployments
-    months = report.monthly_lead_time
-    deployments = _svg_chart(
-        "deployments-per-week",
-        [(_day(week), float(count), str(count)) for week, count in weeks],
-        "deployments",
-        _count,
+def trend_lines(report: Report) -> list[list[Segment]]:
+    assert report.by is not None
+    names = [period_name(p.period, report.by) for p in report.periods]
+    size = math.ceil(len(names) / SPARK_WIDTH)
+    each = f", a mark per {size} {report.by}s" if size > 1 else ""
+    lines: list[list[Segment]] = [
+        [(trend_line(report), "bold")],
+        [(f"{names[0]} to {names[-1]}{each}; {_NONE}: nothing to compute from", "")],
+    ]
+    for name, periods in trend_rows(report):
+        lines += [[("", "")], [(name, "bold")]]
+        lines += [_key_line(key, periods, size) for key in KEYS]
+    return lines
+
+
+def _key_line(key: Key, periods: Sequence[FourKeys], size: int) -> list[Segment]:
+    values = [key.value(keys) for keys in periods]
+    levels = [key.level(keys) for keys in periods]
+    marks = _sparkline(values, levels, size)
+    # The latest value: that of the last period with one, as the direction's end.
+    latest, level = next(
+        (
+            (v, lv)
+            for v, lv in zip(reversed(values), reversed(levels), strict=True)
+            if v is not None
+        ),
+        (None, None),
     )
-    lead_times = _svg_chart(
-        "lead-time-per-month",
-        [(month, median, duration(median)) for month, median in months],
-        "median lead time",
-        duration,
-    )
-    return _PAGE.format(
-        title=html.escape(period_line(report.period)),
-        headers="".join(f"<th scope='col'>{html.escape(h)}</th>" for h in HEADERS),
-        rows=rows,
-        deployments=deployments,
-        lead_times=lead_times,
-    )
+    shown = "-" if latest is None else key.shown(latest)
+    change, better = direction(key, values)
+    line: list[Segment] = [(f"  {key.name:<{_KEY_WIDTH}}  ", ""), *marks]
+    line.append(("  ", ""))  # every line of a report has as many marks
+    line.append((f"{shown:<{_VALUE_WIDTH}} ", ""))
+    line.append((f"{level or '':<{_LEVEL_WIDTH}}", _STYLE[level] if level else ""))
+    if change:
+        line.append(("  ", ""))
+        line.append((change, "" if better is None else "green" if better else "red"))
+    return _trimmed(line)
 
 
-def _svg_chart(
-    name: str,
-    points: list[tuple[str, float | None, str]],
-    what: str,
-    label: Callable[[float], str],
-) -> str:
-    width, height, pad = 720, 220, 30
-    top = max((v for _, v, _ in points if v is not None), default=0.0) or 1.0
-    top_label = f"top: {label(top)}"
-    step = (width - 2 * pad) / max(len(points), 1)
-    bar_width = min(max(step - 2, 1), 48)  # a few wide bars read as blocks, not bars
-    bars = []
-    for index, (name_of_bar, value, shown) in enumerate(points):
-        if value is None:
-            continue
-        bar = max(value, 0) / top * (height - 2 * pad)
-        x = pad + index * step
-        bars.append(
-            f"<rect x='{x:.1f}' y='{height - pad - bar:.1f}' width='{bar_width:.1f}' "
-            f"height='{bar:.1f}'><title>{html.escape(name_of_bar)}: {html.escape(shown)} "
-            f"{what}</title></rect>"
-        )
-    first = html.escape(points[0][0]) if points else ""
-    last = html.escape(points[-1][0]) if points else ""
-    return (
-        f"<svg class='chart' id='{name}' viewBox='0 0 {width} {height}' role='img' "
-        f"aria-label='{html.escape(what)}'>"
-        f"<line x1='{pad}' y1='{height - pad}' x2='{width - pad}' y2='{height - pad}' />"
-        + "".join(bars)
-        + f"<text x='{pad}' y='{pad - 10}'>{html.escape(top_label)} {html.escape(what)}</text>"
-        f"<text x='{pad}' y='{height - 8}'>{first}</text>"
-        f"<text x='{width - pad}' y='{height - 8}' text-anchor='end'>{last}</text></svg>"
-    )
+def _sparkline(
+    values: Sequence[float | None], levels: Sequence[Level | None], size: int
+) -> list[Segment]:
+    """A mark per `size` periods: its height the value (the mean of those merged) against
+    the highest, from zero; its colour the level of the last period with a value."""
+    marks: list[tuple[float | None, Level | None]] = []
+    for start in range(0, len(values), size):
+        group = zip(values[start : start + size], levels[start : start + size], strict=True)
+        known = [(value, level) for value, level in group if value is not None]
+        if known:
+            marks.append((sum(v for v, _ in known) / len(known), known[-1][1]))
+        else:
+            marks.append((None, None))
+    top = max((value for value, _ in marks if value is not None), default=0.0)
+    return [
+        (_NONE, "dim")
+        if value is None
+        else (_SPARK[_height(value, top)], _STYLE[level] if level else "")
+        for value, level in marks
+    ]
 
 
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<script>
-  // Marks the page for checks: script errors, and how many charts drew bars.
-  var page = document.documentElement;
-  window.addEventListener("error", function () {{
-    page.dataset.errors = String(Number(page.dataset.errors || 0) + 1);
-  }});
-  window.addEventListener("DOMContentLoaded", function () {{
-    var charts = document.querySelectorAll("svg.chart");
-    var drawn = Array.prototype.filter.call(charts, function (svg) {{
-      return svg.querySelectorAll("rect").length > 0;
-    }});
-    page.dataset.charts = String(drawn.length);
-  }});
-</script>
-<style>
-  body {{ font: 15px/1.5 system-ui, sans-serif; color: #1f2328; }}
-  body {{ margin: 2rem auto; max-width: 60rem; padding: 0 1rem; }}
-  table {{ border-collapse: collapse; width: 100%; margin: 1rem 0 2rem; }}
-  th, td {{ text-align: left; padding: .4rem .6rem; border-bottom: 1px solid #d0d7de; }}
-  .level {{ font-weight: 600; }}
-  svg.chart {{ width: 100%; height: auto; }}
-  svg.chart rect {{ fill: #0969da; }}
-  svg.chart line {{ stroke: #57606a; }}
-  svg.chart text {{ font-size: 12px; fill: #57606a; }}
-</style>
-</head>
-<body>
-<h1>{title}</h1>
-<table>
-<thead><tr>{headers}</tr></thead>
-<tbody>{rows}</tbody>
-</table>
-<h2>Deployments per week</h2>
-{deployments}
-<h2>Median lead time per month</h2>
-{lead_times}
-<p>Computed by pulse-backfill as Pulse computes the four keys.</p>
-</body>
-</html>
-"""
+def _height(value: float, top: float) -> int:
+    if top <= 0:
+        return 0
+    return min(len(_SPARK) - 1, max(0, round(value / top * (len(_SPARK) - 1))))
+
+
+def _trimmed(line: list[Segment]) -> list[Segment]:
+    text, style = line[-1]
+    return [*line[:-1], (text.rstrip(), style)]
+
+
+def _plain(line: Sequence[Segment]) -> str:
+    return "".join(text for text, _ in line).rstrip()
