@@ -17,10 +17,10 @@ from pulse_backfill.pulse.endpoint import (
     DEFAULT_TIMEOUT,
     check_base_url,
     endpoint,
-    is_loopback,
     redact,
 )
 from pulse_backfill.pulse.events import Event
+from pulse_backfill.urls import is_loopback
 
 MAX_CONNECT_TIMEOUT = 10.0  # a host that does not accept in this long will not
 

@@ -5,10 +5,10 @@ Light on purpose: the CLI checks options with it before anything imports the HTT
 
 from __future__ import annotations
 
-import ipaddress
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from pulse_backfill.errors import UsageError
+from pulse_backfill.urls import is_loopback
 
 DEFAULT_BASE_URL = "https://ingestion.pulse.codacy.com"
 INGESTION_PATH = "/v1/ingestion/cli"
@@ -37,16 +37,6 @@ def check_base_url(base_url: str, *, insecure: bool = True) -> str:
             "or pass --insecure to allow plain http"
         )
     return base_url
-
-
-def is_loopback(base_url: str) -> bool:
-    host = urlsplit(base_url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def endpoint(base_url: str) -> str:
