@@ -3,6 +3,7 @@ its token, are as secret as a password."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import urlsplit, urlunsplit
 
@@ -32,3 +33,25 @@ def shown_location(location: str) -> str:
         return location
     shown = display_url(location)
     return shown.split("?", 1)[0] + ("?..." if "?" in shown else "")
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def credentials_in_the_clear(url: str) -> bool:
+    """Whether `url` carries credentials over plain http:// off this machine: whoever is on
+    the way can read them."""
+    parts = urlsplit(url) if "://" in url else None
+    return (
+        parts is not None
+        and parts.scheme.lower() == "http"
+        and (parts.username is not None or parts.password is not None)
+        and not is_loopback(url)
+    )

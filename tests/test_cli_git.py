@@ -253,6 +253,7 @@ def test_json_summary(
                 "error": None,
             }
         ],
+        "shard": None,
         "destination": f"{server.base_url}/v1/ingestion/cli",
         "store": str(store),
         "dry_run": False,

@@ -41,7 +41,7 @@ from pulse_backfill.derive.derivation import ChangeTime, DerivationOptions
 from pulse_backfill.derive.releases import DeployTime, TagRules
 from pulse_backfill.derive.sources import ExportFields
 from pulse_backfill.errors import UsageError
-from pulse_backfill.git.manifest import RepoSpec, parse_repo_list
+from pulse_backfill.git.manifest import LINE_FORMAT, RepoSpec, Shard, parse_repo_list
 from pulse_backfill.git.remote import default_cache_dir
 from pulse_backfill.pulse.endpoint import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
 
@@ -139,8 +139,7 @@ def git_command(
             "--repos",
             metavar="FILE",
             show_default=False,
-            help="Read more repositories from FILE, one a line: "
-            "REPO [--system S] [--tag-prefix P] [--path P]...",
+            help=f"Read more repositories from FILE, one a line: {LINE_FORMAT}",
         ),
     ] = None,
     path: Annotated[
@@ -242,6 +241,25 @@ def git_command(
             "\\[default: the user's cache folder]",
         ),
     ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            envvar="PULSE_BACKFILL_JOBS",
+            help="Repositories fetched and derived at once, while those before them are "
+            "delivered (1: one after another).",
+        ),
+    ] = 4,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            metavar="K/N",
+            envvar="PULSE_BACKFILL_SHARD",
+            show_default=False,
+            help="Take only shard K of N of the repositories (a stable hash of each one's "
+            "location and system): N machines, one store each, share an organisation.",
+        ),
+    ] = None,
     wait: Wait = False,
     force: Force = False,
     concurrency: Concurrency = DEFAULT_CONCURRENCY,
@@ -279,6 +297,8 @@ def git_command(
         ),
         system=system,
         teams=parse_teams(teams),
+        jobs=jobs,
+        shard=None if shard is None else Shard.parse(shard),
         **send_options(ctx),
     )
     options = settings.derivation

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-import gc
-import hashlib
-import json
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from pulse_backfill.commands.collect import (
+    DerivedRepository,
+    collector_paused,
+    derive_one,
+    record_one,
+)
 from pulse_backfill.commands.sending import (
     SendListener,
     SendSettings,
@@ -22,24 +27,16 @@ from pulse_backfill.commands.sending import (
     open_store,
 )
 from pulse_backfill.commands.sources import source_of
-from pulse_backfill.commands.sync import SyncMode, SyncPoint, derive_repository
+from pulse_backfill.commands.sync import SyncMode
 from pulse_backfill.delivery.outcomes import DeliveryReport, Undelivered
 from pulse_backfill.derive.derivation import Derivation, DerivationOptions, Status
 from pulse_backfill.derive.releases import TagRules
-from pulse_backfill.derive.sources import (
-    BranchSource,
-    DeploymentSource,
-    ExportFields,
-    FileSource,
-    TagSource,
-)
+from pulse_backfill.derive.sources import DeploymentSource, ExportFields
 from pulse_backfill.errors import PulseBackfillError
-from pulse_backfill.git.manifest import RepoSpec
-from pulse_backfill.git.remote import default_cache_dir, is_remote, mirror, repository_name
-from pulse_backfill.git.repository import Repository
-from pulse_backfill.pulse.events import Event, EventKind, NdjsonLines, events_in_order
-from pulse_backfill.store import Store
-from pulse_backfill.urls import display_url, shown_location
+from pulse_backfill.git.manifest import RepoSpec, Shard
+from pulse_backfill.git.remote import default_cache_dir
+from pulse_backfill.pulse.events import Event, EventKind
+from pulse_backfill.urls import credentials_in_the_clear, shown_location
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,6 +52,8 @@ class GitBackfillSettings(SendSettings):
     system: str | None = None  # None: each repository's name
     teams: tuple[str, ...] = ()
     cache_dir: Path = field(default_factory=default_cache_dir)
+    jobs: int = 4  # repositories fetched and derived at once
+    shard: Shard | None = None  # only the repositories of this shard
 
     def source_of(self, spec: RepoSpec) -> DeploymentSource:
         return source_of(
@@ -109,10 +108,12 @@ class RepoReport:
 @dataclass(kw_only=True)
 class Summary(SendSummary):
     repositories: list[RepoReport] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # the run's own warnings
+    shard: str | None = None  # "K/N" when the run took one shard
 
     @property
     def warnings(self) -> list[str]:
-        return [warning for report in self.repositories for warning in report.warnings]
+        return [*self.notes, *(w for report in self.repositories for w in report.warnings)]
 
     @property
     def failed(self) -> list[RepoReport]:
@@ -130,6 +131,7 @@ class Summary(SendSummary):
         delivery = self.delivery_json()
         return {
             "repositories": [report.to_json() for report in self.repositories],
+            "shard": self.shard,
             "destination": delivery.pop("destination"),
             "store": delivery.pop("store"),
             "dry_run": delivery.pop("dry_run"),
@@ -149,15 +151,6 @@ class Summary(SendSummary):
         }
 
 
-def open_repository(location: str, cache_dir: Path) -> Repository:
-    """A local repository as it is, or a URL's cached clone, fetched first."""
-    if not is_remote(location):
-        return Repository(Path(location))
-    return Repository(
-        mirror(location, cache_dir), label=display_url(location), name=repository_name(location)
-    )
-
-
 def run_git_backfill(
     settings: GitBackfillSettings,
     listener: RunListener,
@@ -165,45 +158,78 @@ def run_git_backfill(
 ) -> Summary:
     """Derive, record, deliver. Setting `cancel` stops starting new requests (Ctrl-C).
 
+    Up to `settings.jobs` repositories are in flight at once: fetched and derived by worker
+    threads while the repository before them is recorded and delivered. Each is recorded and
+    delivered in the order given, by this thread alone (the store has one writer), so the
+    events, their order and the store are those of one repository after another.
+
     With one repository, a failure to read it ends the run; with several, it is reported and
     the others go on.
     """
     started = time.monotonic()
+    cancel = cancel or threading.Event()
     with ExitStack() as stack:
         # Take the store first: a rival run is reported before any work is done.
         store = open_store(settings, listener, stack)
         summary = Summary.starting(settings, store)
+        summary.shard = None if settings.shard is None else str(settings.shard)
         write = None if settings.output is None else stack.enter_context(ndjson(settings.output))
-        listener.start_repositories(len(settings.repositories))
+        repositories = _to_run(settings, summary)
+        for note in summary.notes:
+            listener.warn(note)
+        listener.start_repositories(len(repositories))
         stack.callback(listener.stop)
-        cancel = cancel or threading.Event()
         target = None
         if store is not None and settings.api_key:
             target = store.target(settings.base_url, settings.api_key)
-        for spec in settings.repositories:
-            if cancel.is_set():  # what was derived is recorded; the rest waits for the next run
-                summary.stopped_deriving = True
+        # Deriving only what is new needs the store's word on what was, and every event for
+        # --output and --force.
+        resync = store is not None and settings.output is None and not settings.force
+        pool = stack.enter_context(
+            ThreadPoolExecutor(max_workers=settings.jobs, thread_name_prefix="derive")
+        )
+        stack.callback(pool.shutdown, cancel_futures=True)  # Ctrl-C: those not started wait
+        waiting = iter(repositories)
+        in_flight: deque[tuple[RepoReport, Future[DerivedRepository]]] = deque()
+
+        def start_more(room: int) -> None:
+            while len(in_flight) < room and not cancel.is_set():
+                spec = next(waiting, None)
+                if spec is None:
+                    return
+                report = RepoReport(location=shown_location(spec.location))
+                store_path = None if store is None else store.path
+                job = pool.submit(derive_one, spec, settings, store_path, report, resync=resync)
+                in_flight.append((report, job))
+
+        while True:
+            # While the first is recorded and delivered, the next ones are fetched and derived.
+            start_more(settings.jobs)
+            if not in_flight:
                 break
-            report = RepoReport(location=shown_location(spec.location))
+            report, job = in_flight.popleft()
             summary.repositories.append(report)
             try:
-                with _collector_paused():
-                    events, rows = _collect(spec, settings, store, target, report, write)
+                derived = job.result()
+                with collector_paused():
+                    events, rows = record_one(derived, settings, store, target, report, write)
             except PulseBackfillError as error:
-                if len(settings.repositories) == 1:
+                if len(repositories) == 1:
                     raise
                 report.error = str(error)
                 events, rows = [], []
             listener.repository_done(report)
-            # Each repository is delivered as soon as it is derived: memory stays that of one
-            # repository, however many a run has. After a stop (a rejected key, a server that
-            # stays down) later ones are still recorded, for the next run.
+            # Each repository is delivered as soon as it is derived: memory stays that of the
+            # repositories in flight, however many a run has. After a stop (a rejected key, a
+            # server that stays down) later ones are still recorded, for the next run.
             stopped = summary.delivery is not None and summary.delivery.stopped is not None
             if store is not None and target is not None and events and not stopped:
                 report_of_one = deliver(settings, store, target, events, rows, listener, cancel)
                 summary.delivery = merge(summary.delivery, report_of_one)
             elif stopped:
                 summary.delivery = merge(summary.delivery, _not_sent(events))
+        if len(summary.repositories) < len(repositories):
+            summary.stopped_deriving = True  # what was derived is recorded; the rest waits
         if store is not None and target is not None and summary.delivery is None:
             summary.delivery = DeliveryReport()  # nothing was left to send
         elif store is not None and target is None:
@@ -214,6 +240,36 @@ def run_git_backfill(
             )
     summary.elapsed_seconds = time.monotonic() - started
     return summary
+
+
+def _to_run(settings: GitBackfillSettings, summary: Summary) -> list[RepoSpec]:
+    """The repositories this run takes: its shard's, and a repository given twice the same
+    way once (two runs of it at once would both derive from the same sync point)."""
+    seen: set[RepoSpec] = set()
+    taken = []
+    for spec in settings.repositories:
+        key = replace(spec, where=None)
+        if key in seen:
+            where = f" ({spec.where})" if spec.where else ""
+            summary.notes.append(
+                f"{shown_location(spec.location)}{where} is listed twice the same way: run once"
+            )
+            continue
+        seen.add(key)
+        system = settings.system if spec.system is None else spec.system
+        if settings.shard is not None and not settings.shard.takes(spec, system):
+            continue
+        if credentials_in_the_clear(spec.location):
+            summary.notes.append(
+                f"{shown_location(spec.location)}: its credentials travel unencrypted over "
+                "plain http://; use https:// or ssh:// for a server that is not this machine"
+            )
+        taken.append(spec)
+    if settings.shard is not None and not taken:
+        summary.notes.append(
+            f"shard {settings.shard} takes none of the {len(seen)} repositories: nothing to do"
+        )
+    return taken
 
 
 def merge(first: DeliveryReport | None, second: DeliveryReport) -> DeliveryReport:
@@ -236,129 +292,3 @@ def merge(first: DeliveryReport | None, second: DeliveryReport) -> DeliveryRepor
 def _not_sent(events: Sequence[Event]) -> DeliveryReport:
     reason = "not sent: the run stopped"
     return DeliveryReport(undelivered=[Undelivered(e.kind, e.identifier, reason) for e in events])
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Derivation allocates objects per commit, none of them in a reference cycle; the cycle
-    collector's passes over that growing heap cost a tenth of a large history's derivation."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        # Frozen, what was built is never walked: re-enabled with it all in the youngest
-        # generation, the collector's next pass would walk every object, then do so again later.
-        gc.freeze()
-        if was_enabled:
-            gc.enable()
-
-
-def _collect(
-    spec: RepoSpec,
-    settings: GitBackfillSettings,
-    store: Store | None,
-    target: int | None,
-    report: RepoReport,
-    write: Callable[[bytes], object] | None,
-) -> tuple[list[Event], list[int]]:
-    """Derive one repository into `report`, write and record it; what it has to deliver."""
-    repository = open_repository(spec.location, settings.cache_dir)
-    system = settings.system if spec.system is None else spec.system
-    report.system = repository.name if system is None else (system or None)
-    options = settings.derivation
-    source = settings.source_of(spec)
-    report.source = str(source)
-    paths = spec.paths or settings.paths
-    origin = _origin(report.location, report.system, source, options, paths, settings.teams)
-    # Deriving only what is new needs the store's word on what was, and every event for
-    # --output and --force.
-    resync = store is not None and settings.output is None and not settings.force
-    previous = store.sync_point(origin) if store is not None and resync else None
-    # A dry run's lines are formatted as the derivation makes each deployment, while git
-    # still streams, and written in order once it is done.
-    dry_lines = None
-    if store is None and write is not None:
-        dry_lines = NdjsonLines(system=report.system, teams=settings.teams)
-    derived = derive_repository(
-        repository,
-        source,
-        options,
-        paths=paths,
-        previous=None if previous is None else SyncPoint.from_json(previous),
-        reached_before=lambda: frozenset() if store is None else store.reached(origin),
-        on_deployment=None if dry_lines is None else dry_lines.format_ahead,
-        timeout=settings.timeout,
-    )
-    report.sync = derived.mode
-    report.derivation = derived.derivation
-    report.tag_names = [tag.name for tag in derived.found.tags]
-    report.default_branch = derived.found.default_branch
-    report.warnings = derived.found.warnings
-    sent = derived.derivation.sent
-    report.counts = {
-        "change": sum(len(deployment.changes) for deployment in sent),
-        "deployment": len(sent),
-    }
-    if store is None:
-        # A dry run holds no event: it writes a large history without building one per commit.
-        if write is not None and dry_lines is not None:
-            for chunk in dry_lines.in_order(derived.derivation):
-                write(chunk)
-        return [], []
-    events = list(events_in_order(derived.derivation, system=report.system, teams=settings.teams))
-    if write is not None:
-        for event in events:
-            write(event.ndjson_line())
-    report.origin = origin
-    rows = store.record(
-        events,
-        origin=origin,
-        point=derived.point.to_json(),
-        reached=derived.reached,
-        whole=derived.mode is SyncMode.FULL,
-    )
-    if target is None:
-        return [], []
-    if derived.mode is SyncMode.FULL:
-        return events, rows
-    return store.unacknowledged(origin, target)
-
-
-def _origin(
-    location: str,
-    system: str | None,
-    source: DeploymentSource,
-    options: DerivationOptions,
-    paths: Sequence[str],
-    teams: Sequence[str],
-) -> str:
-    """The store's key for what this repository, derived this way, gives."""
-    if not is_remote(location):
-        location = str(Path(location).resolve())
-    match source:
-        case TagSource(rules):
-            how: list[object] = [
-                rules.prefix,
-                rules.pattern.pattern if rules.pattern else None,
-                rules.include_prereleases,
-                str(rules.deploy_time),
-            ]
-        case BranchSource(name):
-            how = ["branch", name]
-        case FileSource(export, fields):
-            how = ["file", shown_location(export), *vars(fields).values()]
-    recipe = json.dumps(
-        [
-            system,
-            *how,
-            options.since,
-            options.until,
-            str(options.change_time),
-            options.include_first,
-            options.no_merges,
-            list(paths),
-            list(teams),
-        ]
-    )
-    return f"git {location} {hashlib.sha256(recipe.encode()).hexdigest()[:16]}"

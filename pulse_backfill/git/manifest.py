@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import shlex
 from dataclasses import dataclass
 
 from pulse_backfill.errors import UsageError
+from pulse_backfill.urls import shown_location
 
 LINE_FORMAT = "REPO [--system S] [--deployments-from SOURCE] [--tag-prefix P] [--path P]..."
 _OPTIONS = ("--system", "--deployments-from", "--tag-prefix", "--path")
@@ -71,3 +73,29 @@ def _spec(words: list[str], source: str, number: int) -> RepoSpec:
 
 def _bad_line(source: str, number: int, why: str) -> UsageError:
     return UsageError(f"--repos {source} line {number}: {why}; write each line as {LINE_FORMAT}")
+
+
+@dataclass(frozen=True)
+class Shard:
+    """`--shard K/N`: the repositories of a run that shard K of N takes, by a hash of each
+    one's location (without credentials) and system, so that adding or removing a line moves
+    no other repository to another shard."""
+
+    index: int  # 1 to count
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        index, slash, count = text.partition("/")
+        if slash and index.isdecimal() and count.isdecimal() and 1 <= int(index) <= int(count):
+            return cls(int(index), int(count))
+        raise UsageError(f"--shard {text!r} is not K/N with 1 <= K <= N: pass, say, --shard 1/4")
+
+    def takes(self, spec: RepoSpec, system: str | None) -> bool:
+        """Whether this shard runs `spec`, whose system is the line's, else the run's."""
+        key = f"{shown_location(spec.location)}\n{system or ''}".encode()
+        number = int.from_bytes(hashlib.sha256(key).digest()[:8], "big")
+        return number % self.count == self.index - 1
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"

@@ -7,9 +7,11 @@ Below the delivery and the commands, above the wire events (`pulse`) it records.
 from pulse_backfill.store.database import (
     ReachedCommits,
     Store,
+    SyncState,
     default_store_path,
     key_fingerprint,
     read_events,
+    reading_syncs,
 )
 from pulse_backfill.store.lock import StoreLock
 from pulse_backfill.store.schema import APPLICATION_ID, SCHEMA_VERSION
@@ -20,7 +22,9 @@ __all__ = [
     "ReachedCommits",
     "Store",
     "StoreLock",
+    "SyncState",
     "default_store_path",
     "key_fingerprint",
     "read_events",
+    "reading_syncs",
 ]

@@ -176,13 +176,10 @@ class Store:
         return int(row[0])
 
     def sync_point(self, origin: str) -> str | None:
-        """Where the last sync of `origin` left off, as `record` was given it."""
-        row = self._db.execute("SELECT point FROM syncs WHERE origin = ?", (origin,)).fetchone()
-        return None if row is None or row[0] is None else str(row[0])
+        return SyncState(self._db).sync_point(origin)
 
     def reached(self, origin: str) -> ReachedCommits:
-        """The commits `origin`'s deployments reach, as `record` was given them."""
-        return ReachedCommits(self._db, origin)
+        return SyncState(self._db).reached(origin)
 
     def unacknowledged(self, origin: str, target: int) -> tuple[list[Event], list[int]]:
         """The events of `origin` that `target` has not acknowledged, in recording order."""
@@ -280,6 +277,36 @@ class Store:
                 " updated_at = excluded.updated_at",
                 rows,
             )
+
+
+class SyncState:
+    """Where each origin's last sync left off, read on a connection to the store."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def sync_point(self, origin: str) -> str | None:
+        """Where the last sync of `origin` left off, as `record` was given it."""
+        row = self._db.execute("SELECT point FROM syncs WHERE origin = ?", (origin,)).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
+    def reached(self, origin: str) -> ReachedCommits:
+        """The commits `origin`'s deployments reach, as `record` was given them."""
+        return ReachedCommits(self._db, origin)
+
+
+@contextmanager
+def reading_syncs(path: Path) -> Iterator[SyncState]:
+    """The sync state on a read-only connection of its own: for a thread that derives a
+    repository while the run's one writer records others (WAL keeps each read consistent)."""
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error as error:
+        raise StoreError(f"cannot read the store at {path} ({error})") from None
+    try:
+        yield SyncState(db)
+    finally:
+        db.close()
 
 
 class ReachedCommits:

@@ -1,0 +1,206 @@
+"""One repository of a `git` run, in two steps: derived (fetched, read, derived: what a worker
+thread does while others wait on the network), then recorded (written, put in the store: what
+the run's one writer does, in the order the repositories were given)."""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pulse_backfill.commands.sync import (
+    RepositoryDerivation,
+    SyncMode,
+    SyncPoint,
+    derive_repository,
+)
+from pulse_backfill.derive.derivation import DerivationOptions
+from pulse_backfill.derive.sources import BranchSource, DeploymentSource, FileSource, TagSource
+from pulse_backfill.git.manifest import RepoSpec
+from pulse_backfill.git.remote import is_remote, mirror, repository_name
+from pulse_backfill.git.repository import Repository
+from pulse_backfill.pulse.events import Event, NdjsonLines, events_in_order
+from pulse_backfill.store import Store, reading_syncs
+from pulse_backfill.urls import display_url, shown_location
+
+if TYPE_CHECKING:
+    from pulse_backfill.commands.backfill import GitBackfillSettings, RepoReport
+
+
+@dataclass
+class DerivedRepository:
+    derived: RepositoryDerivation
+    origin: str  # its key in the store
+    dry_lines: NdjsonLines | None  # a dry run's lines, formatted as it derived
+
+
+def open_repository(location: str, cache_dir: Path) -> Repository:
+    """A local repository as it is, or a URL's cached clone, fetched first."""
+    if not is_remote(location):
+        return Repository(Path(location))
+    return Repository(
+        mirror(location, cache_dir), label=display_url(location), name=repository_name(location)
+    )
+
+
+def derive_one(
+    spec: RepoSpec,
+    settings: GitBackfillSettings,
+    store_path: Path | None,
+    report: RepoReport,
+    *,
+    resync: bool,
+) -> DerivedRepository:
+    """Fetch and derive one repository into `report`. It only reads the store (at
+    `store_path`, on a connection of its own), so that several can run at once."""
+    with collector_paused():
+        repository = open_repository(spec.location, settings.cache_dir)
+        system = settings.system if spec.system is None else spec.system
+        report.system = repository.name if system is None else (system or None)
+        source = settings.source_of(spec)
+        report.source = str(source)
+        paths = spec.paths or settings.paths
+        origin = _origin(
+            report.location, report.system, source, settings.derivation, paths, settings.teams
+        )
+        # A dry run's lines are formatted as the derivation makes each deployment, while git
+        # still streams, and written in order once it is done.
+        dry_lines = None
+        if store_path is None and settings.output is not None:
+            dry_lines = NdjsonLines(system=report.system, teams=settings.teams)
+        with ExitStack() as stack:
+            syncs = None
+            if store_path is not None and resync:
+                syncs = stack.enter_context(reading_syncs(store_path))
+            previous = None if syncs is None else syncs.sync_point(origin)
+            derived = derive_repository(
+                repository,
+                source,
+                settings.derivation,
+                paths=paths,
+                previous=None if previous is None else SyncPoint.from_json(previous),
+                reached_before=lambda: frozenset() if syncs is None else syncs.reached(origin),
+                on_deployment=None if dry_lines is None else dry_lines.format_ahead,
+                timeout=settings.timeout,
+            )
+    report.sync = derived.mode
+    report.derivation = derived.derivation
+    report.tag_names = [tag.name for tag in derived.found.tags]
+    report.default_branch = derived.found.default_branch
+    report.warnings = derived.found.warnings
+    sent = derived.derivation.sent
+    report.counts = {
+        "change": sum(len(deployment.changes) for deployment in sent),
+        "deployment": len(sent),
+    }
+    return DerivedRepository(derived, origin, dry_lines)
+
+
+def record_one(
+    one: DerivedRepository,
+    settings: GitBackfillSettings,
+    store: Store | None,
+    target: int | None,
+    report: RepoReport,
+    write: Callable[[bytes], object] | None,
+) -> tuple[list[Event], list[int]]:
+    """Write and record a derived repository; what it has to deliver."""
+    derived = one.derived
+    if store is None:
+        # A dry run holds no event: it writes a large history without building one per commit.
+        if write is not None and one.dry_lines is not None:
+            for chunk in one.dry_lines.in_order(derived.derivation):
+                write(chunk)
+        return [], []
+    events = list(events_in_order(derived.derivation, system=report.system, teams=settings.teams))
+    if write is not None:
+        for event in events:
+            write(event.ndjson_line())
+    report.origin = one.origin
+    rows = store.record(
+        events,
+        origin=one.origin,
+        point=derived.point.to_json(),
+        reached=derived.reached,
+        whole=derived.mode is SyncMode.FULL,
+    )
+    if target is None:
+        return [], []
+    if derived.mode is SyncMode.FULL:
+        return events, rows
+    return store.unacknowledged(one.origin, target)
+
+
+_paused = 0  # derivations and recordings under way with the collector paused
+_was_enabled = True
+_paused_lock = threading.Lock()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Derivation allocates objects per commit, none of them in a reference cycle; the cycle
+    collector's passes over that growing heap cost a tenth of a large history's derivation.
+    Paused while any derivation runs, as several may run at once."""
+    global _paused, _was_enabled
+    with _paused_lock:
+        if _paused == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _paused += 1
+    try:
+        yield
+    finally:
+        with _paused_lock:
+            _paused -= 1
+            if _paused == 0:
+                # Frozen, what was built is never walked: re-enabled with it all in the youngest
+                # generation, the collector's next pass would walk every object, then do so
+                # again later.
+                gc.freeze()
+                if _was_enabled:
+                    gc.enable()
+
+
+def _origin(
+    location: str,
+    system: str | None,
+    source: DeploymentSource,
+    options: DerivationOptions,
+    paths: Sequence[str],
+    teams: Sequence[str],
+) -> str:
+    """The store's key for what this repository, derived this way, gives."""
+    if not is_remote(location):
+        location = str(Path(location).resolve())
+    match source:
+        case TagSource(rules):
+            how: list[object] = [
+                rules.prefix,
+                rules.pattern.pattern if rules.pattern else None,
+                rules.include_prereleases,
+                str(rules.deploy_time),
+            ]
+        case BranchSource(name):
+            how = ["branch", name]
+        case FileSource(export, fields):
+            how = ["file", shown_location(export), *vars(fields).values()]
+    recipe = json.dumps(
+        [
+            system,
+            *how,
+            options.since,
+            options.until,
+            str(options.change_time),
+            options.include_first,
+            options.no_merges,
+            list(paths),
+            list(teams),
+        ]
+    )
+    return f"git {location} {hashlib.sha256(recipe.encode()).hexdigest()[:16]}"
