@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fixtures.git_http_server import GitHttpServer
 from pulse_backfill.git.manifest import RepoSpec, Shard
 from tests.conftest import API_KEY, Cli
 from tests.gitoracle import git
@@ -279,3 +280,27 @@ def test_no_warning_without_credentials_in_the_clear(
 ) -> None:
     result = cli("git", url, "--cache-dir", tmp_path / "cache", "--store", store)
     assert "unencrypted" not in result.stderr
+
+
+def test_repositories_over_plain_http_cloned_then_fetched_several_at_once(
+    cli: Cli, repos: dict[str, Path], big_repo: Path, tmp_path: Path
+) -> None:
+    served = tmp_path / "served"
+    served.mkdir()
+    for name, source in (("linear.git", repos["linear"]), ("big.git", big_repo)):
+        git(tmp_path, "clone", "--quiet", "--bare", str(source), str(served / name))
+        git(served / name, "config", "uploadpack.allowFilter", "true")
+    store, cache = tmp_path / "store.sqlite3", tmp_path / "cache"
+    with GitHttpServer(served) as server:
+        urls = [f"{server.base_url}/linear.git", f"{server.base_url}/big.git"]
+        first = cli("git", *urls, "--jobs", "4", "--cache-dir", cache, "--store", store, "--json")
+        again = cli("git", *urls, "--jobs", "4", "--cache-dir", cache, "--store", store, "--json")
+    assert first.exit_code == again.exit_code == 0, first.output
+    assert "unencrypted" not in first.stderr  # no credentials, and loopback
+    summary = json.loads(first.stdout)
+    assert [(r["system"], r["sync"]) for r in summary["repositories"]] == [
+        ("linear", "full"),
+        ("big", "full"),
+    ]
+    assert summary["deployments"]["derived"] == 5 + 29
+    assert [r["sync"] for r in json.loads(again.stdout)["repositories"]] == ["up to date"] * 2
