@@ -1,12 +1,16 @@
 """Check a real history's derivation against an independent computation of the rules.
 
-    python scripts/check_derive.py --repo PATH [--branch NAME | --tag-prefix P]
+    python scripts/check_derive.py --repo PATH [--branch NAME | --export-sample N | --tag-prefix P]
                                    [--include-prereleases] [--path P]... [--no-merges]
-                                   [--change-time author|commit]
+                                   [--change-time author|commit] [--seed S]
 
 Runs `pulse-backfill git PATH --dry-run --include-first --output FILE` with the options given
 (with --branch, `--deployments-from branch:NAME`: each commit of its first-parent line, as
-`git rev-list --first-parent` lists it, a deployment), and checks every event against a plain
+`git rev-list --first-parent` lists it, a deployment; with --export-sample N, `--deployments-from
+file:CSV` of a CD system's export written here: N rows of random commits of the history, named
+by full or short id, some failed, some redeploying an older commit, times that tie, and a row
+for a commit that is not there; the model takes the successful rows whose commit git knows, in
+order of time then id), and checks every event against a plain
 model: git's graph (`rev-list --parents`, nothing else
 of its walks), each commit given to the first deployment, in order, whose commit reaches it by
 a walk of parents; with --path, only the commits `git rev-list <every deployment> -- PATH` lists
@@ -19,7 +23,9 @@ Exits 1 on the first difference, naming it.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
+import random
 import subprocess
 import sys
 import tempfile
@@ -49,6 +55,8 @@ def main() -> int:
     )
     parser.add_argument("--repo", type=Path, required=True)
     parser.add_argument("--branch", help="deployments from this branch's first-parent line")
+    parser.add_argument("--export-sample", type=int, metavar="N", help="an export of N rows")
+    parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--tag-prefix", default="")
     parser.add_argument("--include-prereleases", action="store_true")
     parser.add_argument("--path", action="append", default=[])
@@ -57,9 +65,13 @@ def main() -> int:
     args = parser.parse_args()
     repo = Path(git(args.repo, "rev-parse", "--absolute-git-dir").strip())
 
+    export = None
     if args.branch:
         line = git(repo, "rev-list", "--first-parent", "--reverse", args.branch).split()
         deployed = [DeployedCommit(commit, commit, 0) for commit in line]
+    elif args.export_sample:
+        export = tempfile.NamedTemporaryFile(suffix=".csv", mode="w", newline="")  # noqa: SIM115
+        deployed = write_export(repo, args.export_sample, random.Random(args.seed), export)
     else:
         rules = TagRules(prefix=args.tag_prefix, include_prereleases=args.include_prereleases)
         deployed, _ = tag_deployments(Repository(repo).read_tags()[0], rules)
@@ -105,6 +117,7 @@ def main() -> int:
             "--change-time", args.change_time,
             *(["--tag-prefix", args.tag_prefix] if args.tag_prefix else []),
             *(["--deployments-from", f"branch:{args.branch}"] if args.branch else []),
+            *(["--deployments-from", f"file:{export.name}"] if export else []),
             *(["--include-prereleases"] if args.include_prereleases else []),
             *(["--no-merges"] if args.no_merges else []),
             *(f"--path={path}" for path in args.path),
@@ -138,6 +151,30 @@ def main() -> int:
         f"of {len(parents)} commits: the same as the model"
     )
     return 0
+
+
+def write_export(
+    repo: Path, rows: int, rng: random.Random, export: tempfile._TemporaryFileWrapper[str]
+) -> list[DeployedCommit]:
+    """A CD system's export of `rows` deployments of random commits; the model's deployments:
+    the successful rows whose commit is in the repository, in order of (time, id)."""
+    history = git(repo, "rev-list", "--all").split()
+    writer = csv.writer(export)
+    writer.writerow(["id", "commit", "time", "status"])
+    deployed, time, earlier = [], 1_500_000_000, []
+    for number in range(rows):
+        commit = rng.choice(earlier) if earlier and rng.random() < 0.05 else rng.choice(history)
+        name = commit[: rng.choice((7, 12, 40))]  # full or short ids
+        status = "failed" if rng.random() < 0.1 else "success"
+        time += rng.choice((0, 60, 3600, 86400))  # some at the very same second
+        identifier = f"deploy-{rng.randrange(10**6):06d}-{number}"
+        writer.writerow([identifier, name, time, status])
+        if status == "success":
+            deployed.append(DeployedCommit(identifier, commit, time))
+            earlier.append(commit)
+    writer.writerow(["deploy-gone", "0" * 40, time + 1, "success"])  # force-pushed away
+    export.flush()
+    return sorted(deployed, key=lambda d: (d.time, d.id))
 
 
 def fail(message: str) -> int:
