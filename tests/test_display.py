@@ -7,6 +7,7 @@ import io
 from rich.console import Console
 
 from pulse_backfill.cli.display import Display
+from pulse_backfill.commands.backfill import RepoReport
 from pulse_backfill.delivery.outcomes import Outcome, Result
 from pulse_backfill.pulse.events import change_event, deployment_event
 
@@ -58,3 +59,22 @@ def test_a_second_repository_lengthens_the_same_bars() -> None:
     text = out.getvalue()
     assert "4/4" in text  # events of both repositories on one bar
     assert text.count("events") >= 1
+
+
+def test_a_line_for_each_repository_in_flight() -> None:
+    out = io.StringIO()
+    display = Display(quiet=False, console=Console(file=out, force_terminal=True, width=100))
+    display.start_repositories(3)
+    reports = [
+        RepoReport(location=location)
+        for location in ("https://git.example.com/org/payments-gateway.git", "/srv/git/web")
+    ]
+    for report in reports:
+        display.repository_started(report)
+    assert display._progress is not None
+    shown = [task.description for task in display._progress.tasks]
+    assert shown == ["repositories", "payments-ga…", "web"]
+    display.repository_done(reports[0])
+    assert [task.description for task in display._progress.tasks] == ["repositories", "web"]
+    display.stop()
+    assert "\nweb " in out.getvalue()  # its line, with the time it has taken

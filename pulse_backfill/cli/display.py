@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 _HINT_TAGS = 5
 
 
+_NAME_WIDTH = 12  # the progress display's first column
+
+
 class Display:
     """Progress bars on a terminal, a line per deployment elsewhere; when quiet, only what went
     wrong: a warning, an error, what was not delivered.
@@ -35,6 +38,7 @@ class Display:
         self._progress: Progress | None = None
         self._repositories: TaskID | None = None
         self._repository_count = 1
+        self._in_flight: dict[int, TaskID] = {}  # a line per repository being derived
         self._deployments: TaskID | None = None
         self._events: TaskID | None = None
         self._totals = [0, 0]  # deployments and events to deliver, over the whole run
@@ -60,7 +64,15 @@ class Display:
         if count > 1 and self._live():
             self._repositories = self._bar().add_task("repositories", total=count)
 
+    def repository_started(self, report: RepoReport) -> None:
+        if self._repositories is not None:
+            name = report.location.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
+            shown = name if len(name) <= _NAME_WIDTH else name[: _NAME_WIDTH - 1] + "…"
+            self._in_flight[id(report)] = self._bar().add_task(shown, total=None)
+
     def repository_done(self, report: RepoReport) -> None:
+        if (task := self._in_flight.pop(id(report), None)) is not None and self._progress:
+            self._progress.remove_task(task)
         # With several repositories, each line says which one it is about.
         about = f"{report.location}: " if self._repository_count > 1 else ""
         for warning in report.warnings:
@@ -109,6 +121,7 @@ class Display:
             self._progress.stop()
             self._progress = None
             self._deployments = self._events = self._repositories = None
+            self._in_flight.clear()
 
     def outage(self, detail: str | None) -> None:
         if self.quiet:

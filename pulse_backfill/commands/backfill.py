@@ -67,6 +67,8 @@ class GitBackfillSettings(SendSettings):
 class RunListener(SendListener, Protocol):
     def start_repositories(self, count: int) -> None: ...
 
+    def repository_started(self, report: RepoReport) -> None: ...
+
     def repository_done(self, report: RepoReport) -> None: ...
 
 
@@ -201,6 +203,7 @@ def run_git_backfill(
                 store_path = None if store is None else store.path
                 job = pool.submit(derive_one, spec, settings, store_path, report, resync=resync)
                 in_flight.append((report, job))
+                listener.repository_started(report)
 
         while True:
             # While the first is recorded and delivered, the next ones are fetched and derived.
