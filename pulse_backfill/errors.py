@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class PulseBackfillError(Exception):
     """An expected failure: shown as one line, never as a traceback."""
@@ -47,3 +49,13 @@ class StoreWriteError(StoreError):
 
 class StoreLocked(StoreError):
     """Another run holds the store."""
+
+
+def read_user_file(path: Path, named: str, fix: str, *, encoding: str = "utf-8") -> str:
+    """The text of a file the user named; one that cannot be read or is not text is their
+    mistake: "cannot read NAMED (why): FIX"."""
+    try:
+        return path.read_text(encoding=encoding)
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise UsageError(f"cannot read {named} ({reason}): {fix}") from None

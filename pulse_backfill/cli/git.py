@@ -40,7 +40,7 @@ from pulse_backfill.delivery.policy import RetryPolicy
 from pulse_backfill.derive.derivation import ChangeTime, DerivationOptions
 from pulse_backfill.derive.releases import DeployTime, TagRules
 from pulse_backfill.derive.sources import ExportFields
-from pulse_backfill.errors import UsageError
+from pulse_backfill.errors import UsageError, read_user_file
 from pulse_backfill.git.manifest import LINE_FORMAT, RepoSpec, Shard, parse_repo_list
 from pulse_backfill.git.remote import default_cache_dir
 from pulse_backfill.pulse.endpoint import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
@@ -72,13 +72,7 @@ def _tag_rules(
 def _repositories(locations: list[str], repos_file: Path | None) -> tuple[RepoSpec, ...]:
     specs = [RepoSpec(location=location) for location in locations]
     if repos_file is not None:
-        try:
-            text = repos_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-            raise UsageError(
-                f"cannot read --repos {repos_file} ({reason}): pass a readable text file"
-            ) from None
+        text = read_user_file(repos_file, f"--repos {repos_file}", "pass a readable text file")
         specs.extend(parse_repo_list(text, str(repos_file)))
     if not specs:
         raise UsageError("pass a repository, or --repos FILE with one a line")

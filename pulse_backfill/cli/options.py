@@ -19,7 +19,7 @@ from typer.core import TyperGroup
 from pulse_backfill.commands.sending import SendSettings
 from pulse_backfill.dates import parse_date
 from pulse_backfill.delivery.policy import RetryPolicy
-from pulse_backfill.errors import UsageError
+from pulse_backfill.errors import UsageError, read_user_file
 from pulse_backfill.pulse.endpoint import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, check_base_url
 from pulse_backfill.store import default_store_path
 
@@ -141,14 +141,9 @@ def parse_api_key(
         return api_key or None, "PULSE_API_KEY" if from_environment else "--api-key"
     if api_key and not from_environment:
         raise UsageError("--api-key and --api-key-file exclude each other: pass only one")
-    try:
-        key = api_key_file.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise UsageError(
-            f"cannot read --api-key-file {api_key_file} ({reason}): pass a readable file "
-            "that holds the key"
-        ) from None
+    key = read_user_file(
+        api_key_file, f"--api-key-file {api_key_file}", "pass a readable file that holds the key"
+    ).strip()
     if not key or len(key.splitlines()) != 1:
         raise UsageError(f"--api-key-file {api_key_file} must hold the key alone on one line")
     return key, f"--api-key-file {api_key_file}"

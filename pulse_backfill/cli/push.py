@@ -46,7 +46,7 @@ from pulse_backfill.commands.sending import (
     send_events,
 )
 from pulse_backfill.dates import LAST_SECOND
-from pulse_backfill.errors import UsageError
+from pulse_backfill.errors import read_user_file
 from pulse_backfill.git.repository import Repository
 from pulse_backfill.pulse.events import CLI_SOURCE, Event, EventKind
 from pulse_backfill.pulse.export import read_events
@@ -203,11 +203,7 @@ def events_command(
     if file == "-":
         text, source = sys.stdin.read(), "stdin"
     else:
-        try:
-            text, source = Path(file).read_text(encoding="utf-8"), file
-        except (OSError, UnicodeDecodeError) as error:
-            reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-            raise UsageError(f"cannot read {file} ({reason}): pass an NDJSON file") from None
+        text, source = read_user_file(Path(file), file, "pass an NDJSON file"), file
     _send(ctx, read_events(text, source, SendOptions.of(ctx).system))
 
 

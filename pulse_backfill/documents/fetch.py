@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pulse_backfill import __version__
-from pulse_backfill.errors import FetchError, UsageError
+from pulse_backfill.errors import FetchError, UsageError, read_user_file
 from pulse_backfill.urls import shown_location
 
 if TYPE_CHECKING:
@@ -26,11 +26,8 @@ def read_document(location: str, what: str, *, timeout: float) -> tuple[str, boo
         with client(timeout) as session:
             response = get(session, location, what)
         return response.text, csv_hint or "csv" in response.headers.get("content-type", "")
-    try:
-        return Path(location).read_text(encoding="utf-8-sig"), csv_hint
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise UsageError(f"cannot read {location} ({reason}): pass a readable file") from None
+    text = read_user_file(Path(location), location, "pass a readable file", encoding="utf-8-sig")
+    return text, csv_hint
 
 
 def client(timeout: float, headers: dict[str, str] | None = None) -> httpx.Client:

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pulse_backfill.errors import UsageError
+from pulse_backfill.errors import UsageError, read_user_file
 from pulse_backfill.pulse.export import read_events
 from pulse_backfill.report.keys import (
     UNKNOWN_SYSTEM,
@@ -74,13 +74,7 @@ def _store_events(paths: Sequence[Path]) -> Iterator[tuple[str, str, dict[str, A
 
 def _export_events(paths: Sequence[Path]) -> Iterator[tuple[str, str, dict[str, Any]]]:
     for path in paths:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-            raise UsageError(
-                f"cannot read --from {path} ({reason}): pass an NDJSON export"
-            ) from None
+        text = read_user_file(path, f"--from {path}", "pass an NDJSON export")
         for event in read_events(text, str(path), None):
             yield event.system or "", event.kind, event.body
 
