@@ -10,9 +10,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pulse_backfill.errors import UsageError, read_user_file
+from pulse_backfill.pulse.events import IDENTIFIER_FIELD, EventKind
 from pulse_backfill.pulse.export import read_events
 from pulse_backfill.report.keys import (
     UNKNOWN_SYSTEM,
@@ -66,13 +67,13 @@ def read_history(stores: Sequence[Path], exports: Sequence[Path]) -> History:
     return _history(itertools.chain(_store_events(stores), _export_events(exports)))
 
 
-def _store_events(paths: Sequence[Path]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+def _store_events(paths: Sequence[Path]) -> Iterator[tuple[str, EventKind, dict[str, Any]]]:
     for path in paths:
         for system, kind, body in read_store_events(path):
-            yield system, kind, json.loads(body)
+            yield system, cast(EventKind, kind), json.loads(body)  # the table's CHECK holds it
 
 
-def _export_events(paths: Sequence[Path]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+def _export_events(paths: Sequence[Path]) -> Iterator[tuple[str, EventKind, dict[str, Any]]]:
     for path in paths:
         text = read_user_file(path, f"--from {path}", "pass an NDJSON export")
         for event in read_events(text, str(path), None):
@@ -117,15 +118,12 @@ def build_report(
     )
 
 
-_IDENTIFIER = {"change": "change_id", "deployment": "deploy_id", "incident": "incident_id"}
-
-
-def _history(events: Iterable[tuple[str, str, dict[str, Any]]]) -> History:
+def _history(events: Iterable[tuple[str, EventKind, dict[str, Any]]]) -> History:
     history = History()
     seen: set[tuple[str, str, str]] = set()
     for system, kind, body in events:
         system = system or UNKNOWN_SYSTEM
-        key = (system, kind, body[_IDENTIFIER[kind]])
+        key = (system, kind, body[IDENTIFIER_FIELD[kind]])
         if key in seen:
             continue  # the first store or export to hold it is taken
         seen.add(key)
