@@ -22,6 +22,11 @@ DAY = 24 * HOUR
 WEEK = 7 * DAY
 SIX_MONTHS = 182.5 * DAY  # half of a 365-day year
 UNKNOWN_SYSTEM = "_unknown_"  # where Pulse puts events without a system
+# The levels' limits: elite, high and medium are under each in turn (low beyond)...
+LEAD_TIME_LIMITS = (HOUR, WEEK, SIX_MONTHS)
+RECOVERY_LIMITS = (HOUR, DAY, WEEK)
+# ...and elite and high up to each (Pulse's docs name no medium level for this key).
+FAILURE_RATE_LIMITS = (0.15, 0.30)
 
 
 class Level(StrEnum):
@@ -234,11 +239,11 @@ def frequency_level(times: Sequence[int], period: Period) -> Level:
 
 
 def lead_time_level(seconds: float) -> Level:
-    return _under(seconds, (HOUR, WEEK, SIX_MONTHS))
+    return _under(seconds, LEAD_TIME_LIMITS)
 
 
 def recovery_level(seconds: float) -> Level:
-    return _under(seconds, (HOUR, DAY, WEEK))
+    return _under(seconds, RECOVERY_LIMITS)
 
 
 def _under(seconds: float, limits: tuple[float, float, float]) -> Level:
@@ -250,11 +255,9 @@ def _under(seconds: float, limits: tuple[float, float, float]) -> Level:
 
 
 def failure_level(rate: float) -> Level:
-    # Pulse's docs name no medium level for this key.
-    if rate <= 0.15:
-        return Level.ELITE
-    if rate <= 0.30:
-        return Level.HIGH
+    for level, limit in zip((Level.ELITE, Level.HIGH), FAILURE_RATE_LIMITS, strict=True):
+        if rate <= limit:
+            return level
     return Level.LOW
 
 

@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 from pulse_backfill.report.build import Report
 from pulse_backfill.report.figures import (
-    ALL_SYSTEMS,
     HEADERS,
     KEYS,
     cells,
@@ -20,10 +19,9 @@ from pulse_backfill.report.figures import (
     trend_rows,
 )
 from pulse_backfill.report.trend_chart import (
-    ALL_COLOUR,
     LEVEL_COLOUR,
     NO_LEVEL,
-    SYSTEM_COLOURS,
+    series_colour,
     trend_chart,
 )
 
@@ -70,7 +68,7 @@ def _trends(report: Report) -> str:
     periods = [p.period for p in report.periods]
     legend = "".join(
         f"<span class='series'><svg width='18' height='10'><line x1='0' y1='5' x2='18' y2='5' "
-        f"stroke='{ALL_COLOUR if name == ALL_SYSTEMS else SYSTEM_COLOURS[n % 6]}' "
+        f"stroke='{series_colour(name, n)}' "
         f"stroke-width='3' /></svg> {html.escape(name)}</span>"
         for n, (name, _) in enumerate(series)
     )

@@ -10,7 +10,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pulse_backfill.report.figures import ALL_SYSTEMS, Key, day, period_name
-from pulse_backfill.report.keys import DAY, HOUR, SIX_MONTHS, WEEK, FourKeys, Level, Period
+from pulse_backfill.report.keys import (
+    DAY,
+    FAILURE_RATE_LIMITS,
+    HOUR,
+    LEAD_TIME_LIMITS,
+    RECOVERY_LIMITS,
+    FourKeys,
+    Level,
+    Period,
+)
 from pulse_backfill.report.trends import Granularity
 
 LEVEL_COLOUR = {
@@ -24,13 +33,23 @@ NO_LEVEL = "#57606a"
 SYSTEM_COLOURS = ("#8250df", "#bf3989", "#0a7ea4", "#bc4c00", "#4d7c0f", "#6e7781")
 ALL_COLOUR = "#1f2328"
 
+
+def series_colour(name: str, number: int) -> str:
+    """The line colour of the `number`th series, `name`."""
+    return ALL_COLOUR if name == ALL_SYSTEMS else SYSTEM_COLOURS[number % len(SYSTEM_COLOURS)]
+
+
 _WIDTH, _HEIGHT = 720, 240
 _LEFT, _RIGHT, _TOP, _BOTTOM = 78, 16, 14, 34
 # Where a key's level is set by its value alone: each level's upper bound, best first.
+_BEST_FIRST = (Level.ELITE, Level.HIGH, Level.MEDIUM)
 _BANDS: dict[str, tuple[tuple[Level, float], ...]] = {
-    "lead time": ((Level.ELITE, HOUR), (Level.HIGH, WEEK), (Level.MEDIUM, SIX_MONTHS)),
-    "time to recover": ((Level.ELITE, HOUR), (Level.HIGH, DAY), (Level.MEDIUM, WEEK)),
-    "failure rate": ((Level.ELITE, 0.15), (Level.HIGH, 0.30)),
+    name: tuple(zip(_BEST_FIRST[: len(limits)], limits, strict=True))
+    for name, limits in (
+        ("lead time", LEAD_TIME_LIMITS),
+        ("time to recover", RECOVERY_LIMITS),
+        ("failure rate", FAILURE_RATE_LIMITS),
+    )
 }
 _LOGARITHMIC = {"lead time", "time to recover"}  # from minutes to months
 _TICK_GAP = 14  # px between the axis' labels, so they do not overlap
@@ -76,7 +95,7 @@ def trend_chart(
     names = [period_name(period, by) for period in periods]
     parts = [*_bands(key, scale), *_axes(key, scale, names)]
     for number, (system, keys) in enumerate(series):
-        colour = ALL_COLOUR if system == ALL_SYSTEMS else SYSTEM_COLOURS[number % 6]
+        colour = series_colour(system, number)
         width = 2.5 if system == ALL_SYSTEMS else 1.5
         points = [
             (x(i), scale.y(v), k, i) for i, k in enumerate(keys) if (v := key.value(k)) is not None
