@@ -124,7 +124,7 @@ def test_a_store_of_schema_1_is_upgraded_in_place(store: Path) -> None:
     db.commit()
     db.close()
     with Store(store) as upgraded:
-        assert upgraded.sync_point("git /x 0") is None
+        assert upgraded.syncs.sync_point("git /x 0") is None
         assert upgraded.record([change_event("c", 0, system="s")], origin="git /x 0") == [1]
     db = sqlite3.connect(store)
     assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
@@ -146,12 +146,12 @@ def test_a_store_of_schema_2_forgets_where_its_syncs_stood(store: Path) -> None:
     db.commit()
     db.close()
     with Store(store) as upgraded:
-        assert upgraded.sync_point("git /x 0") is None
-        assert not upgraded.reached("git /x 0")
+        assert upgraded.syncs.sync_point("git /x 0") is None
+        assert not upgraded.syncs.reached("git /x 0")
         upgraded.record([], origin="git /x 0", point="{}", reached=["ab" * 20], whole=True)
-        assert "ab" * 20 in upgraded.reached("git /x 0")
-        assert "cd" * 20 not in upgraded.reached("git /x 0")
-        assert upgraded.reached("git /x 0")
+        assert "ab" * 20 in upgraded.syncs.reached("git /x 0")
+        assert "cd" * 20 not in upgraded.syncs.reached("git /x 0")
+        assert upgraded.syncs.reached("git /x 0")
 
 
 @pytest.mark.parametrize(

@@ -175,11 +175,10 @@ class Store:
         row = self._db.execute("SELECT id FROM syncs WHERE origin = ?", (origin,)).fetchone()
         return int(row[0])
 
-    def sync_point(self, origin: str) -> str | None:
-        return SyncState(self._db).sync_point(origin)
-
-    def reached(self, origin: str) -> ReachedCommits:
-        return SyncState(self._db).reached(origin)
+    @property
+    def syncs(self) -> SyncState:
+        """The sync state as this connection sees it (a run's workers use `reading_syncs`)."""
+        return SyncState(self._db)
 
     def unacknowledged(self, origin: str, target: int) -> tuple[list[Event], list[int]]:
         """The events of `origin` that `target` has not acknowledged, in recording order."""
