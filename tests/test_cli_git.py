@@ -322,21 +322,16 @@ def test_a_bare_repository_is_named_without_git(
     assert json.loads(result.stdout)["deployments"]["derived"] == 5
 
 
+def one_commit(repo: Path, branch: str) -> Path:
+    """A new repository at `repo` with one commit, on `branch`."""
+    git(repo.parent, "init", "--quiet", f"--initial-branch={branch}", str(repo))
+    identity = ("-c", "user.name=a", "-c", "user.email=a@b")
+    git(repo, *identity, "commit", "--quiet", "--allow-empty", "-m", "one")
+    return repo
+
+
 def test_no_release_tags_is_not_an_error(cli: Cli, tmp_path: Path) -> None:
-    repo = tmp_path / "plain"
-    git(tmp_path, "init", "--quiet", "--initial-branch=main", str(repo))
-    git(
-        repo,
-        "-c",
-        "user.name=a",
-        "-c",
-        "user.email=a@b",
-        "commit",
-        "--quiet",
-        "--allow-empty",
-        "-m",
-        "one",
-    )
+    repo = one_commit(tmp_path / "plain", "main")
     git(repo, "tag", "nightly")
     git(repo, "tag", "release-7")
     git(repo, "tag", "svc/v1.0.0")
@@ -561,20 +556,7 @@ def test_a_certificate_nobody_trusts_delivers_nothing_and_says_why(
 def test_a_repository_without_tags_is_told_to_deploy_from_its_branch(
     cli: Cli, tmp_path: Path
 ) -> None:
-    repo = tmp_path / "untagged"
-    git(tmp_path, "init", "--quiet", "--initial-branch=trunk", str(repo))
-    git(
-        repo,
-        "-c",
-        "user.name=a",
-        "-c",
-        "user.email=a@b",
-        "commit",
-        "-q",
-        "--allow-empty",
-        "-m",
-        "1",
-    )
+    repo = one_commit(tmp_path / "untagged", "trunk")
 
     result = cli("git", repo, "--dry-run")
 

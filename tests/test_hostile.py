@@ -360,17 +360,25 @@ def test_killed_at_any_moment_a_second_run_delivers_the_rest(
     assert_in_order(bodies)
 
 
+# Ctrl-C, and SIGTERM: what cron, systemd, CI runners and Kubernetes send before SIGKILL.
+@pytest.mark.parametrize(("stop", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 @pytest.mark.parametrize("concurrency", [1, 8])
-def test_ctrl_c_finishes_what_is_in_flight_and_exits_130(
-    cli: Cli, big_repo: Path, server: IngestionServer, store: Path, concurrency: int
+def test_a_stop_finishes_what_is_in_flight_and_exits_128_plus_the_signal(
+    cli: Cli,
+    big_repo: Path,
+    server: IngestionServer,
+    store: Path,
+    concurrency: int,
+    stop: signal.Signals,
+    code: int,
 ) -> None:
     expected = expected_events(cli, big_repo, "--include-first")
     server.latency = 0.05
     process = run_in_background(big_repo, server, store, concurrency)
     wait_for_acceptances(server, 10)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 130
+    assert process.returncode == code
     assert "Interrupted: what was not acknowledged goes with the next run." in stderr.splitlines()
     assert "Traceback" not in stderr
 
