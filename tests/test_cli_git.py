@@ -250,6 +250,8 @@ def test_json_summary(
                 "deployments_from": "tags",
                 "deployments": {"derived": 5, "skipped_empty": 1, "baselines": 1},
                 "changes": {"derived": 11},
+                "infer_failures": None,
+                "failures": [],
                 "error": None,
             }
         ],
@@ -266,6 +268,7 @@ def test_json_summary(
             "baselines": 1,
         },
         "changes": {"derived": 11, "sent": 11, "already_delivered": 0, "not_delivered": 0},
+        "incidents": {"derived": 0, "sent": 0, "already_delivered": 0, "not_delivered": 0},
         "waiting_for_a_key": 0,
         "not_delivered": [],
         "failed_repositories": [],

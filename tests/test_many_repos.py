@@ -141,7 +141,8 @@ def test_repos_file_mistakes_name_the_line(text: str, why: str) -> None:
         parse_repo_list(text, "repos.txt")
     assert str(caught.value) == (
         f"--repos repos.txt {why}; write each line as "
-        "REPO [--system S] [--deployments-from SOURCE] [--tag-prefix P] [--path P]..."
+        "REPO [--system S] [--deployments-from SOURCE] [--tag-prefix P] "
+        "[--infer-failures RULES] [--path P]..."
     )
 
 
@@ -152,7 +153,8 @@ def test_repos_file_errors_on_the_command_line(cli: Cli, tmp_path: Path) -> None
     assert result.exit_code == 2
     assert result.stderr == (
         f"Error: --repos {empty} lists no repository: write one a line, "
-        "REPO [--system S] [--deployments-from SOURCE] [--tag-prefix P] [--path P]...\n"
+        "REPO [--system S] [--deployments-from SOURCE] [--tag-prefix P] "
+        "[--infer-failures RULES] [--path P]...\n"
     )
     none = cli("git", "--dry-run")
     assert none.exit_code == 2

@@ -19,6 +19,10 @@ from pulse_backfill.report.build import build_report, read_history
 from pulse_backfill.report.keys import (
     DAY,
     HOUR,
+    NO_DEPLOYMENTS,
+    NO_FAILURE_DATA,
+    NO_FAILURES,
+    NO_REWORK_DATA,
     WEEK,
     Deployment,
     History,
@@ -40,17 +44,51 @@ OCT_1 = 1601510400  # 2020-10-01T00:00:00Z
 
 
 def keys(per_day, deployments, level, lead, changes, lead_level, ttr, incidents, ttr_level,
-         rate, failed, cfr_level, unattributed=0):  # type: ignore[no-untyped-def]  # fmt: skip
+         rate, failed, cfr_level, unattributed=0, sources=("statuspage",), rework=None,
+         frequency_missing=None):  # type: ignore[no-untyped-def]  # fmt: skip
+    """A system's keys as --json gives them; `rework`: (rate, recoveries, deployments) where a
+    failure rule ran. Where a figure is None, the reason is the one the report gives."""
+
+    def why(value: object, reason: str) -> dict[str, str]:
+        return {"no_data": reason} if value is None else {}
+
+    known = {"from": list(sources)} if sources else {}
+    failures_missing = NO_DEPLOYMENTS if sources else NO_FAILURE_DATA
+    rework_rate, recoveries, rework_deployments = rework or (None, 0, 0)
     return {
-        "deployment_frequency": {"per_day": per_day, "deployments": deployments, "level": level},
-        "lead_time": {"median_seconds": lead, "changes": changes, "level": lead_level},
-        "time_to_recover": {"mean_seconds": ttr, "incidents": incidents, "level": ttr_level},
+        "deployment_frequency": {
+            "per_day": per_day,
+            "deployments": deployments,
+            "level": level,
+            **({"no_data": frequency_missing} if frequency_missing else {}),
+        },
+        "lead_time": {
+            "median_seconds": lead,
+            "changes": changes,
+            "level": lead_level,
+            **why(lead, "no changes shipped in this period"),
+        },
+        "time_to_recover": {
+            "mean_seconds": ttr,
+            "incidents": incidents,
+            "level": ttr_level,
+            **known,
+            **why(ttr, NO_FAILURES if sources else NO_FAILURE_DATA),
+        },
         "change_failure_rate": {
             "rate": rate,
             "failed_deployments": failed,
-            "deployments": deployments,
+            "deployments": deployments if sources else 0,
             "level": cfr_level,
             "incidents_with_no_earlier_deployment": unattributed,
+            **known,
+            **why(rate, failures_missing),
+        },
+        "rework_rate": {
+            "rate": rework_rate,
+            "recoveries": recoveries,
+            "deployments": rework_deployments,
+            **why(rework_rate, NO_DEPLOYMENTS if rework else NO_REWORK_DATA),
         },
     }
 

@@ -127,7 +127,7 @@ def test_a_store_of_schema_1_is_upgraded_in_place(store: Path) -> None:
         assert upgraded.syncs.sync_point("git /x 0") is None
         assert upgraded.record([change_event("c", 0, system="s")], origin="git /x 0") == [1]
     db = sqlite3.connect(store)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 1
 
 

@@ -16,7 +16,16 @@ from rich.text import Text
 
 from pulse_backfill.report.build import build_report
 from pulse_backfill.report.figures import day
-from pulse_backfill.report.keys import DAY, HOUR, Deployment, History, Incident, Period, four_keys
+from pulse_backfill.report.keys import (
+    DAY,
+    HOUR,
+    NOT_BACKFILLED,
+    Deployment,
+    History,
+    Incident,
+    Period,
+    four_keys,
+)
 from pulse_backfill.report.trends import Granularity, calendar_periods, trends
 from pulse_backfill.report.view import show
 from tests.conftest import Cli
@@ -65,9 +74,13 @@ def test_each_month_worked_out_by_hand(cli: Cli) -> None:
     # May, 9 days: d6, its change 30 min before (elite).
     assert shop[4] == keys(1 / 9, 1, "high", 30 * MIN, 1, "elite", None, 0, None, 0.0, 0, "elite")
     billing = [p["systems"]["billing"] for p in report["periods"]]
-    # March only: v1, 6 h after its change; ib1 an hour after it, resolved in 20 min.
-    march = keys(1 / 31, 1, "high", 6 * HOUR, 1, "high", 20 * MIN, 1, "elite", 1.0, 1, "low")
-    assert billing == [nothing(), nothing(), march, nothing(), nothing()]
+    # Its first deployment, v1 on 15 March, starts it: January and February are before it (no
+    # data), and March counts from the 15th, 17 days. v1 came 6 h after its change; ib1 an hour
+    # after it, resolved in 20 min.
+    before = keys(None, 0, None, None, 0, None, None, 0, None, None, 0, None,
+                  frequency_missing=NOT_BACKFILLED)  # fmt: skip
+    march = keys(1 / 17, 1, "high", 6 * HOUR, 1, "high", 20 * MIN, 1, "elite", 1.0, 1, "low")
+    assert billing == [before, before, march, nothing(), nothing()]
     every = [p["all"] for p in report["periods"]]
     assert every[0] == shop[0]
     assert every[1] == shop[1]
@@ -223,17 +236,17 @@ def test_the_trend_page_in_a_real_browser(cli: Cli, tmp_path: Path) -> None:
     result = cli("report", "--from", BY_MONTH, "--by", "month", "--html", page)
     assert result.exit_code == 0, result.output
     dom = loaded_in_a_browser(page, tmp_path)
-    assert 'data-trends="4"' in dom  # a chart per key
+    assert 'data-trends="5"' in dom  # a chart per key, rework rate's empty (no failure rule)
     # A point per period with a value, for shop, billing and all systems: frequency has one
-    # in every period (15), lead time 4 + 1 + 4, time to recover 3 + 1 + 4 (March has
-    # billing's), failure rate 4 + 1 + 4.
-    points = 15 + 9 + 8 + 9
+    # in every period but billing's first two, before its first deployment (13), lead time
+    # 4 + 1 + 4, recovery time 3 + 1 + 4 (March has billing's), fail rate 4 + 1 + 4.
+    points = 13 + 9 + 8 + 9
     assert f'data-points="{points}"' in dom
     assert f'data-tooltips="{points}"' in dom  # each with its tooltip
     assert 'data-charts="2"' in dom  # and today's charts
     assert (
-        "<title>shop, 2021-02 (2021-02-01 to 2021-02-28, 28 days): time to recover 30 min, "
-        "elite; mean of 1 incident</title>"
+        "<title>shop, 2021-02 (2021-02-01 to 2021-02-28, 28 days): failed deployment recovery "
+        "time 30 min, elite; mean of 1 incident</title>"
     ) in dom
 
 

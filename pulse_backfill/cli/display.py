@@ -11,6 +11,7 @@ from pulse_backfill.commands.sending import SendSummary
 from pulse_backfill.commands.sync import SyncMode
 from pulse_backfill.delivery.outcomes import Outcome, Result
 from pulse_backfill.derive.derivation import Status
+from pulse_backfill.derive.failures import Failure
 from pulse_backfill.derive.releases import suggest_rules
 from pulse_backfill.pulse.events import Event, EventKind
 
@@ -256,9 +257,31 @@ def _repository_lines(report: RepoReport) -> list[str]:
         f"changes derived from {where}{since}; skipped: {derivation.count(Status.EMPTY)} with "
         f"no new changes, {derivation.count(Status.BASELINE)} as baselines"
     ]
+    if report.rules:
+        found = len(report.failures)
+        failed = f"{found} failed deployment{'' if found == 1 else 's'}"
+        lines.append(
+            f"{failed} {'newly ' if report.sync is SyncMode.INCREMENTAL else ''}found by "
+            f"--infer-failures {report.rules}, each an incident" + (":" if found else ".")
+        )
+        lines.extend(
+            f"  {f.failed.id}: {f.rule} ({_marker(f)}); recovered by {f.recovered.id}"
+            for f in report.failures[:_FAILURES_SHOWN]
+        )
+        if found > _FAILURES_SHOWN:
+            lines.append(f"  ... and {found - _FAILURES_SHOWN} more (see --json)")
     if report.sync is SyncMode.FULL and not derivation.deployments and report.source == "tags":
         lines.append(_no_release_hint(report.tag_names, report.default_branch))
     return lines
+
+
+_FAILURES_SHOWN = 10
+
+
+def _marker(failure: Failure) -> str:
+    if failure.subject is None:
+        return f"rolled back by {failure.marker}"
+    return f"{failure.marker[:10]} {failure.subject}"
 
 
 def _no_release_hint(tag_names: Sequence[str], branch: str | None) -> str:

@@ -164,6 +164,17 @@ def git_command(
             "on its first-parent line), or file:PATH|URL (a CD system's export).",
         ),
     ] = "tags",
+    infer_failures: Annotated[
+        str,
+        typer.Option(
+            metavar="RULES",
+            help="Find failed deployments in the history, and send an incident for each: "
+            "reverts (a commit reverted by a later deployment), rollbacks (a deployment back "
+            "to an ancestor of the one before), hotfix:REGEX (a deployment shipping a commit "
+            "whose subject matches recovers the one before); comma-separated. \\[default: none]",
+            show_default=False,
+        ),
+    ] = "",
     tag_prefix: Annotated[
         str | None,
         typer.Option(help="Release tags are this prefix plus a version, e.g. 'service-a/'."),
@@ -272,6 +283,7 @@ def git_command(
     settings = GitBackfillSettings(
         repositories=repositories,
         deployments_from=deployments_from,
+        infer_failures=infer_failures,
         export_fields=ExportFields(
             identifier=id_field,
             commit=commit_field,
@@ -300,6 +312,7 @@ def git_command(
         raise UsageError("--since must be before --until")
     for spec in repositories:  # each repository's source, and its mistakes, before any work
         settings.source_of(spec)
+        settings.rules_of(spec)
     display = Display(quiet=quiet)
     with interruptible() as cancel:
         summary = run_git_backfill(settings, display, cancel)

@@ -30,6 +30,7 @@ from pulse_backfill.commands.sources import source_of
 from pulse_backfill.commands.sync import SyncMode
 from pulse_backfill.delivery.outcomes import DeliveryReport, Undelivered
 from pulse_backfill.derive.derivation import Derivation, DerivationOptions, Status
+from pulse_backfill.derive.failures import Failure, FailureRules, parse_rules
 from pulse_backfill.derive.releases import TagRules
 from pulse_backfill.derive.sources import DeploymentSource, ExportFields
 from pulse_backfill.errors import PulseBackfillError
@@ -45,6 +46,7 @@ class GitBackfillSettings(SendSettings):
 
     repositories: tuple[RepoSpec, ...]
     deployments_from: str = "tags"  # a --repos line may name its own
+    infer_failures: str = ""  # failure rules, as --infer-failures names them; a line may too
     tag_rules: TagRules = field(default_factory=TagRules)
     export_fields: ExportFields = field(default_factory=ExportFields)
     derivation: DerivationOptions = field(default_factory=DerivationOptions)
@@ -62,6 +64,12 @@ class GitBackfillSettings(SendSettings):
             rules=self.tag_rules,
             fields=self.export_fields,
         )
+
+    def rules_of(self, spec: RepoSpec) -> FailureRules:
+        """One repository's failure rules: a --repos line's own, else the run's."""
+        if spec.infer_failures is None:
+            return parse_rules(self.infer_failures)
+        return parse_rules(spec.infer_failures, option=f"{spec.where}: --infer-failures")
 
 
 class RunListener(SendListener, Protocol):
@@ -82,6 +90,8 @@ class RepoReport:
     derivation: Derivation = field(default_factory=lambda: Derivation(()))
     counts: dict[EventKind, int] = field(default_factory=dict)  # events derived by this run
     source: str = "tags"  # where its deployments came from, as --deployments-from names it
+    rules: str = ""  # the failure rules applied, as --infer-failures names them
+    failures: list[Failure] = field(default_factory=list)  # found by this run
     tag_names: list[str] = field(default_factory=list)
     default_branch: str | None = None  # a branch to suggest deploying from
     warnings: list[str] = field(default_factory=list)
@@ -103,6 +113,8 @@ class RepoReport:
                 "baselines": self.derivation.count(Status.BASELINE),
             },
             "changes": {"derived": self.derived("change")},
+            "infer_failures": self.rules or None,
+            "failures": [failure.to_json() for failure in self.failures],
             "error": self.error,
         }
 
@@ -143,6 +155,7 @@ class Summary(SendSummary):
                 "baselines": sum(r.derivation.count(Status.BASELINE) for r in self.repositories),
             },
             "changes": self.figures("change"),
+            "incidents": self.figures("incident"),
             "waiting_for_a_key": delivery.pop("waiting_for_a_key"),
             "not_delivered": delivery.pop("not_delivered"),
             "failed_repositories": [r.location for r in self.failed],

@@ -21,12 +21,13 @@ from pulse_backfill.commands.sync import (
     derive_repository,
 )
 from pulse_backfill.derive.derivation import DerivationOptions
+from pulse_backfill.derive.failures import FailureRules
 from pulse_backfill.derive.sources import BranchSource, DeploymentSource, FileSource, TagSource
 from pulse_backfill.git.manifest import RepoSpec
 from pulse_backfill.git.remote import is_remote, mirror, repository_name
 from pulse_backfill.git.repository import Repository
-from pulse_backfill.pulse.events import Event, NdjsonLines, events_in_order
-from pulse_backfill.store import Store, reading_syncs
+from pulse_backfill.pulse.events import Event, NdjsonLines, events_in_order, failure_incidents
+from pulse_backfill.store import OriginFacts, Store, reading_syncs
 from pulse_backfill.urls import display_url, shown_location
 
 if TYPE_CHECKING:
@@ -66,8 +67,16 @@ def derive_one(
         source = settings.source_of(spec)
         report.source = str(source)
         paths = spec.paths or settings.paths
+        rules = settings.rules_of(spec)
+        report.rules = str(rules)
         origin = _origin(
-            report.location, report.system, source, settings.derivation, paths, settings.teams
+            report.location,
+            report.system,
+            source,
+            settings.derivation,
+            paths,
+            settings.teams,
+            rules,
         )
         # A dry run's lines are formatted as the derivation makes each deployment, while git
         # still streams, and written in order once it is done.
@@ -88,6 +97,8 @@ def derive_one(
                 reached_before=lambda: frozenset() if syncs is None else syncs.reached(origin),
                 on_deployment=None if dry_lines is None else dry_lines.format_ahead,
                 timeout=settings.timeout,
+                rules=rules,
+                store=None if syncs is None else syncs.failures_before(origin),
             )
     report.sync = derived.mode
     report.derivation = derived.derivation
@@ -95,9 +106,11 @@ def derive_one(
     report.default_branch = derived.found.default_branch
     report.warnings = derived.found.warnings
     sent = derived.derivation.sent
+    report.failures = derived.failures
     report.counts = {
         "change": sum(len(deployment.changes) for deployment in sent),
         "deployment": len(sent),
+        "incident": len(derived.failures),
     }
     return DerivedRepository(derived, origin, dry_lines)
 
@@ -112,13 +125,17 @@ def record_one(
 ) -> tuple[list[Event], list[int]]:
     """Write and record a derived repository; what it has to deliver."""
     derived = one.derived
+    incidents = failure_incidents(derived.failures, system=report.system)
     if store is None:
         # A dry run holds no event: it writes a large history without building one per commit.
         if write is not None and one.dry_lines is not None:
             for chunk in one.dry_lines.in_order(derived.derivation):
                 write(chunk)
+            for incident in incidents:
+                write(incident.ndjson_line())
         return [], []
     events = list(events_in_order(derived.derivation, system=report.system, teams=settings.teams))
+    events += incidents
     if write is not None:
         for event in events:
             write(event.ndjson_line())
@@ -129,6 +146,9 @@ def record_one(
         point=derived.point.to_json(),
         reached=derived.reached,
         whole=derived.mode is SyncMode.FULL,
+        shipped=derived.shipped,
+        failures=derived.failures,
+        facts=OriginFacts(report.system, report.rules, settings.derivation.since),
     )
     if target is None:
         return [], []
@@ -174,6 +194,7 @@ def _origin(
     options: DerivationOptions,
     paths: Sequence[str],
     teams: Sequence[str],
+    failure_rules: FailureRules,
 ) -> str:
     """The store's key for what this repository, derived this way, gives."""
     if not is_remote(location):
@@ -201,6 +222,8 @@ def _origin(
             options.no_merges,
             list(paths),
             list(teams),
+            # Only with rules: the origins of stores that infer none stay as they were.
+            *([str(failure_rules)] if failure_rules else []),
         ]
     )
     return f"git {location} {hashlib.sha256(recipe.encode()).hexdigest()[:16]}"

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Container, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Protocol
 
 from pulse_backfill.commands.sources import FoundDeployments, find_deployments
 from pulse_backfill.derive.derivation import (
@@ -21,9 +22,19 @@ from pulse_backfill.derive.derivation import (
     Deployment,
     Derivation,
     DerivationOptions,
+    Status,
     before_until,
     build,
     derive,
+    is_baseline,
+)
+from pulse_backfill.derive.failures import (
+    NO_RULES,
+    DeploymentLine,
+    Failure,
+    FailureRules,
+    find_failures,
+    rollback_candidates,
 )
 from pulse_backfill.derive.history import DeployedCommit
 from pulse_backfill.derive.reach import Reach
@@ -66,6 +77,10 @@ class RepositoryDerivation:
     mode: SyncMode
     # The commits (hex ids) the deployments derived reach and no earlier one does.
     reached: list[str] = field(default_factory=list)
+    # With failure rules: each change's deployment, by position in `point`; and the failures
+    # the new deployments reveal (all of them, for a whole history).
+    shipped: dict[str, int] | None = None
+    failures: list[Failure] = field(default_factory=list)
 
 
 def derive_repository(
@@ -78,12 +93,15 @@ def derive_repository(
     reached_before: Callable[[], Container[str]] = frozenset,
     on_deployment: Callable[[Deployment], object] | None = None,
     timeout: float = 30.0,
+    rules: FailureRules = NO_RULES,
+    store: FailuresBefore | None = None,
 ) -> RepositoryDerivation:
     """The repository's deployments; only those after `previous` when the history allows.
 
     `reached_before` gives the commits (hex ids) the deployments of `previous` reach; it is
     asked only when there are new deployments to derive. `on_deployment`: see `derive`.
-    `timeout`: for a deployments export at a URL.
+    `timeout`: for a deployments export at a URL. `rules`: the failures to look for; in a
+    re-sync, `store` says what the earlier syncs found.
     """
     known = previous.deployments if previous is not None else ()
     found = find_deployments(repository, source, known=known, timeout=timeout)
@@ -101,9 +119,70 @@ def derive_repository(
                 repository, appended, options, paths, on_deployment, known, before
             )
             mode = SyncMode.INCREMENTAL
-            return RepositoryDerivation(derivation, found, point, mode, reached)
+            derived = RepositoryDerivation(derivation, found, point, mode, reached)
+            return _with_failures(derived, repository, options, rules, len(known), store)
     derivation, reached = _derive(repository, deployed, options, paths, on_deployment)
-    return RepositoryDerivation(derivation, found, point, SyncMode.FULL, reached)
+    derived = RepositoryDerivation(derivation, found, point, SyncMode.FULL, reached)
+    return _with_failures(derived, repository, options, rules, 0, None)
+
+
+class FailuresBefore(Protocol):
+    """What the earlier syncs of a repository found, for a re-sync's failure rules."""
+
+    def shipped_by(self, commit: str) -> int | None: ...
+
+    def failed(self) -> Container[int]: ...
+
+
+def _with_failures(
+    derived: RepositoryDerivation,
+    repository: Repository,
+    options: DerivationOptions,
+    rules: FailureRules,
+    first_new: int,
+    before: FailuresBefore | None,
+) -> RepositoryDerivation:
+    """`derived`, with the failures its new deployments reveal under `rules`, the first of them
+    at `first_new` (0: a whole history) among `derived.point`'s."""
+    if not rules:
+        return derived
+    deployed = derived.point.deployments
+    new = derived.derivation.deployments
+    changes = {first_new + n: [c.id for c in d.changes] for n, d in enumerate(new) if d.changes}
+    shipped = derived.derivation.shipped(first_new)
+
+    def shipped_by(commit: str) -> int | None:
+        if commit in shipped:
+            return shipped[commit]
+        return None if before is None else before.shipped_by(commit)
+
+    tips = [d.commit for d in deployed[first_new:]]
+    exclude = [d.commit for d in deployed[:first_new]]
+    messages: dict[str, str] = {}
+    if rules.hotfix is not None:
+        messages = repository.subjects(tips, exclude=exclude)
+    if rules.reverts:
+        messages.update(repository.messages(tips, exclude=exclude, reverts_only=True))
+    rollbacks: set[int] = set()
+    if rules.rollbacks:
+        empty = {first_new + n for n, d in enumerate(new) if d.status is Status.EMPTY}
+        rollbacks = {
+            position
+            for position in rollback_candidates(deployed, empty)
+            if repository.is_proper_ancestor(
+                deployed[position].commit, of=deployed[position - 1].commit
+            )
+        }
+    line = DeploymentLine(
+        deployed=deployed,
+        first_new=first_new,
+        baseline=lambda position: is_baseline(position, deployed[position].time, options),
+        changes=changes,
+        shipped_by=shipped_by,
+        failed_before=frozenset() if before is None else before.failed(),
+    )
+    failures = find_failures(line, rules, messages=messages, rollbacks=rollbacks)
+    return replace(derived, shipped=shipped, failures=failures)
 
 
 def _derive(

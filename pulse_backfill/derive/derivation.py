@@ -53,6 +53,15 @@ class Derivation:
     def sent(self) -> tuple[Deployment, ...]:
         return tuple(d for d in self.deployments if d.status is Status.SEND)
 
+    def shipped(self, earlier: int = 0) -> dict[str, int]:
+        """Each change's deployment, by its position among all of a repository's (`earlier`:
+        how many came before these)."""
+        return {
+            change.id: earlier + position
+            for position, deployment in enumerate(self.deployments)
+            for change in deployment.changes
+        }
+
     def count(self, status: Status) -> int:
         return sum(1 for d in self.deployments if d.status is status)
 
@@ -130,7 +139,7 @@ def _deployment(
 ) -> Deployment:
     """The deployment at `position`, shipping `commits` first."""
     identifier, commit, time = deployed[position]
-    if _is_baseline(earlier + position, time, options):
+    if is_baseline(earlier + position, time, options):
         return Deployment(identifier, commit, time, Status.BASELINE)
     ids, times, merges = reach.ids, reach.times, reach.merges
     if options.no_merges:  # rule 8: merges bound deployments but are not changes
@@ -144,7 +153,7 @@ def _deployment(
     return Deployment(identifier, commit, time, status, tuple(changes))
 
 
-def _is_baseline(position: int, time: int, options: DerivationOptions) -> bool:
+def is_baseline(position: int, time: int, options: DerivationOptions) -> bool:
     # Rule 6: the first deployment, and those before --since, bound later ones; none is sent.
     return (position == 0 and not options.include_first) or (
         options.since is not None and time < options.since

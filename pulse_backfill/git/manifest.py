@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from pulse_backfill.errors import UsageError
 from pulse_backfill.urls import shown_location
 
-LINE_FORMAT = "REPO [--system S] [--deployments-from SOURCE] [--tag-prefix P] [--path P]..."
-_OPTIONS = ("--system", "--deployments-from", "--tag-prefix", "--path")
+LINE_FORMAT = (
+    "REPO [--system S] [--deployments-from SOURCE] [--tag-prefix P] [--infer-failures RULES] "
+    "[--path P]..."
+)
+_OPTIONS = ("--system", "--deployments-from", "--tag-prefix", "--infer-failures", "--path")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,6 +24,7 @@ class RepoSpec:
     system: str | None = None  # None: the run's --system, else the repository's name
     deployments_from: str | None = None  # None: the run's --deployments-from
     tag_prefix: str | None = None  # None: the run's release rules
+    infer_failures: str | None = None  # None: the run's failure rules
     paths: tuple[str, ...] = ()  # (): the run's --path
     where: str | None = None  # "--repos FILE line 3", for messages; None for a REPO argument
 
@@ -66,6 +70,7 @@ def _spec(words: list[str], source: str, number: int) -> RepoSpec:
         system=values.get("--system"),
         deployments_from=values.get("--deployments-from"),
         tag_prefix=values.get("--tag-prefix"),
+        infer_failures=values.get("--infer-failures"),
         paths=tuple(paths),
         where=f"--repos {source} line {number}",
     )

@@ -256,6 +256,51 @@ class Repository:
         with self._rev_list(revisions, ["--no-commit-header", f"--format=%H {time} %P"]) as log:
             yield log
 
+    def messages(
+        self, tips: Sequence[str], *, exclude: Sequence[str] = (), reverts_only: bool = False
+    ) -> dict[str, str]:
+        """The full message of each commit of `tips --not exclude`; with `reverts_only`, only of
+        those with a line saying what they revert (git revert's "This reverts commit"), which git
+        finds without handing us the rest."""
+        revisions = _revisions(tips, exclude)
+        if not revisions:
+            return {}
+        options = ["--no-commit-header", "--format=%x1e%H%n%B"]
+        if reverts_only:
+            options += ["--fixed-strings", "--grep=This reverts commit "]
+        with self._rev_list(revisions, options) as lines:
+            output = b"".join(lines).decode("utf-8", errors="replace")
+        found = {}
+        for record in output.split("\x1e")[1:]:
+            commit, _, message = record.partition("\n")
+            found[commit] = message.strip("\n")
+        return found
+
+    def subjects(self, tips: Sequence[str], *, exclude: Sequence[str] = ()) -> dict[str, str]:
+        """The subject (first line) of each commit of `tips --not exclude`."""
+        revisions = _revisions(tips, exclude)
+        if not revisions:
+            return {}
+        with self._rev_list(revisions, ["--no-commit-header", "--format=%H %s"]) as lines:
+            found = {}
+            for line in lines:
+                commit, _, subject = line.decode("utf-8", errors="replace").partition(" ")
+                found[commit] = subject.rstrip("\n")
+        return found
+
+    def is_proper_ancestor(self, commit: str, of: str) -> bool:
+        """Whether `commit` is an ancestor of `of`, and not `of` itself."""
+        if commit == of:
+            return False
+        status, _, stderr = self._git_command.execute(
+            ["git", "--git-dir", self.git_dir, "merge-base", "--is-ancestor", commit, of],
+            with_exceptions=False,
+            with_extended_output=True,
+        )
+        if status not in (0, 1):  # 1: not an ancestor; anything else: git could not tell
+            raise self._failure(GitCommandError(["git", "merge-base"], status, stderr))
+        return status == 0
+
     def touching(
         self, tips: Iterable[str], paths: Sequence[str], exclude: Iterable[str] = ()
     ) -> frozenset[str]:

@@ -13,6 +13,7 @@ from typing import IO, Any, Literal
 
 from pulse_backfill.dates import rfc3339
 from pulse_backfill.derive.derivation import Deployment, Derivation
+from pulse_backfill.derive.failures import Failure
 from pulse_backfill.derive.history import Change
 
 EventKind = Literal["change", "deployment", "incident"]
@@ -237,6 +238,21 @@ def events_in_order(
             system=system,
             teams=teams,
         )
+
+
+def failure_incidents(failures: Iterable[Failure], *, system: str | None) -> list[Event]:
+    """An incident per failed deployment, sent after the deployments: created a second after
+    the failed deployment, resolved when the recovering one was made, its rule as `source`."""
+    return [
+        incident_event(
+            failure.incident_id,
+            failure.incident_created,
+            failure.incident_resolved,
+            system=system,
+            source=str(failure.rule),
+        )
+        for failure in failures
+    ]
 
 
 class NdjsonLines:

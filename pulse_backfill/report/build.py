@@ -12,12 +12,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
+from pulse_backfill.derive.failures import parse_rules
 from pulse_backfill.errors import UsageError, read_user_file
 from pulse_backfill.pulse.events import IDENTIFIER_FIELD, EventKind
 from pulse_backfill.pulse.export import read_events
 from pulse_backfill.report.keys import (
     UNKNOWN_SYSTEM,
     Deployment,
+    Failure,
     FourKeys,
     History,
     Incident,
@@ -27,7 +29,7 @@ from pulse_backfill.report.keys import (
     weekly_deployments,
 )
 from pulse_backfill.report.trends import Granularity, PeriodKeys, trends
-from pulse_backfill.store import read_events as read_store_events
+from pulse_backfill.store import StoreContents, read_store
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class Report:
     monthly_lead_time: list[tuple[str, float | None]]
     by: Granularity | None = None
     periods: list[PeriodKeys] = field(default_factory=list)  # with `by`, in time order
+    failures: list[Failure] = field(default_factory=list)  # those of the period, in time order
 
     def to_json(self) -> dict[str, Any]:
         by = {} if self.by is None else {"by": str(self.by), "periods": self.periods_json()}
@@ -54,6 +57,7 @@ class Report:
                 {"month": month, "median_seconds": median}
                 for month, median in self.monthly_lead_time
             ],
+            "failures": [failure.to_json() for failure in self.failures],
             **by,
         }
 
@@ -63,14 +67,40 @@ class Report:
 
 def read_history(stores: Sequence[Path], exports: Sequence[Path]) -> History:
     """The events of every store and export, as one history: an event several of them hold
-    (shards that overlap, a store and its own export) counts once."""
-    return _history(itertools.chain(_store_events(stores), _export_events(exports)))
+    (shards that overlap, a store and its own export) counts once. The stores also say which
+    failures their syncs inferred, by which rules, and where each system's backfill starts."""
+    contents = [read_store(path) for path in stores]
+    history = _history(
+        itertools.chain(*(_store_events(one) for one in contents), _export_events(exports))
+    )
+    seen: set[tuple[str, str]] = set()
+    since: dict[str, list[int | None]] = {}
+    for one in contents:
+        for row in one.failures:
+            failure = Failure(_system(row[0]), *row[1:9], recovery_shipped=bool(row[9]))
+            if (failure.system, failure.deployment) not in seen:
+                seen.add((failure.system, failure.deployment))
+                history.failures.append(failure)
+        for system, rules, start in one.origins:
+            history.rules.setdefault(_system(system), set()).update(
+                str(rule) for rule in parse_rules(rules).names
+            )
+            since.setdefault(_system(system), []).append(start)
+    for system, starts in since.items():
+        first = min((d.time for d in history.deployments if d.system == system), default=None)
+        known = [start if start is not None else first for start in starts]
+        if any(start is not None for start in known):
+            history.starts[system] = min(start for start in known if start is not None)
+    return history
 
 
-def _store_events(paths: Sequence[Path]) -> Iterator[tuple[str, EventKind, dict[str, Any]]]:
-    for path in paths:
-        for system, kind, body in read_store_events(path):
-            yield system, cast(EventKind, kind), json.loads(body)  # the table's CHECK holds it
+def _system(name: str) -> str:
+    return name or UNKNOWN_SYSTEM
+
+
+def _store_events(contents: StoreContents) -> Iterator[tuple[str, EventKind, dict[str, Any]]]:
+    for system, kind, body in contents.events:
+        yield system, cast(EventKind, kind), json.loads(body)  # the table's CHECK holds it
 
 
 def _export_events(paths: Sequence[Path]) -> Iterator[tuple[str, EventKind, dict[str, Any]]]:
@@ -115,6 +145,10 @@ def build_report(
         monthly_lead_time=monthly_lead_time(history, period),
         by=by,
         periods=[] if by is None else trends(history, period, by),
+        failures=sorted(
+            (f for f in history.failures if f.deployed_at in period),
+            key=lambda f: (f.deployed_at, f.system, f.deployment),
+        ),
     )
 
 
@@ -142,6 +176,7 @@ def _history(events: Iterable[tuple[str, EventKind, dict[str, Any]]]) -> History
                     body["incident_id"],
                     _epoch(body["time_created"]),
                     _epoch(body["time_resolved"]),
+                    body["source"],
                 )
             )
     return history

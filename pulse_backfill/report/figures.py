@@ -3,17 +3,36 @@ the HTML page: durations, each key's figure and level, the names of periods."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pulse_backfill.report.build import Report
-from pulse_backfill.report.keys import DAY, HOUR, MINUTE, FourKeys, Level, Period
+from pulse_backfill.report.keys import (
+    DAY,
+    HOUR,
+    MINUTE,
+    NO_FAILURE_DATA,
+    NO_FAILURES,
+    Failure,
+    FourKeys,
+    Level,
+    Period,
+)
 from pulse_backfill.report.trends import Granularity
 
-# Short enough for a table of every key in 80 columns.
-HEADERS = ("system", "deploy frequency", "lead time", "time to recover", "failure rate")
+# Short forms of DORA's names, for a table of every key in 80 columns; NAMES gives them whole.
+HEADERS = ("system", "frequency", "lead time", "recovery", "fail rate", "rework")
 ALL_SYSTEMS = "all systems"
+NAMES = (
+    "Frequency, lead time, recovery, fail rate and rework are DORA's deployment frequency, "
+    "change lead time, failed deployment recovery time, change fail rate and deployment "
+    "rework rate (dora.dev). Pulse's dashboard calls the first four deployment "
+    "frequency, lead time for changes, time to recover and change failure rate; it does not "
+    "show rework rate."
+)
+NO_DATA = "no data"
 
 
 def duration(seconds: float | None) -> str:
@@ -40,35 +59,40 @@ def percent(rate: float) -> str:
 
 
 def cells(keys: FourKeys) -> list[tuple[str, Level | None]]:
-    """Each key as (figure, level), the figure as a person reads it."""
-    rate = (
-        "-"
-        if keys.failure_rate is None
-        else f"{percent(keys.failure_rate)} ({keys.failed_deployments}/{keys.deployments})"
-    )
-    return [
-        (per_day(keys.per_day), keys.frequency_level),
-        (duration(keys.lead_time_median), keys.lead_time_level),
-        (duration(keys.recovery_mean), keys.recovery_level),
-        (rate, keys.failure_level),
-    ]
+    """Each key as (figure, level), the figure as a person reads it: "no data" where nothing
+    was measured, "no failures" where failures are known and none came."""
+    return [(key.cell(keys), key.level(keys)) for key in KEYS]
 
 
 @dataclass(frozen=True)
 class Key:
-    """One of the four keys, as a trend shows it."""
+    """One of the keys, as the table and a trend show it."""
 
-    name: str
+    name: str  # DORA's
+    short: str  # for a terminal's 80 columns
+    json: str  # its name in --json
     value: Callable[[FourKeys], float | None]
     level: Callable[[FourKeys], Level | None]
     shown: Callable[[float], str]
     counts: Callable[[FourKeys], str]  # what the value is computed from
     higher_is_better: bool
+    # For a share of deployments: "failed/all", shown beside it in the table.
+    fraction: Callable[[FourKeys], str] | None = None
+
+    def cell(self, keys: FourKeys) -> str:
+        value = self.value(keys)
+        if value is None:
+            return "no failures" if keys.missing.get(self.json) == NO_FAILURES else NO_DATA
+        if self.fraction is not None:
+            return f"{self.shown(value)} ({self.fraction(keys)})"
+        return self.shown(value)
 
 
 KEYS = (
     Key(
+        "deployment frequency",
         "deploy frequency",
+        "deployment_frequency",
         lambda k: k.per_day,
         lambda k: k.frequency_level,
         per_day,
@@ -76,7 +100,9 @@ KEYS = (
         higher_is_better=True,
     ),
     Key(
+        "change lead time",
         "lead time",
+        "lead_time",
         lambda k: k.lead_time_median,
         lambda k: k.lead_time_level,
         duration,
@@ -84,7 +110,9 @@ KEYS = (
         higher_is_better=False,
     ),
     Key(
-        "time to recover",
+        "failed deployment recovery time",
+        "recovery time",
+        "time_to_recover",
         lambda k: k.recovery_mean,
         lambda k: k.recovery_level,
         duration,
@@ -92,14 +120,57 @@ KEYS = (
         higher_is_better=False,
     ),
     Key(
-        "failure rate",
+        "change fail rate",
+        "fail rate",
+        "change_failure_rate",
         lambda k: k.failure_rate,
         lambda k: k.failure_level,
         percent,
-        lambda k: f"{k.failed_deployments} of {_count(k.deployments, 'deployment')} failed",
+        lambda k: f"{k.failed_deployments} of {_count(k.failure_deployments, 'deployment')} failed",
         higher_is_better=False,
+        fraction=lambda k: f"{k.failed_deployments}/{k.failure_deployments}",
+    ),
+    Key(
+        "deployment rework rate",
+        "rework rate",
+        "rework_rate",
+        lambda k: k.rework_rate,
+        lambda k: None,  # DORA gives it no levels yet
+        percent,
+        lambda k: f"{k.recoveries} of {_count(k.rework_deployments, 'deployment')} to recover",
+        higher_is_better=False,
+        fraction=lambda k: f"{k.recoveries}/{k.rework_deployments}",
     ),
 )
+
+
+def failure_notes(report: Report) -> list[str]:
+    """What each system's failures are known from, or why they are not: under the table."""
+    lines = []
+    unknown = [name for name, keys in report.systems.items() if not keys.failure_sources]
+    for name, keys in report.systems.items():
+        if keys.failure_sources:
+            found = _count(keys.failed_deployments, "failed deployment")
+            lines.append(f"{name}: failures from {', '.join(keys.failure_sources)} ({found})")
+    if unknown:
+        lines.append(f"{', '.join(unknown)}: no data for failures: {NO_FAILURE_DATA}")
+    return lines
+
+
+def failure_lines(failure: Failure, width: int = 80) -> list[str]:
+    """One failed deployment, what recovered it, and what marked it, in `width` columns."""
+    took = duration(failure.recovered_at - failure.deployed_at)
+    if failure.rule == "rollbacks":
+        marker = f"rollbacks: rolled back by {failure.marker}"
+    else:
+        marker = f"{failure.rule}: {failure.marker[:10]} {failure.subject or ''}".rstrip()
+    return [
+        f"{failure.system} {failure.deployment}, {day(failure.deployed_at)}: recovered by "
+        f"{failure.recovered_by} after {took}",
+        textwrap.shorten(f"  {marker}", width, placeholder="...", break_on_hyphens=False)
+        if len(marker) + 2 > width
+        else f"  {marker}",
+    ]
 
 
 def _count(number: int, thing: str) -> str:

@@ -50,6 +50,40 @@ class Incident:
     identifier: str
     created: int
     resolved: int
+    source: str = "cli"  # where it came from: a tool, or the failure rule that found it
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failed deployment that a rule found in the history (`--infer-failures`)."""
+
+    system: str
+    deployment: str
+    commit: str
+    deployed_at: int
+    rule: str
+    marker: str  # the revert's or the hotfix's commit; a rollback's deployment
+    subject: str | None
+    recovered_by: str
+    recovered_at: int
+    recovery_shipped: bool  # False for a rollback, which Pulse never sees as a deployment
+
+    def to_json(self) -> dict[str, Any]:
+        marked_by: dict[str, str | None] = (
+            {"rollback": self.marker}
+            if self.rule == "rollbacks"
+            else {"commit": self.marker, "subject": self.subject}
+        )
+        return {
+            "system": self.system,
+            "deployment": self.deployment,
+            "deployed_at": rfc3339(self.deployed_at),
+            "rule": self.rule,
+            "marked_by": marked_by,
+            "recovered_by": self.recovered_by,
+            "recovered_at": rfc3339(self.recovered_at),
+            "recovery_seconds": self.recovered_at - self.deployed_at,
+        }
 
 
 @dataclass
@@ -59,6 +93,11 @@ class History:
     deployments: list[Deployment] = field(default_factory=list)
     change_times: dict[tuple[str, str], int] = field(default_factory=dict)  # (system, id)
     incidents: list[Incident] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    # The failure rules run over each system, and where each system's backfill starts (its
+    # --since), as the stores say; absent for a system only exports hold.
+    rules: dict[str, set[str]] = field(default_factory=dict)
+    starts: dict[str, int] = field(default_factory=dict)
 
     @property
     def systems(self) -> list[str]:
@@ -71,7 +110,26 @@ class History:
             [d for d in self.deployments if d.system in keep],
             {key: t for key, t in self.change_times.items() if key[0] in keep},
             [i for i in self.incidents if i.system in keep],
+            [f for f in self.failures if f.system in keep],
+            {name: rules for name, rules in self.rules.items() if name in keep},
+            {name: start for name, start in self.starts.items() if name in keep},
         )
+
+    def failure_sources(self, system: str) -> tuple[str, ...]:
+        """What a system's failures are known from: the rules run over it and the sources of its
+        incidents. None: its failure rate and recovery time have nothing to stand on."""
+        sources = self.rules.get(system, set()) | {
+            i.source for i in self.incidents if i.system == system
+        }
+        return tuple(sorted(sources))
+
+    def start(self, system: str) -> int | None:
+        """Where a system's backfill starts: its --since, else its first deployment."""
+        if system in self.starts:
+            return self.starts[system]
+        times = [d.time for d in self.deployments if d.system == system]
+        times += [i.created for i in self.incidents if i.system == system]
+        return min(times, default=None)
 
 
 @dataclass(frozen=True)
@@ -100,11 +158,28 @@ class Period:
         return {"since": rfc3339(self.since), "until": rfc3339(self.until), "days": self.days}
 
 
+NO_FAILURE_DATA = (
+    "no incidents recorded and no failure rule run: infer failures from the history with "
+    "'pulse-backfill git --infer-failures reverts', or backfill incidents with "
+    "'pulse-backfill incidents'"
+)
+NO_REWORK_DATA = (
+    "no failure rule run: infer failures from the history with "
+    "'pulse-backfill git --infer-failures reverts'"
+)
+NOT_BACKFILLED = "not backfilled in this period"
+NO_FAILURES = "no incidents in this period"
+NO_DEPLOYMENTS = "no deployments in this period"
+
+
 @dataclass(frozen=True)
 class FourKeys:
+    """The four keys, and DORA's fifth, deployment rework rate. A figure is None where nothing
+    was measured; `missing` then says why, by the figure's JSON name."""
+
     deployments: int
-    per_day: float
-    frequency_level: Level
+    per_day: float | None  # None: the system was not backfilled in the period
+    frequency_level: Level | None
     lead_time_changes: int
     lead_time_median: float | None  # seconds
     lead_time_level: Level | None
@@ -115,30 +190,52 @@ class FourKeys:
     failure_rate: float | None
     failure_level: Level | None
     unattributed_incidents: int  # no earlier deployment in their system: ignored for the rate
+    failure_deployments: int = 0  # those of systems whose failures are known
+    failure_sources: tuple[str, ...] = ()  # what they are known from (see History)
+    recoveries: int = 0  # deployments made to recover from a failure
+    rework_deployments: int = 0  # all deployments, rollbacks included, where rules ran
+    rework_rate: float | None = None
+    missing: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        def why(name: str) -> dict[str, str]:
+            return {"no_data": self.missing[name]} if name in self.missing else {}
+
+        sources = {"from": list(self.failure_sources)} if self.failure_sources else {}
         return {
             "deployment_frequency": {
                 "per_day": self.per_day,
                 "deployments": self.deployments,
                 "level": self.frequency_level,
+                **why("deployment_frequency"),
             },
             "lead_time": {
                 "median_seconds": self.lead_time_median,
                 "changes": self.lead_time_changes,
                 "level": self.lead_time_level,
+                **why("lead_time"),
             },
             "time_to_recover": {
                 "mean_seconds": self.recovery_mean,
                 "incidents": self.incidents,
                 "level": self.recovery_level,
+                **sources,
+                **why("time_to_recover"),
             },
             "change_failure_rate": {
                 "rate": self.failure_rate,
                 "failed_deployments": self.failed_deployments,
-                "deployments": self.deployments,
+                "deployments": self.failure_deployments,
                 "level": self.failure_level,
                 "incidents_with_no_earlier_deployment": self.unattributed_incidents,
+                **sources,
+                **why("change_failure_rate"),
+            },
+            "rework_rate": {
+                "rate": self.rework_rate,
+                "recoveries": self.recoveries,
+                "deployments": self.rework_deployments,
+                **why("rework_rate"),
             },
         }
 
@@ -150,7 +247,11 @@ def four_keys(history: History, period: Period) -> FourKeys:
 
 class Timeline:
     """A history in time order, to give the four keys of any number of periods of it, each
-    in time proportional to what the period holds."""
+    in time proportional to what the period holds.
+
+    With one system, its rates cover the part of a period from its backfill's start on (its
+    --since, else its first deployment), not days before anything of it was backfilled.
+    """
 
     def __init__(self, history: History) -> None:
         self._deployments = sorted(history.deployments, key=lambda d: (d.time, d.identifier))
@@ -161,8 +262,25 @@ class Timeline:
         # Whatever the period: a deployment failed when an incident, even a later period's,
         # came while it was its system's last.
         self._failed, self._unattributed = _failures(self._deployments, self._incidents)
+        systems = history.systems
+        self._sources = {name: history.failure_sources(name) for name in systems}
+        self._ruled = {name for name in systems if history.rules.get(name)}
+        starts = [history.start(name) for name in systems]
+        self._start = None if len(systems) != 1 or starts[0] is None else midnight(starts[0])
+        # A deployment made to recover, by system and id; a rollback's counts as a deployment
+        # too, where Pulse never sees it.
+        recovering = {(f.system, f.recovered_by): f for f in history.failures}
+        self._recovered_at = sorted(
+            (f.recovered_at, not f.recovery_shipped) for f in recovering.values()
+        )
 
     def four_keys(self, period: Period) -> FourKeys:
+        missing: dict[str, str] = {}
+        if self._start is not None and self._start > period.since:
+            if self._start >= period.until:
+                missing["deployment_frequency"] = NOT_BACKFILLED
+            else:
+                period = Period(self._start, period.until)
         deployed = self._deployments[_slice(self._deployed_at, period)]
         incidents = self._incidents[_slice(self._created_at, period)]
         leads = [
@@ -174,12 +292,37 @@ class Timeline:
         lead_median = float(statistics.median(leads)) if leads else None
         recoveries = [i.resolved - i.created for i in incidents]
         recovery_mean = statistics.fmean(recoveries) if recoveries else None
-        failed = sum((d.system, d.identifier) in self._failed for d in deployed)
-        rate = failed / len(deployed) if deployed else None
+        # The failure rate stands only on deployments whose failures are known.
+        known = [d for d in deployed if self._sources.get(d.system)]
+        failed = sum((d.system, d.identifier) in self._failed for d in known)
+        rate = failed / len(known) if known else None
+        sources = tuple(sorted({s for name in self._sources for s in self._sources[name]}))
+        if not sources:
+            missing["change_failure_rate"] = missing["time_to_recover"] = NO_FAILURE_DATA
+        else:
+            if recovery_mean is None:
+                missing["time_to_recover"] = NO_FAILURES
+            if rate is None:
+                missing["change_failure_rate"] = NO_DEPLOYMENTS
+        if not leads:
+            missing["lead_time"] = "no changes shipped in this period"
+        # Rework: recovering deployments over all, in the systems the rules ran over.
+        recovered = [
+            rollback for _, rollback in self._recovered_at[_slice_pairs(self._recovered_at, period)]
+        ]
+        ruled = sum(d.system in self._ruled for d in deployed) + sum(recovered)
+        rework = len(recovered) / ruled if ruled else None
+        if not self._ruled:
+            missing["rework_rate"] = NO_REWORK_DATA
+        elif rework is None:
+            missing["rework_rate"] = NO_DEPLOYMENTS
+        frequency = None if "deployment_frequency" in missing else len(deployed) / period.days
         return FourKeys(
             deployments=len(deployed),
-            per_day=len(deployed) / period.days,
-            frequency_level=frequency_level([d.time for d in deployed], period),
+            per_day=frequency,
+            frequency_level=None
+            if frequency is None
+            else frequency_level([d.time for d in deployed], period),
             lead_time_changes=len(leads),
             lead_time_median=lead_median,
             lead_time_level=None if lead_median is None else lead_time_level(lead_median),
@@ -192,7 +335,20 @@ class Timeline:
             unattributed_incidents=sum(
                 (i.system, i.identifier) in self._unattributed for i in incidents
             ),
+            failure_deployments=len(known),
+            failure_sources=sources,
+            recoveries=len(recovered),
+            rework_deployments=ruled,
+            rework_rate=rework,
+            missing=missing,
         )
+
+
+def _slice_pairs(pairs: Sequence[tuple[int, bool]], period: Period) -> slice:
+    return slice(
+        bisect.bisect_left(pairs, (period.since, False)),
+        bisect.bisect_left(pairs, (period.until, False)),
+    )
 
 
 def _slice(times: Sequence[int], period: Period) -> slice:

@@ -8,11 +8,12 @@ from collections.abc import Callable
 
 from pulse_backfill.report.build import Report
 from pulse_backfill.report.figures import (
-    HEADERS,
     KEYS,
+    NAMES,
     cells,
     day,
     duration,
+    failure_notes,
     period_line,
     rows,
     trend_line,
@@ -53,8 +54,12 @@ def html_page(report: Report) -> str:
     )
     return _PAGE.format(
         title=html.escape(period_line(report.period)),
-        headers="".join(f"<th scope='col'>{html.escape(h)}</th>" for h in HEADERS),
+        headers="<th scope='col'>system</th>"
+        + "".join(f"<th scope='col'>{html.escape(key.name)}</th>" for key in KEYS),
         rows=table,
+        notes="".join(f"<p class='note'>{html.escape(line)}</p>" for line in failure_notes(report))
+        + f"<p class='note'>{html.escape(NAMES)}</p>",
+        failures=_failures(report),
         trends=_trends(report),
         deployments=deployments,
         lead_times=lead_times,
@@ -86,6 +91,44 @@ def _trends(report: Report) -> str:
         f"<h2>{html.escape(trend_line(report))}</h2>"
         f"<p class='legend'>{legend}</p><p class='legend'>{levels}; "
         "hover over a point for its period, value, level and counts</p>" + charts
+    )
+
+
+def _failures(report: Report) -> str:
+    """Every failed deployment of the period, what marked it and what recovered it."""
+    if not report.failures:
+        return ""
+    rows = []
+    for failure in report.failures:
+        if failure.rule == "rollbacks":
+            marker = f"rolled back by {failure.marker}"
+        else:
+            marker = f"{failure.marker[:10]} {failure.subject or ''}"
+        rows.append(
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape(cell)}</td>"
+                for cell in (
+                    failure.system,
+                    failure.deployment,
+                    day(failure.deployed_at),
+                    failure.rule,
+                    marker,
+                    failure.recovered_by,
+                    duration(failure.recovered_at - failure.deployed_at),
+                )
+            )
+            + "</tr>"
+        )
+    headers = ("system", "failed deployment", "deployed", "rule", "marked by", "recovered by",
+               "recovery time")  # fmt: skip
+    return (
+        f"<h2 id='failures'>Failed deployments ({len(report.failures)})</h2>"
+        "<table class='failures'><thead><tr>"
+        + "".join(f"<th scope='col'>{h}</th>" for h in headers)
+        + "</tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
     )
 
 
@@ -159,6 +202,7 @@ _PAGE = """<!DOCTYPE html>
   table {{ border-collapse: collapse; width: 100%; margin: 1rem 0 2rem; }}
   th, td {{ text-align: left; padding: .4rem .6rem; border-bottom: 1px solid #d0d7de; }}
   .level {{ font-weight: 600; }}
+  .note {{ color: #57606a; margin: .3rem 0; }}
   svg.chart {{ width: 100%; height: auto; }}
   svg.chart rect {{ fill: #0969da; }}
   svg.chart line {{ stroke: #57606a; }}
@@ -175,6 +219,8 @@ _PAGE = """<!DOCTYPE html>
 <thead><tr>{headers}</tr></thead>
 <tbody>{rows}</tbody>
 </table>
+{notes}
+{failures}
 {trends}
 <h2>Deployments per week</h2>
 {deployments}

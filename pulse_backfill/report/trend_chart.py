@@ -46,12 +46,12 @@ _BEST_FIRST = (Level.ELITE, Level.HIGH, Level.MEDIUM)
 _BANDS: dict[str, tuple[tuple[Level, float], ...]] = {
     name: tuple(zip(_BEST_FIRST[: len(limits)], limits, strict=True))
     for name, limits in (
-        ("lead time", LEAD_TIME_LIMITS),
-        ("time to recover", RECOVERY_LIMITS),
-        ("failure rate", FAILURE_RATE_LIMITS),
+        ("lead_time", LEAD_TIME_LIMITS),
+        ("time_to_recover", RECOVERY_LIMITS),
+        ("change_failure_rate", FAILURE_RATE_LIMITS),
     )
 }
-_LOGARITHMIC = {"lead time", "time to recover"}  # from minutes to months
+_LOGARITHMIC = {"lead_time", "time_to_recover"}  # from minutes to months
 _TICK_GAP = 14  # px between the axis' labels, so they do not overlap
 
 
@@ -72,9 +72,9 @@ class Scale:
 
 
 def scale_for(key: Key, values: Sequence[float]) -> Scale:
-    if key.name == "failure rate":
+    if key.fraction is not None:  # a share of deployments
         return Scale(0.0, 1.0, logarithmic=False)
-    if key.name in _LOGARITHMIC:
+    if key.json in _LOGARITHMIC:
         positive = [v for v in values if v > 0] or [HOUR]
         return Scale(min(positive) / 2, max(max(positive) * 2, min(positive)), logarithmic=True)
     return Scale(0.0, max(values, default=0.0) * 1.1 or 1.0, logarithmic=False)
@@ -151,11 +151,11 @@ def _runs(
 
 
 def _bands(key: Key, scale: Scale) -> list[str]:
-    if key.name not in _BANDS:
+    if key.json not in _BANDS:
         return []  # deployment frequency's level counts days and months, not a rate
     bands = []
     low = scale.low
-    for level, limit in (*_BANDS[key.name], (Level.LOW, math.inf)):
+    for level, limit in (*_BANDS[key.json], (Level.LOW, math.inf)):
         top, bottom = scale.y(min(limit, scale.high)), scale.y(max(low, scale.low))
         if bottom - top > 0.5:
             bands.append(
@@ -169,7 +169,7 @@ def _bands(key: Key, scale: Scale) -> list[str]:
 
 def _axes(key: Key, scale: Scale, names: Sequence[str]) -> list[str]:
     bottom = _HEIGHT - _BOTTOM
-    limits = [limit for _, limit in _BANDS.get(key.name, ()) if scale.low < limit < scale.high]
+    limits = [limit for _, limit in _BANDS.get(key.json, ()) if scale.low < limit < scale.high]
     ticks: list[float] = []
     for tick in [*limits, scale.low, scale.high]:  # the levels' limits first: they say most
         if all(abs(scale.y(tick) - scale.y(other)) >= _TICK_GAP for other in ticks):

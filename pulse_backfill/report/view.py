@@ -4,6 +4,7 @@ charts, and with `--by` a trend line per key and system."""
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Callable, Sequence
 
 from rich import box
@@ -15,11 +16,15 @@ from pulse_backfill.report.build import Report
 from pulse_backfill.report.figures import (
     HEADERS,
     KEYS,
+    NAMES,
+    NO_DATA,
     Key,
     cells,
     day,
     direction,
     duration,
+    failure_lines,
+    failure_notes,
     period_line,
     period_name,
     rows,
@@ -58,9 +63,30 @@ def plain_text(report: Report) -> list[str]:
         lines.append(
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
-    lines += ["", *_charts(report, plain=True)]
+    lines += ["", *notes(report), "", *_charts(report, plain=True)]
     if report.periods:
         lines += ["", *(_plain(line) for line in trend_lines(report))]
+    return lines
+
+
+FAILURES_SHOWN = 20  # the latest; --json and the page list them all
+
+
+def notes(report: Report) -> list[str]:
+    """Under the table: what failures are known from, the keys' names, the failures found; in
+    80 columns."""
+    lines = [
+        wrapped
+        for note in [*failure_notes(report), NAMES]
+        for wrapped in textwrap.wrap(note, 80, subsequent_indent="  ", break_on_hyphens=False)
+    ]
+    failures = report.failures
+    if failures:
+        more = len(failures) - FAILURES_SHOWN
+        lines += ["", f"Failed deployments ({len(failures)}{', the latest' if more > 0 else ''})"]
+        lines += [line for f in failures[-FAILURES_SHOWN:] for line in failure_lines(f)]
+        if more > 0:
+            lines.append(f"... and {more} earlier: 'report --json' and '--html' list them all")
     return lines
 
 
@@ -149,7 +175,10 @@ def show(report: Report, console: Console) -> None:
                 for figure, level in cells(keys)
             ),
         )
-    charts = Text("\n".join(_charts(report, plain=False)), style="bright_blue")
+    charts = Text.assemble(
+        "\n".join(["", *notes(report), "", ""]),
+        ("\n".join(_charts(report, plain=False)), "bright_blue"),
+    )
     trends = [Text.assemble(*line) for line in trend_lines(report)] if report.periods else []
     console.print(Group(table, charts, *([Text(), *trends] if trends else [])))
 
@@ -185,9 +214,9 @@ def _key_line(key: Key, periods: Sequence[FourKeys], size: int) -> list[Segment]
         ),
         (None, None),
     )
-    shown = "-" if latest is None else key.shown(latest)
+    shown = NO_DATA if latest is None else key.shown(latest)
     change, better = direction(key, values)
-    line: list[Segment] = [(f"  {key.name:<{_KEY_WIDTH}}  ", ""), *marks]
+    line: list[Segment] = [(f"  {key.short:<{_KEY_WIDTH}}  ", ""), *marks]
     line.append(("  ", ""))  # every line of a report has as many marks
     line.append((f"{shown:<{_VALUE_WIDTH}} ", ""))
     line.append((f"{level or '':<{_LEVEL_WIDTH}}", _STYLE[level] if level else ""))

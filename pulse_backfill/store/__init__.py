@@ -5,12 +5,14 @@ Below the delivery and the commands, above the wire events (`pulse`) it records.
 """
 
 from pulse_backfill.store.database import (
+    OriginFacts,
     ReachedCommits,
     Store,
+    StoreContents,
     SyncState,
     default_store_path,
     key_fingerprint,
-    read_events,
+    read_store,
     reading_syncs,
 )
 from pulse_backfill.store.lock import StoreLock
@@ -19,12 +21,14 @@ from pulse_backfill.store.schema import APPLICATION_ID, SCHEMA_VERSION
 __all__ = [
     "APPLICATION_ID",
     "SCHEMA_VERSION",
+    "OriginFacts",
     "ReachedCommits",
     "Store",
+    "StoreContents",
     "StoreLock",
     "SyncState",
     "default_store_path",
     "key_fingerprint",
-    "read_events",
+    "read_store",
     "reading_syncs",
 ]

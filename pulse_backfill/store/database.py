@@ -12,10 +12,12 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
+from pulse_backfill.derive.failures import Failure
 from pulse_backfill.errors import StoreError
 from pulse_backfill.pulse.events import Event
 from pulse_backfill.store.failures import unwritable, write_failed
@@ -110,13 +112,18 @@ class Store:
         point: str | None = None,
         reached: Sequence[str] = (),
         whole: bool = False,
+        shipped: Mapping[str, int] | None = None,
+        failures: Sequence[Failure] = (),
+        facts: OriginFacts | None = None,
     ) -> list[int]:
         """Upsert `events` (and where `origin`'s sync now stands); their row ids, in order.
 
         `reached`: the ids (hex) of commits the deployments of `point` reach and earlier ones
         did not. `whole`: these are all of `origin`'s events now, and `reached` all it reaches;
         earlier events no longer derived (a deleted tag's deployment, say) stop belonging to
-        it, so no re-sync sends them.
+        it, so no re-sync sends them. With failure rules: `shipped`, each change's deployment
+        position, and `failures`, those found (all of them when `whole`). `facts`: what the
+        origin is, for the report.
         """
         now = int(time.time())
         with self._writing():
@@ -124,6 +131,7 @@ class Store:
             if whole and origin_id is not None:
                 self._db.execute("UPDATE events SET origin = NULL WHERE origin = ?", (origin_id,))
                 self._db.execute("DELETE FROM reached WHERE origin = ?", (origin_id,))
+                self._db.execute("DELETE FROM failures WHERE origin = ?", (origin_id,))
             rows = (
                 (e.system or "", e.kind, e.identifier, e.payload.decode("utf-8"), now, origin_id)
                 for e in events
@@ -141,9 +149,24 @@ class Store:
                     "UPDATE syncs SET point = ?, synced_at = ? WHERE id = ?",
                     (point, now, origin_id),
                 )
+                positions = shipped or {}
+                system = "" if facts is None else facts.system or ""
                 self._db.executemany(
-                    "INSERT OR IGNORE INTO reached (origin, commit_id) VALUES (?, ?)",
-                    ((origin_id, bytes.fromhex(commit)) for commit in reached),
+                    "INSERT OR IGNORE INTO reached (origin, commit_id, shipped_by)"
+                    " VALUES (?, ?, ?)",
+                    ((origin_id, bytes.fromhex(c), positions.get(c)) for c in reached),
+                )
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        (origin_id, position, system, *failure_row(failure))
+                        for position, failure in failures_by_position(failures, point)
+                    ),
+                )
+            if origin_id is not None and facts is not None:
+                self._db.execute(
+                    "UPDATE syncs SET system = ?, rules = ?, since = ? WHERE id = ?",
+                    (facts.system or "", facts.rules, facts.since, origin_id),
                 )
             ids = self._ids(events)
         return ids
@@ -278,11 +301,54 @@ class Store:
             )
 
 
+@dataclass(frozen=True)
+class OriginFacts:
+    """What an origin is, for the report: its system, the failure rules its syncs apply (as
+    --infer-failures names them; '' for none), and its --since."""
+
+    system: str | None
+    rules: str
+    since: int | None
+
+
+def failures_by_position(
+    failures: Sequence[Failure], point: str | None
+) -> list[tuple[int, Failure]]:
+    """Each failure with its failed deployment's position in the sync point."""
+    if not failures or point is None:
+        return []
+    positions = {
+        identifier: position
+        for position, (identifier, _, _) in enumerate(json.loads(point)["deployments"])
+    }
+    return [(positions[failure.failed.id], failure) for failure in failures]
+
+
+def failure_row(failure: Failure) -> tuple[object, ...]:
+    """A failure's columns after its origin, position and system, as `failures` holds them."""
+    failed, recovered = failure.failed, failure.recovered
+    return (
+        failed.id,
+        failed.commit,
+        failed.time,
+        str(failure.rule),
+        failure.marker,
+        failure.subject,
+        recovered.id,
+        recovered.time,
+        int(failure.recovery_shipped),
+    )
+
+
 class SyncState:
     """Where each origin's last sync left off, read on a connection to the store."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
+
+    def failures_before(self, origin: str) -> KnownFailures:
+        """What earlier syncs of `origin` found, for a re-sync's failure rules."""
+        return KnownFailures(self._db, origin)
 
     def sync_point(self, origin: str) -> str | None:
         """Where the last sync of `origin` left off, as `record` was given it."""
@@ -306,6 +372,27 @@ def reading_syncs(path: Path) -> Iterator[SyncState]:
         yield SyncState(db)
     finally:
         db.close()
+
+
+class KnownFailures:
+    """Which deployment (its position in the sync point) shipped a commit as a change, and which
+    deployments were found failed, by earlier syncs of an origin."""
+
+    def __init__(self, db: sqlite3.Connection, origin: str) -> None:
+        self._db = db
+        row = db.execute("SELECT id FROM syncs WHERE origin = ?", (origin,)).fetchone()
+        self._origin = None if row is None else int(row[0])
+
+    def shipped_by(self, commit: str) -> int | None:
+        found = self._db.execute(
+            "SELECT shipped_by FROM reached WHERE origin = ? AND commit_id = ?",
+            (self._origin, bytes.fromhex(commit)),
+        ).fetchone()
+        return None if found is None or found[0] is None else int(found[0])
+
+    def failed(self) -> set[int]:
+        rows = self._db.execute("SELECT position FROM failures WHERE origin = ?", (self._origin,))
+        return {int(position) for (position,) in rows}
 
 
 class ReachedCommits:
@@ -332,8 +419,20 @@ class ReachedCommits:
         return self._db.execute(query, (self._origin, *values)).fetchone() is not None
 
 
-def read_events(path: Path) -> list[tuple[str, str, str]]:
-    """Every event of the store at `path`, for any target or none, as (system, kind, body).
+@dataclass(frozen=True)
+class StoreContents:
+    """What a report reads of a store."""
+
+    events: list[tuple[str, str, str]]  # (system, kind, JSON body), in recording order
+    # Each inferred failure: (system, deployment, commit, deployed_at, rule, marker, subject,
+    # recovered_by, recovered_at, recovery_shipped).
+    failures: list[tuple[str, str, str, int, str, str, str | None, str, int, int]]
+    origins: list[tuple[str, str, int | None]]  # each synced origin's (system, rules, since)
+
+
+def read_store(path: Path) -> StoreContents:
+    """Every event of the store at `path`, for any target or none, with the failures inferred
+    and what each origin is.
 
     Read-only and without the lock: a report may run while a sync writes (SQLite's WAL keeps
     what it reads consistent)."""
@@ -345,8 +444,20 @@ def read_events(path: Path) -> list[tuple[str, str, str]]:
     check_existing(path)
     try:
         with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as db:
-            rows = db.execute("SELECT system, kind, body FROM events ORDER BY id").fetchall()
+            db.execute("BEGIN")  # one snapshot for all three
+            events = db.execute("SELECT system, kind, body FROM events ORDER BY id").fetchall()
+            failures = db.execute(
+                "SELECT system, deployment, commit_id, deployed_at, rule, marker, subject,"
+                " recovered_by, recovered_at, recovery_shipped FROM failures"
+                " ORDER BY system, deployed_at, deployment"
+            ).fetchall()
+            origins = db.execute(
+                "SELECT system, rules, since FROM syncs WHERE point IS NOT NULL AND rules"
+                " IS NOT NULL ORDER BY id"
+            ).fetchall()
         db.close()
     except sqlite3.DatabaseError as error:
         raise StoreError(f"cannot read the store at {path} ({error})") from None
-    return [(str(system), str(kind), str(body)) for system, kind, body in rows]
+    return StoreContents(
+        [(str(system), str(kind), str(body)) for system, kind, body in events], failures, origins
+    )

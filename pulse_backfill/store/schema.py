@@ -9,7 +9,7 @@ from pathlib import Path
 from pulse_backfill.errors import StoreError
 
 APPLICATION_ID = 0x50554C53  # "PULS": marks the file as ours
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Index i holds the statements that upgrade a store from version i to version i + 1.
 MIGRATIONS: tuple[str, ...] = (
@@ -69,6 +69,34 @@ MIGRATIONS: tuple[str, ...] = (
     -- Points of version 2 were re-synced by trusting `--not`: each origin's next sync derives
     -- its whole history once.
     UPDATE syncs SET point = NULL;
+    """,
+    """
+    -- Failed deployments inferred from a history (--infer-failures). A re-sync whose new
+    -- deployments revert a commit shipped long ago asks which deployment shipped it: its
+    -- position in the origin's point, for a commit that was a change (NULL otherwise, and for
+    -- origins that infer no failures).
+    ALTER TABLE reached ADD COLUMN shipped_by INTEGER;
+    -- What each origin is, for the report: its system, the failure rules its syncs apply
+    -- ('' for none) and its --since.
+    ALTER TABLE syncs ADD COLUMN system TEXT;
+    ALTER TABLE syncs ADD COLUMN rules TEXT;
+    ALTER TABLE syncs ADD COLUMN since INTEGER;
+    -- Each failed deployment, what marked it and what recovered it; its incident is an event.
+    CREATE TABLE failures (
+        origin INTEGER NOT NULL REFERENCES syncs (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,         -- the failed deployment's, in the origin's point
+        system TEXT NOT NULL,
+        deployment TEXT NOT NULL,
+        commit_id TEXT NOT NULL,
+        deployed_at INTEGER NOT NULL,
+        rule TEXT NOT NULL,
+        marker TEXT NOT NULL,              -- the revert's or hotfix's commit; a rollback's id
+        subject TEXT,
+        recovered_by TEXT NOT NULL,
+        recovered_at INTEGER NOT NULL,
+        recovery_shipped INTEGER NOT NULL,  -- 0: a rollback, which Pulse never sees
+        PRIMARY KEY (origin, position)
+    ) WITHOUT ROWID;
     """,
 )
 
