@@ -167,9 +167,7 @@ def failure_lines(failure: Failure, width: int = 80) -> list[str]:
     return [
         f"{failure.system} {failure.deployment}, {day(failure.deployed_at)}: recovered by "
         f"{failure.recovered_by} after {took}",
-        textwrap.shorten(f"  {marker}", width, placeholder="...", break_on_hyphens=False)
-        if len(marker) + 2 > width
-        else f"  {marker}",
+        "  " + textwrap.shorten(marker, width - 2, placeholder="...", break_on_hyphens=False),
     ]
 
 
