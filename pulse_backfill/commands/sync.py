@@ -11,7 +11,8 @@ deleted, or dated between known ones) derives the whole history.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Protocol
@@ -109,21 +110,50 @@ def derive_repository(
         raise UsageError(f"{repository.path} has no commits yet: nothing to backfill")
     deployed = before_until(found.deployed, options)
     point = SyncPoint(tuple(deployed))
+    before: Container[str] = frozenset()
     if known and point.deployments[: len(known)] == known:
-        appended = deployed[len(known) :]
-        if not appended:
+        if len(deployed) == len(known):
             return RepositoryDerivation(Derivation(()), found, point, SyncMode.UP_TO_DATE)
         # Without what the known deployments reach, what is new cannot be told exactly.
-        if before := reached_before():
-            derivation, reached = _derive(
-                repository, appended, options, paths, on_deployment, known, before
-            )
-            mode = SyncMode.INCREMENTAL
-            derived = RepositoryDerivation(derivation, found, point, mode, reached)
-            return _with_failures(derived, repository, options, rules, len(known), store)
-    derivation, reached = _derive(repository, deployed, options, paths, on_deployment)
-    derived = RepositoryDerivation(derivation, found, point, SyncMode.FULL, reached)
-    return _with_failures(derived, repository, options, rules, 0, None)
+        before = reached_before()
+    first_new = len(known) if before else 0
+    # The new commits' messages, read by git on the other core while this one derives.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="messages") as aside:
+        messages = aside.submit(_messages, repository, rules, deployed, first_new)
+        derivation, reached = _derive(
+            repository,
+            deployed[first_new:],
+            options,
+            paths,
+            on_deployment,
+            deployed[:first_new],
+            before,
+        )
+        mode = SyncMode.INCREMENTAL if first_new else SyncMode.FULL
+        derived = RepositoryDerivation(derivation, found, point, mode, reached)
+        if not rules:
+            return derived
+        return _with_failures(
+            derived, repository, options, rules, messages.result(), store if first_new else None
+        )
+
+
+def _messages(
+    repository: Repository,
+    rules: FailureRules,
+    deployed: Sequence[DeployedCommit],
+    first_new: int,
+) -> dict[str, str]:
+    """What the rules read of the commits that the deployments from `first_new` on reach: the
+    subjects (hotfix), and the whole messages of reverts."""
+    tips = [d.commit for d in deployed[first_new:]]
+    exclude = [d.commit for d in deployed[:first_new]]
+    messages: dict[str, str] = {}
+    if rules.hotfix is not None:
+        messages = repository.subjects(tips, exclude=exclude)
+    if rules.reverts:
+        messages.update(repository.messages(tips, exclude=exclude, reverts_only=True))
+    return messages
 
 
 class FailuresBefore(Protocol):
@@ -139,14 +169,13 @@ def _with_failures(
     repository: Repository,
     options: DerivationOptions,
     rules: FailureRules,
-    first_new: int,
+    messages: Mapping[str, str],
     before: FailuresBefore | None,
 ) -> RepositoryDerivation:
-    """`derived`, with the failures its new deployments reveal under `rules`, the first of them
-    at `first_new` (0: a whole history) among `derived.point`'s."""
-    if not rules:
-        return derived
+    """`derived`, with the failures its new deployments reveal under `rules`; `messages`: what
+    `_messages` read of their commits."""
     deployed = derived.point.deployments
+    first_new = len(deployed) - len(derived.derivation.deployments)
     new = derived.derivation.deployments
     changes = {first_new + n: [c.id for c in d.changes] for n, d in enumerate(new) if d.changes}
     shipped = derived.derivation.shipped(first_new)
@@ -156,13 +185,6 @@ def _with_failures(
             return shipped[commit]
         return None if before is None else before.shipped_by(commit)
 
-    tips = [d.commit for d in deployed[first_new:]]
-    exclude = [d.commit for d in deployed[:first_new]]
-    messages: dict[str, str] = {}
-    if rules.hotfix is not None:
-        messages = repository.subjects(tips, exclude=exclude)
-    if rules.reverts:
-        messages.update(repository.messages(tips, exclude=exclude, reverts_only=True))
     rollbacks: set[int] = set()
     if rules.rollbacks:
         empty = {first_new + n for n, d in enumerate(new) if d.status is Status.EMPTY}
