@@ -6,6 +6,7 @@ without a key wait in the store until a run with a key delivers them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sqlite3
@@ -13,12 +14,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 import platformdirs
 
 from pulse_backfill.errors import StoreError
 from pulse_backfill.pulse.events import Event
-from pulse_backfill.store.failures import unwritable, write_failed
+from pulse_backfill.store.failures import damaged, failed, unwritable
 from pulse_backfill.store.lock import StoreLock
 from pulse_backfill.store.schema import check_existing, migrate
 
@@ -33,6 +35,31 @@ def key_fingerprint(api_key: str) -> str:
     return f"sha256:{digest[:16]}"
 
 
+class _OfAStore(Protocol):
+    path: Path
+
+
+_Of = TypeVar("_Of", bound=_OfAStore)
+_Params = ParamSpec("_Params")
+_Result = TypeVar("_Result")
+
+
+def _guarded(
+    method: Callable[Concatenate[_Of, _Params], _Result],
+) -> Callable[Concatenate[_Of, _Params], _Result]:
+    """Any SQLite error of a read, a write or a damaged page met mid-run, as the one line that
+    names its fix: damage can show on any page, whichever query first reads it."""
+
+    def guarded(self: _Of, /, *args: _Params.args, **kwargs: _Params.kwargs) -> _Result:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as error:
+            raise failed(self.path, error, writing=False) from None
+
+    functools.update_wrapper(guarded, method)
+    return guarded
+
+
 class Store:
     """The store, held by this process alone until closed (see StoreLock)."""
 
@@ -44,6 +71,7 @@ class Store:
         try:
             check_existing(path)
             self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            _check_pages(self._db, path)
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
@@ -53,7 +81,7 @@ class Store:
             # Look-ups of many events go through temporary tables: in memory, not in TMPDIR.
             self._db.execute("PRAGMA temp_store = MEMORY")
             migrate(self._db)
-        except (OSError, sqlite3.OperationalError) as error:
+        except (OSError, sqlite3.Error) as error:
             self._lock.release()
             raise unwritable(path, error) from None
         except BaseException:
@@ -79,8 +107,8 @@ class Store:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
                 raise
-        except (sqlite3.OperationalError, sqlite3.DatabaseError, OSError) as error:
-            raise write_failed(self.path, error) from None
+        except (sqlite3.Error, OSError) as error:
+            raise failed(self.path, error, writing=True) from None
 
     def __enter__(self) -> Store:
         return self
@@ -88,6 +116,7 @@ class Store:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    @_guarded
     def target(self, base_url: str, api_key: str) -> int:
         fingerprint = key_fingerprint(api_key)
         with self._writing():
@@ -102,6 +131,7 @@ class Store:
         ).fetchone()
         return int(row[0])
 
+    @_guarded
     def record(
         self,
         events: Sequence[Event],
@@ -178,8 +208,9 @@ class Store:
     @property
     def syncs(self) -> SyncState:
         """The sync state as this connection sees it (a run's workers use `reading_syncs`)."""
-        return SyncState(self._db)
+        return SyncState(self._db, self.path)
 
+    @_guarded
     def unacknowledged(self, origin: str, target: int) -> tuple[list[Event], list[int]]:
         """The events of `origin` that `target` has not acknowledged, in recording order."""
         events: list[Event] = []
@@ -195,6 +226,7 @@ class Store:
             rows.append(row_id)
         return events, rows
 
+    @_guarded
     def count_unacknowledged(self, origin: str) -> int:
         """Events of `origin` that no target has acknowledged (those a keyless run left)."""
         # All of them less the acknowledged, these looked for from the deliveries (CROSS JOIN
@@ -208,6 +240,7 @@ class Store:
         ).fetchone()
         return 0 if row is None else int(row[0])
 
+    @_guarded
     def count_waiting(self, rows: Sequence[int]) -> int:
         """How many of these events no target has acknowledged."""
         self._db.execute("CREATE TEMP TABLE IF NOT EXISTS picked (id INTEGER PRIMARY KEY)")
@@ -219,6 +252,7 @@ class Store:
         ).fetchone()
         return int(row[0])
 
+    @_guarded
     def acknowledged_changes(
         self, target: int, wanted: Iterable[tuple[str, str]]
     ) -> set[tuple[str, str]]:
@@ -237,6 +271,7 @@ class Store:
             )
         }
 
+    @_guarded
     def acknowledged(self, target: int) -> set[int]:
         """Row ids of the events `target` has acknowledged."""
         return {
@@ -255,6 +290,7 @@ class Store:
         """Record `state` for these events in one transaction."""
         self.mark_states(target, {state: events}, detail)
 
+    @_guarded
     def mark_states(
         self, target: int, states: Mapping[str, Sequence[int]], detail: str | None = None
     ) -> None:
@@ -278,20 +314,33 @@ class Store:
             )
 
 
+def _check_pages(db: sqlite3.Connection, path: Path) -> None:
+    """Every page of the store read once, as SQLite's quick_check reads them: a damaged store is
+    refused before anything is written to it, not met halfway through a run. It costs about
+    what reading the file costs (see README, "The local store")."""
+    problems = [str(row[0]) for row in db.execute("PRAGMA quick_check(1)")]
+    if problems != ["ok"]:
+        # What SQLite says of any damage (SQLITE_CORRUPT); quick_check's own words take lines.
+        raise damaged(path, "database disk image is malformed")
+
+
 class SyncState:
     """Where each origin's last sync left off, read on a connection to the store."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
         self._db = db
+        self.path = path
 
+    @_guarded
     def sync_point(self, origin: str) -> str | None:
         """Where the last sync of `origin` left off, as `record` was given it."""
         row = self._db.execute("SELECT point FROM syncs WHERE origin = ?", (origin,)).fetchone()
         return None if row is None or row[0] is None else str(row[0])
 
+    @_guarded
     def reached(self, origin: str) -> ReachedCommits:
         """The commits `origin`'s deployments reach, as `record` was given them."""
-        return ReachedCommits(self._db, origin)
+        return ReachedCommits(self._db, origin, self.path)
 
 
 @contextmanager
@@ -301,9 +350,9 @@ def reading_syncs(path: Path) -> Iterator[SyncState]:
     try:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
     except sqlite3.Error as error:
-        raise StoreError(f"cannot read the store at {path} ({error})") from None
+        raise failed(path, error, writing=False) from None
     try:
-        yield SyncState(db)
+        yield SyncState(db, path)
     finally:
         db.close()
 
@@ -312,16 +361,19 @@ class ReachedCommits:
     """Whether a commit (its hex id) is one an origin's deployments reach: asked of the store
     commit by commit, as a re-sync meets only the few that git lists."""
 
-    def __init__(self, db: sqlite3.Connection, origin: str) -> None:
+    def __init__(self, db: sqlite3.Connection, origin: str, path: Path) -> None:
         self._db = db
+        self.path = path
         row = db.execute("SELECT id FROM syncs WHERE origin = ?", (origin,)).fetchone()
         self._origin = None if row is None else int(row[0])
 
+    @_guarded
     def __bool__(self) -> bool:
         return self._origin is not None and self._ask(
             "SELECT 1 FROM reached WHERE origin = ? LIMIT 1", ()
         )
 
+    @_guarded
     def __contains__(self, commit: object) -> bool:
         if not isinstance(commit, str) or self._origin is None:
             return False
