@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +73,15 @@ RetryMaxTime = Annotated[
 ]
 Timeout = Annotated[
     float, typer.Option(min=0.1, help="Seconds to wait for the server to connect or answer.")
+]
+GitTimeout = Annotated[
+    float,
+    typer.Option(
+        min=1,
+        envvar="PULSE_BACKFILL_GIT_TIMEOUT",
+        help="Seconds a clone or fetch of a repository URL may go without progress before it "
+        "ends (that repository fails).",
+    ),
 ]
 Quiet = Annotated[
     bool,
@@ -199,8 +208,9 @@ _STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextmanager
-def interruptible() -> Iterator[Interruption]:
-    """Ctrl-C or SIGTERM sets the event; a second one ends the run at once."""
+def interruptible(on_stop: Callable[[], None] | None = None) -> Iterator[Interruption]:
+    """Ctrl-C or SIGTERM sets the event (and calls `on_stop`, which ends what must not wait
+    for the run, such as git's processes); a second one ends the run at once."""
     cancel = Interruption()
     if threading.current_thread() is not threading.main_thread():
         yield cancel
@@ -209,6 +219,8 @@ def interruptible() -> Iterator[Interruption]:
     def first(signum: int, frame: FrameType | None) -> None:
         cancel.signal = signum
         cancel.set()
+        if on_stop is not None:
+            on_stop()
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 

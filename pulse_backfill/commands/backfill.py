@@ -34,7 +34,7 @@ from pulse_backfill.derive.releases import TagRules
 from pulse_backfill.derive.sources import DeploymentSource, ExportFields
 from pulse_backfill.errors import PulseBackfillError
 from pulse_backfill.git.manifest import RepoSpec, Shard
-from pulse_backfill.git.remote import default_cache_dir
+from pulse_backfill.git.remote import DEFAULT_GIT_TIMEOUT, default_cache_dir
 from pulse_backfill.pulse.events import Event, EventKind
 from pulse_backfill.urls import credentials_in_the_clear, shown_location
 
@@ -52,6 +52,7 @@ class GitBackfillSettings(SendSettings):
     system: str | None = None  # None: each repository's name
     teams: tuple[str, ...] = ()
     cache_dir: Path = field(default_factory=default_cache_dir)
+    git_timeout: float = DEFAULT_GIT_TIMEOUT  # seconds a clone or fetch may make no progress
     jobs: int = 4  # repositories fetched and derived at once
     shard: Shard | None = None  # only the repositories of this shard
 
@@ -217,6 +218,11 @@ def run_git_backfill(
                 with collector_paused():
                     events, rows = record_one(derived, settings, store, target, report, write)
             except PulseBackfillError as error:
+                if cancel.is_set():
+                    # Stopped (its git processes were ended): not a failure of the repository.
+                    summary.repositories.pop()
+                    summary.stopped_deriving = True
+                    break
                 if len(repositories) == 1:
                     raise
                 report.error = str(error)

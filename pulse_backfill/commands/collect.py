@@ -40,12 +40,14 @@ class DerivedRepository:
     dry_lines: NdjsonLines | None  # a dry run's lines, formatted as it derived
 
 
-def open_repository(location: str, cache_dir: Path) -> Repository:
+def open_repository(location: str, cache_dir: Path, git_timeout: float) -> Repository:
     """A local repository as it is, or a URL's cached clone, fetched first."""
     if not is_remote(location):
         return Repository(Path(location))
     return Repository(
-        mirror(location, cache_dir), label=display_url(location), name=repository_name(location)
+        mirror(location, cache_dir, timeout=git_timeout),
+        label=display_url(location),
+        name=repository_name(location),
     )
 
 
@@ -60,7 +62,7 @@ def derive_one(
     """Fetch and derive one repository into `report`. It only reads the store (at
     `store_path`, on a connection of its own), so that several can run at once."""
     with collector_paused():
-        repository = open_repository(spec.location, settings.cache_dir)
+        repository = open_repository(spec.location, settings.cache_dir, settings.git_timeout)
         system = settings.system if spec.system is None else spec.system
         report.system = repository.name if system is None else (system or None)
         source = settings.source_of(spec)
