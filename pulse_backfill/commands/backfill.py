@@ -216,7 +216,9 @@ def run_git_backfill(
             try:
                 derived = job.result()
                 with collector_paused():
-                    events, rows = record_one(derived, settings, store, target, report, write)
+                    events, rows, already = record_one(
+                        derived, settings, store, target, report, write
+                    )
             except PulseBackfillError as error:
                 if cancel.is_set():
                     # Stopped (its git processes were ended): not a failure of the repository.
@@ -226,7 +228,7 @@ def run_git_backfill(
                 if len(repositories) == 1:
                     raise
                 report.error = str(error)
-                events, rows = [], []
+                events, rows, already = [], [], {}
             listener.repository_done(report)
             # Each repository is delivered as soon as it is derived: memory stays that of the
             # repositories in flight, however many a run has. After a stop (a rejected key, a
@@ -237,6 +239,8 @@ def run_git_backfill(
                 summary.delivery = merge(summary.delivery, report_of_one)
             elif stopped:
                 summary.delivery = merge(summary.delivery, _not_sent(events))
+            if already:
+                summary.delivery = merge(summary.delivery, DeliveryReport(already=already))
         if len(summary.repositories) < len(repositories):
             summary.stopped_deriving = True  # what was derived is recorded; the rest waits
         if store is not None and target is not None and summary.delivery is None:

@@ -25,7 +25,7 @@ from pulse_backfill.derive.sources import BranchSource, DeploymentSource, FileSo
 from pulse_backfill.git.manifest import RepoSpec
 from pulse_backfill.git.remote import is_remote, mirror, repository_name
 from pulse_backfill.git.repository import Repository
-from pulse_backfill.pulse.events import Event, NdjsonLines, events_in_order
+from pulse_backfill.pulse.events import Event, EventKind, NdjsonLines, events_in_order
 from pulse_backfill.store import Store, reading_syncs
 from pulse_backfill.urls import display_url, shown_location
 
@@ -111,15 +111,16 @@ def record_one(
     target: int | None,
     report: RepoReport,
     write: Callable[[bytes], object] | None,
-) -> tuple[list[Event], list[int]]:
-    """Write and record a derived repository; what it has to deliver."""
+) -> tuple[list[Event], list[int], dict[EventKind, int]]:
+    """Write and record a derived repository; what it has to deliver, and how many of its
+    events, by kind, the target acknowledged in earlier runs and are not among them."""
     derived = one.derived
     if store is None:
         # A dry run holds no event: it writes a large history without building one per commit.
         if write is not None and one.dry_lines is not None:
             for chunk in one.dry_lines.in_order(derived.derivation):
                 write(chunk)
-        return [], []
+        return [], [], {}
     events = list(events_in_order(derived.derivation, system=report.system, teams=settings.teams))
     if write is not None:
         for event in events:
@@ -133,10 +134,17 @@ def record_one(
         whole=derived.mode is SyncMode.FULL,
     )
     if target is None:
-        return [], []
+        return [], [], {}
     if derived.mode is SyncMode.FULL:
-        return events, rows
-    return store.unacknowledged(one.origin, target)
+        return events, rows, {}  # the delivery counts those acknowledged before among them
+    # Only what the target has not acknowledged is delivered: the rest was, by earlier runs.
+    already = store.count_acknowledged(one.origin, target)
+    events, rows = store.unacknowledged(one.origin, target)
+    return (
+        events,
+        rows,
+        {kind: already[kind] for kind in ("change", "deployment") if kind in already},
+    )
 
 
 _paused = 0  # derivations and recordings under way with the collector paused

@@ -227,6 +227,19 @@ class Store:
         return events, rows
 
     @_guarded
+    def count_acknowledged(self, origin: str, target: int) -> dict[str, int]:
+        """How many events of `origin` `target` has acknowledged, by kind."""
+        return {
+            str(kind): int(count)
+            for kind, count in self._db.execute(
+                "SELECT e.kind, count(*) FROM deliveries d CROSS JOIN events e ON e.id = d.event"
+                " WHERE d.target = ? AND d.state = 'acked'"
+                " AND e.origin = (SELECT id FROM syncs WHERE origin = ?) GROUP BY e.kind",
+                (target, origin),
+            )
+        }
+
+    @_guarded
     def count_unacknowledged(self, origin: str) -> int:
         """Events of `origin` that no target has acknowledged (those a keyless run left)."""
         # All of them less the acknowledged, these looked for from the deliveries (CROSS JOIN
