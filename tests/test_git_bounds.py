@@ -76,6 +76,31 @@ def test_in_an_organisation_run_a_stalled_repository_fails_and_the_others_go_on(
     assert [r["deployments"]["derived"] for r in summary["repositories"]] == [0, 5]
 
 
+def test_a_silent_ssh_server_is_left_after_git_timeout(
+    cli: Cli, tmp_path: Path, store: Path
+) -> None:
+    # An ssh connection that opens and then says nothing, as a stalled server does. git's own
+    # bound (http.lowSpeedTime) is for http only: here the tool ends git, and ssh with it.
+    ssh = tmp_path / "silent-ssh"
+    ssh.write_text(f"#!/bin/sh\necho $$ > {tmp_path / 'ssh.pid'}\nexec sleep 3600\n")
+    ssh.chmod(0o755)
+    url = "ssh://git@127.0.0.1/org/repo.git"
+    result = cli(
+        "git", url, "--cache-dir", tmp_path / "cache", "--store", store, "--git-timeout", "1",
+        env={"GIT_SSH_COMMAND": str(ssh)},
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: cannot fetch {url}: no progress for 1 s; check the server and the network, "
+        "or raise --git-timeout\n"
+    )
+    ssh_pid = int((tmp_path / "ssh.pid").read_text())
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{ssh_pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{ssh_pid}").exists()  # ended with git, in git's process group
+
+
 def _children(pid: int) -> set[int]:
     """The processes whose parent is `pid`."""
     found = set()
@@ -126,6 +151,7 @@ def test_a_stop_during_a_clone_ends_every_git_process_and_the_run(
         time.sleep(0.05)
     assert not any(_group_alive(group) for group in groups)
     assert "Traceback" not in stderr
+    assert "Interrupted: what was not acknowledged goes with the next run." in stderr.splitlines()
     assert list((tmp_path / "c").iterdir()) == []
 
 

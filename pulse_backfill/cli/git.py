@@ -305,7 +305,7 @@ def git_command(
     for spec in repositories:  # each repository's source, and its mistakes, before any work
         settings.source_of(spec)
     display = Display(quiet=quiet)
-    with interruptible(on_stop=process.stop_all) as cancel:
+    with interruptible(on_stop=process.stop_all) as cancel, process.stoppable():
         summary = run_git_backfill(settings, display, cancel)
     display.conclude(
         summary_lines(summary),

@@ -42,6 +42,17 @@ class NoProgress(Exception):
     """A bounded git process showed no progress for its time and was ended."""
 
 
+@contextmanager
+def stoppable() -> Iterator[None]:
+    """A run whose git processes `stop_all` may end: git may run again after it (a process, such
+    as a test's, may hold several runs)."""
+    _stopped.clear()
+    try:
+        yield
+    finally:
+        _stopped.clear()
+
+
 def stop_all() -> None:
     """End every git process started, and start no more: first with SIGTERM, then, for those
     still there after a short grace, SIGKILL. Safe to call from a signal handler."""

@@ -140,13 +140,15 @@ def _run_git(
         "GIT_CONFIG_VALUE_0": url,
     }
     options: list[str] = []
+    limit = timeout
     if urlsplit(url).scheme.lower() in ("http", "https"):
-        # curl's own bound on a transfer that stalls: git then says why, in its words.
+        # curl's own bound on a transfer that stalls, which ends it first, git saying why.
         seconds = max(1, round(timeout))
         options = ["-c", "http.lowSpeedLimit=1", "-c", f"http.lowSpeedTime={seconds}"]
+        limit += _MARGIN
     command = ["git", *options, *args]
     try:
-        process.run_bounded(command, timeout=timeout + _MARGIN, env=environment)
+        process.run_bounded(command, timeout=limit, env=environment)
     except process.NoProgress:
         raise _no_progress(url, timeout) from None
     except GitCommandError as error:
@@ -156,7 +158,7 @@ def _run_git(
         raise _cannot_fetch(url, said) from None
 
 
-# curl's bound, where it applies, ends a stalled transfer first, with git's own message.
+# Beyond curl's bound, for what it does not see (a server that never accepts, say).
 _MARGIN = 2.0
 
 
