@@ -30,6 +30,7 @@ _KEPT_STDERR = 64 * 1024  # the end of a chatty process's stderr, where git says
 _lock = threading.RLock()  # re-entered by a signal handler in the thread that holds it
 _running: set[subprocess.Popen[bytes]] = set()
 _stopped = threading.Event()
+_signalled: list[int] = []  # the groups `stop_all` ended
 
 
 class GitStopped(PulseBackfillError):
@@ -50,6 +51,7 @@ def stoppable() -> Iterator[None]:
     try:
         yield
     finally:
+        _finish_stopped()
         _stopped.clear()
 
 
@@ -59,21 +61,33 @@ def stop_all() -> None:
     _stopped.set()
     with _lock:
         groups = [process.pid for process in _running]
+        _signalled.extend(groups)
     for group in groups:
         _signal_group(group, signal.SIGTERM)
-    if groups:
-        threading.Thread(target=_kill_later, args=(groups,), daemon=True).start()
 
 
-def _kill_later(groups: list[int]) -> None:
-    time.sleep(_GRACE)
+def _finish_stopped() -> None:
+    """Before the run ends: the groups `stop_all` ended, killed outright if still there after
+    their grace (nothing of them may outlive the run)."""
+    with _lock:
+        groups = list(_signalled)
+        _signalled.clear()
+    deadline = time.monotonic() + _GRACE
+    while groups and time.monotonic() < deadline:
+        groups = [group for group in groups if _signal_group(group, 0)]
+        if groups:
+            time.sleep(0.05)
     for group in groups:
         _signal_group(group, signal.SIGKILL)
 
 
-def _signal_group(group: int, number: int) -> None:
-    with suppress(ProcessLookupError, PermissionError):
+def _signal_group(group: int, number: int) -> bool:
+    """Whether the group was still there to take the signal (0: only asks)."""
+    try:
         os.killpg(group, number)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 def _start(
@@ -83,9 +97,9 @@ def _start(
     env: Mapping[str, str] | None = None,
     stdout: bool = True,
 ) -> subprocess.Popen[bytes]:
-    if _stopped.is_set():
-        raise GitStopped("stopped before git ran")
-    with _lock:
+    with _lock:  # so that `stop_all` sees every process started before it, or stops this one
+        if _stopped.is_set():
+            raise GitStopped("stopped before git ran")
         # GitPython runs it with English messages (LC_ALL=C), which `reason` reads.
         handle = git.Git().execute(
             list(command),
