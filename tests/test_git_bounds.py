@@ -238,3 +238,18 @@ def test_a_urls_credentials_appear_nowhere(
         assert not [path for path in cache.rglob("*") if secret in path.name]
         assert not [path for path in files if secret.encode() in path.read_bytes()]
     assert not [request for request in server.requests if "s3cr3t" in str(request)]
+
+
+def test_a_clone_that_kept_credentials_loses_them_at_its_next_fetch(
+    cli: Cli, served: Path, tmp_path: Path, store: Path
+) -> None:
+    cache = tmp_path / "cache"
+    with GitHttpServer(served) as git_server:
+        host = git_server.base_url.removeprefix("http://")
+        url = f"http://deploy:s3cr3t-t0ken@{host}/linear.git"
+        assert cli("git", url, "--cache-dir", cache, "--store", store).exit_code == 0
+        [clone] = cache.iterdir()
+        git(clone, "config", "remote.origin.url", url)  # as an older version left it
+        again = cli("git", url, "--cache-dir", cache, "--store", store)
+    assert again.exit_code == 0, again.output
+    assert b"s3cr3t" not in (clone / "config").read_bytes()

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import tempfile
+from contextlib import suppress
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -62,6 +63,10 @@ def mirror(url: str, cache_dir: Path, *, timeout: float = DEFAULT_GIT_TIMEOUT) -
     Each clone or fetch ends when it makes no progress for `timeout` seconds."""
     path = cache_path(cache_dir, url)
     if path.exists():
+        if display_url(url) != url:
+            # A clone made by an older version kept the credentials in its config.
+            with suppress(GitCommandError):
+                process.run(["git", "-C", str(path), "config", "--unset-all", "remote.origin.url"])
         fetch = [
             "fetch",
             "--progress",
@@ -130,14 +135,17 @@ def _refuse_shallow(url: str, timeout: float) -> None:
 def _run_git(
     url: str, args: list[str], timeout: float, environment: dict[str, str] | None = None
 ) -> None:
+    # The URL, credentials and all, for the fetches of a clone whose config has none of them:
+    # not on the command line, where other users of the machine would see it. Added to the
+    # settings a CI job may give git the same way (an authorization header, say).
+    given = os.environ.get("GIT_CONFIG_COUNT", "0")
+    number = int(given) if given.isdigit() else 0
     environment = {
         **(environment or {}),
         "GIT_TERMINAL_PROMPT": "0",  # a cron job cannot type a password
-        # The URL, credentials and all, for the fetches of a clone whose config has none of
-        # them; not on the command line, where other users of the machine would see it.
-        "GIT_CONFIG_COUNT": "1",
-        "GIT_CONFIG_KEY_0": "remote.origin.url",
-        "GIT_CONFIG_VALUE_0": url,
+        "GIT_CONFIG_COUNT": str(number + 1),
+        f"GIT_CONFIG_KEY_{number}": "remote.origin.url",
+        f"GIT_CONFIG_VALUE_{number}": url,
     }
     options: list[str] = []
     limit = timeout
