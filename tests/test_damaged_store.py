@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import API_KEY, Cli
 from tests.ingestion_server import IngestionServer
 
@@ -29,17 +31,45 @@ def _fix(store: Path, reason: str) -> str:
     )
 
 
+@pytest.mark.parametrize(
+    ("where", "reason"),
+    [
+        ("middle", "database disk image is malformed"),  # two pages of the events' tables
+        ("schema", "database disk image is malformed"),  # the first page, after its header
+        ("header", "file is not a database"),  # the header, short of the application id
+    ],
+)
 def test_overwritten_pages_are_refused_and_left_untouched(
-    cli: Cli, big_repo: Path, store: Path
+    cli: Cli, big_repo: Path, store: Path, where: str, reason: str
 ) -> None:
     _recorded(cli, big_repo, store)
     page_size = sqlite3.connect(store).execute("PRAGMA page_size").fetchone()[0]
     pages = store.stat().st_size // page_size
     assert pages > 8
-    damaged = _overwrite(store, page_size * (pages // 2), b"\xa5" * page_size * 2)
+    at, length = {
+        "middle": (page_size * (pages // 2), page_size * 2),
+        "schema": (100, page_size - 100),
+        "header": (20, 40),
+    }[where]
+    damaged = _overwrite(store, at, b"\xa5" * length)
 
     result = cli("git", big_repo, "--store", store, "--include-first")
 
+    assert result.exit_code == 2
+    assert result.stderr == _fix(store, reason)
+    assert store.read_bytes() == damaged
+    if where != "header":  # SQLite itself leaves an empty -wal beside a header it cannot read
+        assert sorted(path.name for path in store.parent.iterdir()) == [
+            "store.sqlite3",
+            "store.sqlite3.lock",
+        ]
+
+
+def test_report_refuses_a_damaged_store_too(cli: Cli, big_repo: Path, store: Path) -> None:
+    _recorded(cli, big_repo, store)
+    page_size = sqlite3.connect(store).execute("PRAGMA page_size").fetchone()[0]
+    damaged = _overwrite(store, page_size * 3, b"\xa5" * page_size * 2)
+    result = cli("report", "--store", store)
     assert result.exit_code == 2
     assert result.stderr == _fix(store, "database disk image is malformed")
     assert store.read_bytes() == damaged

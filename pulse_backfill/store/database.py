@@ -12,7 +12,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
@@ -22,7 +22,7 @@ from pulse_backfill.errors import StoreError
 from pulse_backfill.pulse.events import Event
 from pulse_backfill.store.failures import damaged, failed, unwritable
 from pulse_backfill.store.lock import StoreLock
-from pulse_backfill.store.schema import check_existing, migrate
+from pulse_backfill.store.schema import APPLICATION_ID, check_existing, migrate
 
 
 def default_store_path() -> Path:
@@ -69,7 +69,7 @@ class Store:
         self.path = path
         self._lock = StoreLock(path, wait=wait, on_wait=on_wait)
         try:
-            check_existing(path)
+            _check_existing(path)
             self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
             _check_pages(self._db, path)
             self._db.execute("PRAGMA foreign_keys = ON")
@@ -82,11 +82,20 @@ class Store:
             self._db.execute("PRAGMA temp_store = MEMORY")
             migrate(self._db)
         except (OSError, sqlite3.Error) as error:
-            self._lock.release()
+            self._abandon()
             raise unwritable(path, error) from None
         except BaseException:
-            self._lock.release()
+            self._abandon()
             raise
+
+    def _abandon(self) -> None:
+        """A store that could not be opened: closed at once, so that SQLite removes the files it
+        made beside it (-wal, -shm), and the lock released."""
+        db = getattr(self, "_db", None)
+        if db is not None:
+            with suppress(sqlite3.Error):
+                db.close()
+        self._lock.release()
 
     def close(self) -> None:
         # A last checkpoint a full disk refuses loses nothing: what was committed is in the WAL.
@@ -327,6 +336,32 @@ class Store:
             )
 
 
+def _check_existing(path: Path) -> None:
+    """`check_existing`, telling a store of ours whose first page was damaged (its header still
+    carries our application id) from a file that was never one."""
+    try:
+        check_existing(path)
+    except StoreError:
+        if not _header_is_ours(path):
+            raise
+        try:
+            with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+                db.execute("PRAGMA quick_check(1)").fetchall()
+        except sqlite3.DatabaseError as error:
+            raise damaged(path, error) from None
+        raise
+
+
+def _header_is_ours(path: Path) -> bool:
+    # SQLite's file header keeps the application id big-endian at offset 68.
+    try:
+        with path.open("rb") as stream:
+            header = stream.read(100)
+    except OSError:
+        return False
+    return len(header) == 100 and int.from_bytes(header[68:72], "big") == APPLICATION_ID
+
+
 def _check_pages(db: sqlite3.Connection, path: Path) -> None:
     """Every page of the store read once, as SQLite's quick_check reads them: a damaged store is
     refused before anything is written to it, not met halfway through a run. It costs about
@@ -407,11 +442,11 @@ def read_events(path: Path) -> list[tuple[str, str, str]]:
             f"there is no store at {path}: run 'pulse-backfill git' first, or pass --store or "
             "--from FILE"
         )
-    check_existing(path)
+    _check_existing(path)
     try:
-        with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as db:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            _check_pages(db, path)
             rows = db.execute("SELECT system, kind, body FROM events ORDER BY id").fetchall()
-        db.close()
-    except sqlite3.DatabaseError as error:
-        raise StoreError(f"cannot read the store at {path} ({error})") from None
+    except sqlite3.Error as error:
+        raise failed(path, error, writing=False) from None
     return [(str(system), str(kind), str(body)) for system, kind, body in rows]
