@@ -96,3 +96,22 @@ def test_damage_met_mid_run_is_refused_the_same_way(
     # Not repaired, not replaced: what the run had recorded before it met the damage is kept
     # (each write is a transaction of its own), and the damaged bytes are still there.
     assert store.read_bytes()[at : at + 2] == damaged[at : at + 2] == b"\xff\xfe"
+
+
+def test_in_an_organisation_run_damage_ends_the_run(
+    cli: Cli, big_repo: Path, repos: dict[str, Path], store: Path, server: IngestionServer
+) -> None:
+    # The store is every repository's: the others do not go on writing to a damaged one.
+    _recorded(cli, big_repo, store)
+    at = store.read_bytes().index(b'"$type":"deployment"')
+    _overwrite(store, at, b"\xff\xfe")
+    result = cli(
+        "git", big_repo, repos["linear"], "--store", store, "--include-first",
+        "--api-key", API_KEY, "--base-url", server.base_url,
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert (
+        result.stderr.splitlines()[-1]
+        == _fix(store, "Could not decode to UTF-8 column 'body'")[:-1]
+    )
+    assert server.requests == []

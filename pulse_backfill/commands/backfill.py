@@ -32,7 +32,7 @@ from pulse_backfill.delivery.outcomes import DeliveryReport, Undelivered
 from pulse_backfill.derive.derivation import Derivation, DerivationOptions, Status
 from pulse_backfill.derive.releases import TagRules
 from pulse_backfill.derive.sources import DeploymentSource, ExportFields
-from pulse_backfill.errors import PulseBackfillError
+from pulse_backfill.errors import PulseBackfillError, StoreError
 from pulse_backfill.git.manifest import RepoSpec, Shard
 from pulse_backfill.git.remote import DEFAULT_GIT_TIMEOUT, default_cache_dir
 from pulse_backfill.pulse.events import Event, EventKind
@@ -219,6 +219,8 @@ def run_git_backfill(
                     events, rows, already = record_one(
                         derived, settings, store, target, report, write
                     )
+            except StoreError:
+                raise  # the store is every repository's: a damaged or full one ends the run
             except PulseBackfillError as error:
                 if cancel.is_set():
                     # Stopped (its git processes were ended): not a failure of the repository.
