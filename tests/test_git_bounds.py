@@ -253,3 +253,13 @@ def test_a_clone_that_kept_credentials_loses_them_at_its_next_fetch(
         again = cli("git", url, "--cache-dir", cache, "--store", store)
     assert again.exit_code == 0, again.output
     assert b"s3cr3t" not in (clone / "config").read_bytes()
+
+
+def test_an_unreachable_exports_credentials_are_not_shown(cli: Cli, repos: dict[str, Path]) -> None:
+    export = "http://deploy:s3cr3t-t0ken@127.0.0.1:9/deploys.json?token=signed-s3cr3t"
+    result = cli("git", repos["linear"], "--deployments-from", f"file:{export}", "--dry-run")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: cannot reach the deployments export at http://127.0.0.1:9/deploys.json?... "
+        "(ConnectError): try later\n"
+    )
