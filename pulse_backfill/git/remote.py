@@ -50,11 +50,11 @@ def cache_path(cache_dir: Path, url: str) -> Path:
     return cache_dir / f"{slug}-{digest}.git"
 
 
-# How long a clone or fetch may go without progress. Hosted services (GitHub, GitLab, Bitbucket)
-# show progress within seconds, even while they count the objects of a large history (a
-# first clone of git's own takes them 10 to 30 s to start sending), and then keep sending; five
-# minutes without a byte is a stalled server or network, where a nightly job would otherwise
-# wait forever. It bounds silence, not the whole clone, so a slow link is not cut off.
+# How long a clone or fetch may go without progress. A hosted service (GitHub, GitLab,
+# Bitbucket) that works reports progress while it counts and compresses objects, before it
+# sends any, and then each object as it arrives: five silent minutes is far beyond that, and a
+# stalled server or network, which a nightly job should notice the same night rather than
+# wait on for ever. It bounds silence, not the whole clone: a slow link is not cut off.
 DEFAULT_GIT_TIMEOUT = 300.0
 
 
