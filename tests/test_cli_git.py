@@ -106,6 +106,34 @@ def test_a_second_run_sends_nothing_new(
     assert f"Nothing new to send to {server.base_url}/v1/ingestion/cli." in lines
 
 
+def test_already_delivered_counts_what_earlier_runs_delivered(
+    cli: Cli, big_repo: Path, server: IngestionServer, store: Path
+) -> None:
+    # The key is rejected once 100 events were taken: the run stops, and the next one sends
+    # the rest, counting the 100 as already delivered.
+    server.when_taken = (100, lambda: setattr(server, "accepted_keys", set()))
+    stopped = send(cli, big_repo, server, store, "--include-first")
+    assert stopped.exit_code == 1
+    taken = server.accepted_bodies()
+    assert len(taken) == 100
+    before = {k: sum(1 for b in taken if b["$type"] == k) for k in ("change", "deployment")}
+    server.reset()
+
+    again = send(cli, big_repo, server, store, "--include-first", "--json")
+
+    assert again.exit_code == 0, again.output
+    summary = json.loads(again.stdout)
+    assert summary["repositories"][0]["sync"] == "up to date"  # only what waits is sent
+    for kind in ("change", "deployment"):
+        assert summary[f"{kind}s"]["already_delivered"] == before[kind]
+    assert summary["changes"]["sent"] + summary["deployments"]["sent"] == 330 - 100
+    lines = send(cli, big_repo, server, store, "--include-first", "--force").stderr.splitlines()
+    assert (
+        f"Sent 30 deployments and 300 changes to {server.base_url}/v1/ingestion/cli; "
+        "already delivered: 0 deployments, 0 changes."
+    ) in lines
+
+
 def test_force_sends_again(
     cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
 ) -> None:

@@ -275,7 +275,8 @@ def test_the_key_file_is_read(
             "Error: cannot read --api-key-file {path} (No such file or directory): pass a "
             "readable file that holds the key",
         ),
-        ("", "Error: --api-key-file {path} must hold the key alone on one line"),
+        ("", "Error: --api-key-file {path} is empty: write the key in it"),
+        (" \n", "Error: --api-key-file {path} is empty: write the key in it"),
         ("a\nb\n", "Error: --api-key-file {path} must hold the key alone on one line"),
     ],
 )
@@ -288,6 +289,66 @@ def test_bad_key_files(
     result = cli("git", repos["linear"], "--api-key-file", path)
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [line.format(path=path)]
+
+
+@pytest.mark.parametrize("value", ["", " "])
+@pytest.mark.parametrize("flags", [(), ("--quiet", "--json")])
+def test_an_empty_key_variable_is_a_mistake_not_a_keyless_run(
+    cli: Cli, repos: dict[str, Path], store: Path, value: str, flags: tuple[str, ...]
+) -> None:
+    # What a CI secret that is missing gives: the nightly job must fail, not record forever.
+    result = cli("git", repos["linear"], "--store", store, *flags, env={"PULSE_API_KEY": value})
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: PULSE_API_KEY is set but empty: set it to the key, or unset it to record events "
+        "without sending them\n"
+    )
+    assert result.stdout == ""
+    assert not store.exists()
+
+
+def test_an_empty_key_option_is_a_mistake(cli: Cli, repos: dict[str, Path]) -> None:
+    result = cli("git", repos["linear"], "--api-key", "")
+    assert result.exit_code == 2
+    assert result.stderr == "Error: --api-key is empty: pass the key, or leave the option out\n"
+
+
+def test_no_key_variable_at_all_records_without_sending(
+    cli: Cli, repos: dict[str, Path], store: Path
+) -> None:
+    result = cli("git", repos["linear"], "--store", store, "--quiet")
+    assert result.exit_code == 0, result.output
+
+
+def test_a_key_file_wins_over_an_empty_key_variable(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "key").write_text(API_KEY)
+    result = cli(
+        "git", repos["linear"], "--store", store, "--api-key-file", tmp_path / "key",
+        "--base-url", server.base_url, env={"PULSE_API_KEY": ""},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert server.requests[0].query["api_key"] == [API_KEY]
+
+
+@pytest.mark.parametrize("userinfo", ["user:pw@", "user@", ":pw@"])
+def test_credentials_in_the_base_url_are_refused_and_never_shown(
+    cli: Cli, repos: dict[str, Path], store: Path, server: IngestionServer, userinfo: str
+) -> None:
+    base_url = server.base_url.replace("://", f"://{userinfo}")
+    for given in (("--base-url", base_url), ()):
+        result = cli(
+            "git", repos["linear"], "--store", store, "--api-key", API_KEY, *given,
+            env={} if given else {"PULSE_BASE_URL": base_url},
+        )  # fmt: skip
+        assert result.exit_code == 2
+        assert result.stderr == (
+            "Error: --base-url must not carry credentials (user:password@): the API key goes in "
+            "PULSE_API_KEY or --api-key-file, a proxy's credentials in HTTPS_PROXY\n"
+        )
+    assert server.requests == []
+    assert not store.exists()
 
 
 def test_a_key_and_a_key_file_exclude_each_other(
@@ -333,10 +394,52 @@ def test_a_redirect_stops_the_run_and_names_where_it_pointed(
     assert result.exit_code == 1
     assert len(server.requests) == 1
     assert (
-        "Stopped early: the server redirected to https://new.example/v1/ingestion/cli?api_key=*** "
-        "(301 Moved Permanently): pass that as --base-url"
+        "Stopped early: the server redirected to https://new.example (301 Moved Permanently): "
+        "pass that as --base-url"
     ) in result.stderr.splitlines()
     assert API_KEY not in result.output
+
+
+@pytest.mark.parametrize(
+    ("location", "base"),
+    [
+        ("https://user:pw@new.example:8443/v1/ingestion/cli?api_key=K", "https://new.example:8443"),
+        ("/elsewhere/v1/ingestion/cli", "http://127.0.0.1:{port}"),
+    ],
+)
+def test_a_redirects_hint_names_only_a_base_url(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path, location: str, base: str
+) -> None:
+    server.faults.append(Fault(308, headers=(("location", location),)))
+    result = send(cli, repos["linear"], server, store)
+    assert result.exit_code == 1
+    port = server.base_url.rsplit(":", 1)[1]
+    assert (
+        f"Stopped early: the server redirected to {base.format(port=port)} (308 Permanent "
+        "Redirect): pass that as --base-url"
+    ) in result.stderr.splitlines()
+    assert "pw" not in result.output
+
+
+def test_https_to_a_plain_http_server_stops_at_once(
+    cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
+) -> None:
+    # No retry mends it: an outage's retries would end only after --retry-max-time (120 s).
+    base_url = server.base_url.replace("http://", "https://")
+    result = cli(
+        "git", repos["linear"], "--store", store, "--api-key", API_KEY, "--base-url", base_url
+    )
+    assert result.exit_code == 1
+    stopped = [line for line in result.stderr.splitlines() if line.startswith("Stopped early")]
+    [line] = stopped  # the OpenSSL source line it names varies with the version
+    assert line.startswith(
+        "Stopped early: ConnectError: [SSL: WRONG_VERSION_NUMBER] wrong version number ("
+    )
+    assert line.endswith(
+        "): no retry mends a failed TLS handshake; check that --base-url's scheme is the "
+        "server's (https:// or http://)"
+    )
+    assert server.accepted == []
 
 
 @pytest.mark.parametrize("concurrency", [1, 8])

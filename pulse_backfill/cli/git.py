@@ -19,6 +19,7 @@ from pulse_backfill.cli.options import (
     Concurrency,
     DryRun,
     Force,
+    GitTimeout,
     Insecure,
     JsonSummary,
     MaxRetries,
@@ -41,8 +42,9 @@ from pulse_backfill.derive.derivation import ChangeTime, DerivationOptions
 from pulse_backfill.derive.releases import DeployTime, TagRules
 from pulse_backfill.derive.sources import ExportFields
 from pulse_backfill.errors import UsageError, read_user_file
+from pulse_backfill.git import process
 from pulse_backfill.git.manifest import LINE_FORMAT, RepoSpec, Shard, parse_repo_list
-from pulse_backfill.git.remote import default_cache_dir
+from pulse_backfill.git.remote import DEFAULT_GIT_TIMEOUT, default_cache_dir
 from pulse_backfill.pulse.endpoint import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
 
 
@@ -246,6 +248,7 @@ def git_command(
             "\\[default: the user's cache folder]",
         ),
     ] = None,
+    git_timeout: GitTimeout = DEFAULT_GIT_TIMEOUT,
     jobs: Annotated[
         int,
         typer.Option(
@@ -293,6 +296,7 @@ def git_command(
         ),
         paths=parse_paths(path, "--path"),
         cache_dir=cache_dir or default_cache_dir(),
+        git_timeout=git_timeout,
         tag_rules=_tag_rules(tag_prefix, tag_pattern, include_prereleases, deploy_time),
         derivation=DerivationOptions(
             since=parse_date_option(since, "--since"),
@@ -314,7 +318,7 @@ def git_command(
         settings.source_of(spec)
         settings.rules_of(spec)
     display = Display(quiet=quiet)
-    with interruptible() as cancel:
+    with interruptible(on_stop=process.stop_all) as cancel, process.stoppable():
         summary = run_git_backfill(settings, display, cancel)
     display.conclude(
         summary_lines(summary),

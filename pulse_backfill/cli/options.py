@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +74,15 @@ RetryMaxTime = Annotated[
 Timeout = Annotated[
     float, typer.Option(min=0.1, help="Seconds to wait for the server to connect or answer.")
 ]
+GitTimeout = Annotated[
+    float,
+    typer.Option(
+        min=1,
+        envvar="PULSE_BACKFILL_GIT_TIMEOUT",
+        help="Seconds a clone or fetch of a repository URL may go without progress before it "
+        "ends (that repository fails).",
+    ),
+]
 Quiet = Annotated[
     bool,
     typer.Option(
@@ -137,14 +146,26 @@ def parse_api_key(
 ) -> tuple[str | None, str]:
     """The key, and where it came from (for messages that must never show the key itself)."""
     from_environment = ctx.get_parameter_source("api_key") is ParameterSource.ENVIRONMENT
+    if not from_environment and api_key is not None and not api_key.strip():
+        raise UsageError("--api-key is empty: pass the key, or leave the option out")
     if api_key_file is None:
-        return api_key or None, "PULSE_API_KEY" if from_environment else "--api-key"
+        # Set but empty is what a CI secret that is missing gives: a run that would never send.
+        # click takes an empty variable for an unset one, so the environment is read here.
+        variable = os.environ.get("PULSE_API_KEY")
+        if (api_key is None or from_environment) and variable is not None and not variable.strip():
+            raise UsageError(
+                "PULSE_API_KEY is set but empty: set it to the key, or unset it to record "
+                "events without sending them"
+            )
+        return api_key, "PULSE_API_KEY" if from_environment else "--api-key"
     if api_key and not from_environment:
         raise UsageError("--api-key and --api-key-file exclude each other: pass only one")
     key = read_user_file(
         api_key_file, f"--api-key-file {api_key_file}", "pass a readable file that holds the key"
     ).strip()
-    if not key or len(key.splitlines()) != 1:
+    if not key:
+        raise UsageError(f"--api-key-file {api_key_file} is empty: write the key in it")
+    if len(key.splitlines()) != 1:
         raise UsageError(f"--api-key-file {api_key_file} must hold the key alone on one line")
     return key, f"--api-key-file {api_key_file}"
 
@@ -187,8 +208,9 @@ _STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextmanager
-def interruptible() -> Iterator[Interruption]:
-    """Ctrl-C or SIGTERM sets the event; a second one ends the run at once."""
+def interruptible(on_stop: Callable[[], None] | None = None) -> Iterator[Interruption]:
+    """Ctrl-C or SIGTERM sets the event (and calls `on_stop`, which ends what must not wait
+    for the run, such as git's processes); a second one ends the run at once."""
     cancel = Interruption()
     if threading.current_thread() is not threading.main_thread():
         yield cancel
@@ -197,6 +219,8 @@ def interruptible() -> Iterator[Interruption]:
     def first(signum: int, frame: FrameType | None) -> None:
         cancel.signal = signum
         cancel.set()
+        if on_stop is not None:
+            on_stop()
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 

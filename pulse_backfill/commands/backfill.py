@@ -33,9 +33,9 @@ from pulse_backfill.derive.derivation import Derivation, DerivationOptions, Stat
 from pulse_backfill.derive.failures import Failure, FailureRules, parse_rules
 from pulse_backfill.derive.releases import TagRules
 from pulse_backfill.derive.sources import DeploymentSource, ExportFields
-from pulse_backfill.errors import PulseBackfillError
+from pulse_backfill.errors import PulseBackfillError, StoreError
 from pulse_backfill.git.manifest import RepoSpec, Shard
-from pulse_backfill.git.remote import default_cache_dir
+from pulse_backfill.git.remote import DEFAULT_GIT_TIMEOUT, default_cache_dir
 from pulse_backfill.pulse.events import Event, EventKind
 from pulse_backfill.urls import credentials_in_the_clear, shown_location
 
@@ -54,6 +54,7 @@ class GitBackfillSettings(SendSettings):
     system: str | None = None  # None: each repository's name
     teams: tuple[str, ...] = ()
     cache_dir: Path = field(default_factory=default_cache_dir)
+    git_timeout: float = DEFAULT_GIT_TIMEOUT  # seconds a clone or fetch may make no progress
     jobs: int = 4  # repositories fetched and derived at once
     shard: Shard | None = None  # only the repositories of this shard
 
@@ -228,12 +229,21 @@ def run_git_backfill(
             try:
                 derived = job.result()
                 with collector_paused():
-                    events, rows = record_one(derived, settings, store, target, report, write)
+                    events, rows, already = record_one(
+                        derived, settings, store, target, report, write
+                    )
+            except StoreError:
+                raise  # the store is every repository's: a damaged or full one ends the run
             except PulseBackfillError as error:
+                if cancel.is_set():
+                    # Stopped (its git processes were ended): not a failure of the repository.
+                    summary.repositories.pop()
+                    summary.stopped_deriving = True
+                    break
                 if len(repositories) == 1:
                     raise
                 report.error = str(error)
-                events, rows = [], []
+                events, rows, already = [], [], {}
             listener.repository_done(report)
             # Each repository is delivered as soon as it is derived: memory stays that of the
             # repositories in flight, however many a run has. After a stop (a rejected key, a
@@ -244,6 +254,8 @@ def run_git_backfill(
                 summary.delivery = merge(summary.delivery, report_of_one)
             elif stopped:
                 summary.delivery = merge(summary.delivery, _not_sent(events))
+            if already:
+                summary.delivery = merge(summary.delivery, DeliveryReport(already=already))
         if len(summary.repositories) < len(repositories):
             summary.stopped_deriving = True  # what was derived is recorded; the rest waits
         if store is not None and target is not None and summary.delivery is None:

@@ -26,7 +26,13 @@ from pulse_backfill.derive.sources import BranchSource, DeploymentSource, FileSo
 from pulse_backfill.git.manifest import RepoSpec
 from pulse_backfill.git.remote import is_remote, mirror, repository_name
 from pulse_backfill.git.repository import Repository
-from pulse_backfill.pulse.events import Event, NdjsonLines, events_in_order, failure_incidents
+from pulse_backfill.pulse.events import (
+    Event,
+    EventKind,
+    NdjsonLines,
+    events_in_order,
+    failure_incidents,
+)
 from pulse_backfill.store import OriginFacts, Store, reading_syncs
 from pulse_backfill.urls import display_url, shown_location
 
@@ -41,12 +47,14 @@ class DerivedRepository:
     dry_lines: NdjsonLines | None  # a dry run's lines, formatted as it derived
 
 
-def open_repository(location: str, cache_dir: Path) -> Repository:
+def open_repository(location: str, cache_dir: Path, git_timeout: float) -> Repository:
     """A local repository as it is, or a URL's cached clone, fetched first."""
     if not is_remote(location):
         return Repository(Path(location))
     return Repository(
-        mirror(location, cache_dir), label=display_url(location), name=repository_name(location)
+        mirror(location, cache_dir, timeout=git_timeout),
+        label=display_url(location),
+        name=repository_name(location),
     )
 
 
@@ -61,7 +69,7 @@ def derive_one(
     """Fetch and derive one repository into `report`. It only reads the store (at
     `store_path`, on a connection of its own), so that several can run at once."""
     with collector_paused():
-        repository = open_repository(spec.location, settings.cache_dir)
+        repository = open_repository(spec.location, settings.cache_dir, settings.git_timeout)
         system = settings.system if spec.system is None else spec.system
         report.system = repository.name if system is None else (system or None)
         source = settings.source_of(spec)
@@ -122,8 +130,9 @@ def record_one(
     target: int | None,
     report: RepoReport,
     write: Callable[[bytes], object] | None,
-) -> tuple[list[Event], list[int]]:
-    """Write and record a derived repository; what it has to deliver."""
+) -> tuple[list[Event], list[int], dict[EventKind, int]]:
+    """Write and record a derived repository; what it has to deliver, and how many of its
+    events, by kind, the target acknowledged in earlier runs and are not among them."""
     derived = one.derived
     incidents = failure_incidents(derived.failures, system=report.system)
     if store is None:
@@ -133,7 +142,7 @@ def record_one(
                 write(chunk)
             for incident in incidents:
                 write(incident.ndjson_line())
-        return [], []
+        return [], [], {}
     events = list(events_in_order(derived.derivation, system=report.system, teams=settings.teams))
     events += incidents
     if write is not None:
@@ -151,10 +160,17 @@ def record_one(
         facts=OriginFacts(report.system, report.rules, settings.derivation.since),
     )
     if target is None:
-        return [], []
+        return [], [], {}
     if derived.mode is SyncMode.FULL:
-        return events, rows
-    return store.unacknowledged(one.origin, target)
+        return events, rows, {}  # the delivery counts those acknowledged before among them
+    # Only what the target has not acknowledged is delivered: the rest was, by earlier runs.
+    already = store.count_acknowledged(one.origin, target)
+    events, rows = store.unacknowledged(one.origin, target)
+    return (
+        events,
+        rows,
+        {kind: already[kind] for kind in ("change", "deployment", "incident") if kind in already},
+    )
 
 
 _paused = 0  # derivations and recordings under way with the collector paused

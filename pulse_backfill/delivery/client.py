@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import urllib.request
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import httpx
 
@@ -104,7 +104,12 @@ class IngestionClient:
             finally:
                 await response.aclose()
         except httpx.HTTPError as error:
-            return Answer(None, self._redact(_describe(error)), untrusted=_untrusted(error))
+            return Answer(
+                None,
+                self._redact(_describe(error)),
+                untrusted=_caused_by(error, ssl.SSLCertVerificationError) is not None,
+                tls_failed=_tls_failed(error),
+            )
         finally:
             self._idle.put_nowait(transport)
         if response.is_success:
@@ -114,6 +119,8 @@ class IngestionClient:
         if body:
             detail += f": {body[:300]}"
         location = response.headers.get("location") if response.is_redirect else None
+        if location:
+            location = urljoin(str(url), location)  # a relative one is relative to the request
         return Answer(
             response.status_code,
             self._redact(detail),
@@ -134,14 +141,30 @@ def environment_proxy(url: str) -> str | None:
     return urllib.request.getproxies().get(parts.scheme)
 
 
-def _untrusted(error: BaseException) -> bool:
-    """Whether the connection failed on a certificate this machine does not trust."""
+def _caused_by(error: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The exception of this kind among `error`'s causes, if any."""
     cause: BaseException | None = error
     while cause is not None:
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return True
+        if isinstance(cause, kind):
+            return cause
         cause = cause.__cause__ or cause.__context__
-    return False
+    return None
+
+
+# TLS errors of a connection cut short, as a busy server or a flaky network cut them: retried.
+_CUT_SHORT = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)
+
+
+def _tls_failed(error: BaseException) -> bool:
+    """Whether the TLS handshake failed in a way no retry mends: a plain-http server answering
+    https:// (WRONG_VERSION_NUMBER), no protocol or cipher in common. A certificate is told
+    apart (`untrusted`), and a connection cut short is retried."""
+    cause = _caused_by(error, ssl.SSLError)
+    return (
+        cause is not None
+        and not isinstance(cause, ssl.SSLCertVerificationError)
+        and not isinstance(cause, _CUT_SHORT)
+    )
 
 
 def _describe(error: httpx.HTTPError) -> str:

@@ -18,6 +18,8 @@ class Answer:
     retry_after: float | None = None
     location: str | None = None  # where a redirect pointed, key redacted
     untrusted: bool = False  # the server's certificate is one this machine does not trust
+    # The TLS handshake failed for good (https:// to a plain-http server, no common protocol).
+    tls_failed: bool = False
 
 
 class Outcome(Enum):
@@ -30,6 +32,7 @@ class Outcome(Enum):
     KEY_REJECTED = "key rejected"
     REDIRECTED = "redirected"
     UNTRUSTED = "untrusted"  # the server's certificate: no retry changes it
+    TLS_FAILED = "tls failed"  # nor a handshake the server cannot take part in
     UNREACHABLE = "unreachable"  # nothing acknowledged for the whole of an event's time
     CANCELLED = "cancelled"  # interrupted before it was acknowledged
 
@@ -39,7 +42,13 @@ class Outcome(Enum):
 
 
 _STOPPING = frozenset(
-    {Outcome.KEY_REJECTED, Outcome.REDIRECTED, Outcome.UNTRUSTED, Outcome.UNREACHABLE}
+    {
+        Outcome.KEY_REJECTED,
+        Outcome.REDIRECTED,
+        Outcome.UNTRUSTED,
+        Outcome.TLS_FAILED,
+        Outcome.UNREACHABLE,
+    }
 )
 
 

@@ -6,6 +6,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from urllib.parse import urlsplit
 
 # Answers that say "not now" rather than "never": retried with backoff.
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -30,6 +31,17 @@ def verdict(status: int | None) -> Verdict:
     if 300 <= status < 400:
         return Verdict.REDIRECTED
     return Verdict.REJECTED
+
+
+def redirect_base(location: str) -> str:
+    """What a redirect suggests passing as --base-url: its scheme and host (and port) alone,
+    never its path or query (where the key would be)."""
+    parts = urlsplit(location)
+    if not parts.scheme or not parts.hostname:
+        return "?"
+    port = f":{parts.port}" if parts.port is not None else ""
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}{port}"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -24,7 +24,14 @@ from pulse_backfill.delivery.outcomes import (
     Result,
     Undelivered,
 )
-from pulse_backfill.delivery.policy import RetryPolicy, Verdict, retry_delay, should_retry, verdict
+from pulse_backfill.delivery.policy import (
+    RetryPolicy,
+    Verdict,
+    redirect_base,
+    retry_delay,
+    should_retry,
+    verdict,
+)
 from pulse_backfill.pulse.events import Event
 from pulse_backfill.store import Store
 
@@ -69,6 +76,12 @@ class Deliverer:
             if answer.untrusted:
                 reason = f"{answer.detail}: set SSL_CERT_FILE to a bundle holding its authority"
                 return Result(Outcome.UNTRUSTED, reason, attempt)
+            if answer.tls_failed:
+                reason = (
+                    f"{answer.detail}: no retry mends a failed TLS handshake; check that "
+                    "--base-url's scheme is the server's (https:// or http://)"
+                )
+                return Result(Outcome.TLS_FAILED, reason, attempt)
             kind = verdict(answer.status)
             self._answered(kind is not Verdict.RETRY, probe, answer)
             match kind:
@@ -81,7 +94,8 @@ class Deliverer:
                     reason = f"the API key from {self.key_source} was rejected ({answer.detail})"
                     return Result(Outcome.KEY_REJECTED, f"{reason}: check the key", attempt)
                 case Verdict.REDIRECTED:
-                    reason = f"the server redirected to {answer.location or '?'} ({answer.detail})"
+                    base = redirect_base(answer.location or "")
+                    reason = f"the server redirected to {base} ({answer.detail})"
                     return Result(Outcome.REDIRECTED, f"{reason}: pass that as --base-url", attempt)
             delay = retry_delay(attempt, answer.retry_after, self.policy)
             if not should_retry(attempt, delay, self.clock() - started, self.policy):

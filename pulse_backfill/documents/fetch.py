@@ -49,7 +49,7 @@ def get(client: httpx.Client, url: str, what: str, params: Query | None = None) 
         response = client.get(url, params=params)
     except httpx.HTTPError as error:
         raise FetchError(
-            f"cannot reach {what} at {url} ({type(error).__name__}): try later"
+            f"cannot reach {what} at {shown_location(url)} ({type(error).__name__}): try later"
         ) from None
     if response.status_code in (401, 403):
         raise UsageError(

@@ -13,11 +13,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO, BinaryIO
 
-import git
 from git.exc import GitCommandError
 
 from pulse_backfill.derive.history import TagRef
 from pulse_backfill.errors import RepositoryError
+from pulse_backfill.git import process
 
 _TAG_FORMAT = "%00".join(
     [
@@ -46,9 +46,8 @@ class Repository:
         # Opened as git opens it, by asking git for its git directory: a bare repository whose
         # `config` is missing (as some mirroring and backup tools leave them) is read as git
         # reads it, where GitPython would guess from the files.
-        self._git_command = git.Git()
         try:
-            found: str = self._git_command.execute(
+            found = process.run(
                 [
                     "git",
                     "-C",
@@ -58,11 +57,9 @@ class Repository:
                     "--is-bare-repository",
                     "--is-shallow-repository",
                 ]
-            )
-        except GitCommandError:
-            raise RepositoryError(
-                f"{path} is not a git repository: pass a repository's folder, or clone one first"
-            ) from None
+            ).decode()
+        except GitCommandError as error:
+            raise _not_readable(path, error) from None
         self.git_dir, bare, shallow = found.splitlines()
         self._bare = bare == "true"
         if shallow == "true":
@@ -79,10 +76,8 @@ class Repository:
         root = Path(self.git_dir)
         if not self._bare:
             try:  # the work tree's folder; from inside the git directory there is none to show
-                shown: str = self._git_command.execute(
-                    ["git", "-C", str(self.path), "rev-parse", "--show-toplevel"]
-                )
-                root = Path(shown.strip())
+                shown = process.run(["git", "-C", str(self.path), "rev-parse", "--show-toplevel"])
+                root = Path(shown.decode().strip())
             except GitCommandError:
                 pass
         if root.name == ".git":
@@ -92,7 +87,7 @@ class Repository:
     def resolve(self, ref: str, option: str) -> str:
         """The commit `ref` names; a usage error naming `option` when it names none."""
         try:
-            output: bytes = self._git_command.execute(
+            output = process.run(
                 [
                     "git",
                     "--git-dir",
@@ -102,8 +97,7 @@ class Repository:
                     "--quiet",
                     "--end-of-options",
                     f"{ref}^{{commit}}",
-                ],
-                stdout_as_string=False,
+                ]
             )
         except GitCommandError:
             raise RepositoryError(
@@ -132,9 +126,8 @@ class Repository:
     def default_branch(self) -> str | None:
         """The branch HEAD names (in a clone of a URL, the remote's default), if it has one."""
         try:
-            name: bytes = self._git_command.execute(
-                ["git", "--git-dir", self.git_dir, "symbolic-ref", "--quiet", "--short", "HEAD"],
-                stdout_as_string=False,
+            name = process.run(
+                ["git", "--git-dir", self.git_dir, "symbolic-ref", "--quiet", "--short", "HEAD"]
             )
         except GitCommandError:
             return None  # a detached HEAD
@@ -292,14 +285,15 @@ class Repository:
         """Whether `commit` is an ancestor of `of`, and not `of` itself."""
         if commit == of:
             return False
-        status, _, stderr = self._git_command.execute(
-            ["git", "--git-dir", self.git_dir, "merge-base", "--is-ancestor", commit, of],
-            with_exceptions=False,
-            with_extended_output=True,
-        )
-        if status not in (0, 1):  # 1: not an ancestor; anything else: git could not tell
-            raise self._failure(GitCommandError(["git", "merge-base"], status, stderr))
-        return status == 0
+        try:
+            process.run(
+                ["git", "--git-dir", self.git_dir, "merge-base", "--is-ancestor", commit, of]
+            )
+        except GitCommandError as error:
+            if error.status == 1:  # not an ancestor; anything else: git could not tell
+                return False
+            raise self._failure(error) from None
+        return True
 
     def touching(
         self, tips: Iterable[str], paths: Sequence[str], exclude: Iterable[str] = ()
@@ -329,43 +323,44 @@ class Repository:
         with tempfile.TemporaryFile() as stdin:
             stdin.write("\n".join(revisions).encode() + b"\n")
             stdin.seek(0)
-            process = self._git_command.execute(
-                ["git", "--git-dir", self.git_dir, "rev-list", *arguments],
-                as_process=True,
-                istream=stdin,
-                env=_WHOLE_BUFFERS,
-            )
             try:
-                assert process.proc is not None
-                assert process.proc.stdout is not None
-                yield process.proc.stdout
-                process.wait()
+                with process.streaming(
+                    ["git", "--git-dir", self.git_dir, "rev-list", *arguments],
+                    stdin=stdin,
+                    env=_WHOLE_BUFFERS,
+                ) as output:
+                    yield output
             except GitCommandError as error:
                 raise self._failure(error) from None
 
     def _git(self, *args: str, stdin: BinaryIO | None = None) -> bytes:
         try:
-            output: bytes = self._git_command.execute(
-                ["git", "--git-dir", self.git_dir, *args],
-                istream=stdin,
-                stdout_as_string=False,
-                strip_newline_in_stdout=False,
-            )
+            return process.run(["git", "--git-dir", self.git_dir, *args], stdin=stdin)
         except GitCommandError as error:
             raise self._failure(error) from None
-        return output
 
     def _failure(self, error: GitCommandError) -> RepositoryError:
-        # GitPython wraps git's stderr as "\n  stderr: '...'": keep git's first own line.
-        stderr = str(error.stderr or "").strip()
-        stderr = stderr.removeprefix("stderr:").strip().strip("'")
-        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-        detail = lines[0] if lines else f"exit code {error.status}"
-        for prefix in ("fatal: ", "error: "):
-            detail = detail.removeprefix(prefix)
         return RepositoryError(
-            f"git cannot read {self.label} ({detail}): check the repository with 'git fsck'"
+            f"git cannot read {self.label} ({process.reason(error)}): check the repository with "
+            "'git fsck'"
         )
+
+
+def _not_readable(path: Path, error: GitCommandError) -> RepositoryError:
+    """Why git would not open `path`: not a repository, or one git refuses to trust."""
+    said = process.reason(error)
+    if said.startswith("detected dubious ownership"):
+        # Another user's repository, as CI containers check them out: git's reason, and the fix
+        # git itself suggests (for the folder it names, which may not be the one given).
+        stderr = str(error.stderr)
+        fix = next(
+            (line.strip() for line in stderr.splitlines() if "--add safe.directory" in line),
+            f"git config --global --add safe.directory {path.resolve()}",
+        )
+        return RepositoryError(f"git refuses {path} ({said}): if you trust it, run '{fix}'")
+    return RepositoryError(
+        f"{path} is not a git repository: pass a repository's folder, or clone one first"
+    )
 
 
 # Into a pipe, git flushes its output after every commit (GIT_FLUSH unset and stdout not a

@@ -27,6 +27,12 @@ def check_base_url(base_url: str, *, insecure: bool = True) -> str:
         parts.port  # noqa: B018 - raises on a port that is not a number
     except ValueError:
         valid = False
+    if valid and (parts.username is not None or parts.password is not None):
+        # Never shown, not even in this message: the URL itself is the secret's carrier.
+        raise UsageError(
+            "--base-url must not carry credentials (user:password@): the API key goes in "
+            "PULSE_API_KEY or --api-key-file, a proxy's credentials in HTTPS_PROXY"
+        )
     if not valid:
         raise UsageError(
             f"--base-url {base_url!r} is not an http(s) URL: pass one like {DEFAULT_BASE_URL}"

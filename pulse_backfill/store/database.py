@@ -6,23 +6,25 @@ without a key wait in the store until a run with a key delivers them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 import platformdirs
 
 from pulse_backfill.derive.failures import Failure
 from pulse_backfill.errors import StoreError
 from pulse_backfill.pulse.events import Event
-from pulse_backfill.store.failures import unwritable, write_failed
+from pulse_backfill.store.failures import damaged, failed, unwritable
 from pulse_backfill.store.lock import StoreLock
-from pulse_backfill.store.schema import check_existing, migrate
+from pulse_backfill.store.schema import APPLICATION_ID, check_existing, migrate
 
 
 def default_store_path() -> Path:
@@ -35,6 +37,31 @@ def key_fingerprint(api_key: str) -> str:
     return f"sha256:{digest[:16]}"
 
 
+class _OfAStore(Protocol):
+    path: Path
+
+
+_Of = TypeVar("_Of", bound=_OfAStore)
+_Params = ParamSpec("_Params")
+_Result = TypeVar("_Result")
+
+
+def _guarded(
+    method: Callable[Concatenate[_Of, _Params], _Result],
+) -> Callable[Concatenate[_Of, _Params], _Result]:
+    """Any SQLite error of a read, a write or a damaged page met mid-run, as the one line that
+    names its fix: damage can show on any page, whichever query first reads it."""
+
+    def guarded(self: _Of, /, *args: _Params.args, **kwargs: _Params.kwargs) -> _Result:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as error:
+            raise failed(self.path, error, writing=False) from None
+
+    functools.update_wrapper(guarded, method)
+    return guarded
+
+
 class Store:
     """The store, held by this process alone until closed (see StoreLock)."""
 
@@ -44,8 +71,9 @@ class Store:
         self.path = path
         self._lock = StoreLock(path, wait=wait, on_wait=on_wait)
         try:
-            check_existing(path)
+            _check_existing(path)
             self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            _check_pages(self._db, path)
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
@@ -55,12 +83,21 @@ class Store:
             # Look-ups of many events go through temporary tables: in memory, not in TMPDIR.
             self._db.execute("PRAGMA temp_store = MEMORY")
             migrate(self._db)
-        except (OSError, sqlite3.OperationalError) as error:
-            self._lock.release()
+        except (OSError, sqlite3.Error) as error:
+            self._abandon()
             raise unwritable(path, error) from None
         except BaseException:
-            self._lock.release()
+            self._abandon()
             raise
+
+    def _abandon(self) -> None:
+        """A store that could not be opened: closed at once, so that SQLite removes the files it
+        made beside it (-wal, -shm), and the lock released."""
+        db = getattr(self, "_db", None)
+        if db is not None:
+            with suppress(sqlite3.Error):
+                db.close()
+        self._lock.release()
 
     def close(self) -> None:
         # A last checkpoint a full disk refuses loses nothing: what was committed is in the WAL.
@@ -81,8 +118,8 @@ class Store:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
                 raise
-        except (sqlite3.OperationalError, sqlite3.DatabaseError, OSError) as error:
-            raise write_failed(self.path, error) from None
+        except (sqlite3.Error, OSError) as error:
+            raise failed(self.path, error, writing=True) from None
 
     def __enter__(self) -> Store:
         return self
@@ -90,6 +127,7 @@ class Store:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    @_guarded
     def target(self, base_url: str, api_key: str) -> int:
         fingerprint = key_fingerprint(api_key)
         with self._writing():
@@ -104,6 +142,7 @@ class Store:
         ).fetchone()
         return int(row[0])
 
+    @_guarded
     def record(
         self,
         events: Sequence[Event],
@@ -201,8 +240,9 @@ class Store:
     @property
     def syncs(self) -> SyncState:
         """The sync state as this connection sees it (a run's workers use `reading_syncs`)."""
-        return SyncState(self._db)
+        return SyncState(self._db, self.path)
 
+    @_guarded
     def unacknowledged(self, origin: str, target: int) -> tuple[list[Event], list[int]]:
         """The events of `origin` that `target` has not acknowledged, in recording order."""
         events: list[Event] = []
@@ -218,6 +258,20 @@ class Store:
             rows.append(row_id)
         return events, rows
 
+    @_guarded
+    def count_acknowledged(self, origin: str, target: int) -> dict[str, int]:
+        """How many events of `origin` `target` has acknowledged, by kind."""
+        return {
+            str(kind): int(count)
+            for kind, count in self._db.execute(
+                "SELECT e.kind, count(*) FROM deliveries d CROSS JOIN events e ON e.id = d.event"
+                " WHERE d.target = ? AND d.state = 'acked'"
+                " AND e.origin = (SELECT id FROM syncs WHERE origin = ?) GROUP BY e.kind",
+                (target, origin),
+            )
+        }
+
+    @_guarded
     def count_unacknowledged(self, origin: str) -> int:
         """Events of `origin` that no target has acknowledged (those a keyless run left)."""
         # All of them less the acknowledged, these looked for from the deliveries (CROSS JOIN
@@ -231,6 +285,7 @@ class Store:
         ).fetchone()
         return 0 if row is None else int(row[0])
 
+    @_guarded
     def count_waiting(self, rows: Sequence[int]) -> int:
         """How many of these events no target has acknowledged."""
         self._db.execute("CREATE TEMP TABLE IF NOT EXISTS picked (id INTEGER PRIMARY KEY)")
@@ -242,6 +297,7 @@ class Store:
         ).fetchone()
         return int(row[0])
 
+    @_guarded
     def acknowledged_changes(
         self, target: int, wanted: Iterable[tuple[str, str]]
     ) -> set[tuple[str, str]]:
@@ -260,6 +316,7 @@ class Store:
             )
         }
 
+    @_guarded
     def acknowledged(self, target: int) -> set[int]:
         """Row ids of the events `target` has acknowledged."""
         return {
@@ -278,6 +335,7 @@ class Store:
         """Record `state` for these events in one transaction."""
         self.mark_states(target, {state: events}, detail)
 
+    @_guarded
     def mark_states(
         self, target: int, states: Mapping[str, Sequence[int]], detail: str | None = None
     ) -> None:
@@ -340,24 +398,64 @@ def failure_row(failure: Failure) -> tuple[object, ...]:
     )
 
 
+def _check_existing(path: Path) -> None:
+    """`check_existing`, telling a store of ours whose first page was damaged (its header still
+    carries our application id) from a file that was never one."""
+    try:
+        check_existing(path)
+    except StoreError:
+        if not _header_is_ours(path):
+            raise
+        try:
+            with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+                db.execute("PRAGMA quick_check(1)").fetchall()
+        except sqlite3.DatabaseError as error:
+            raise damaged(path, error) from None
+        raise
+
+
+def _header_is_ours(path: Path) -> bool:
+    # SQLite's file header keeps the application id big-endian at offset 68.
+    try:
+        with path.open("rb") as stream:
+            header = stream.read(100)
+    except OSError:
+        return False
+    return len(header) == 100 and int.from_bytes(header[68:72], "big") == APPLICATION_ID
+
+
+def _check_pages(db: sqlite3.Connection, path: Path) -> None:
+    """Every page of the store read once, as SQLite's quick_check reads them: a damaged store is
+    refused before anything is written to it, not met halfway through a run. It costs about
+    what reading the file costs (see README, "The local store")."""
+    problems = [str(row[0]) for row in db.execute("PRAGMA quick_check(1)")]
+    if problems != ["ok"]:
+        # What SQLite says of any damage (SQLITE_CORRUPT); quick_check's own words take lines.
+        raise damaged(path, "database disk image is malformed")
+
+
 class SyncState:
     """Where each origin's last sync left off, read on a connection to the store."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
         self._db = db
+        self.path = path
 
+    @_guarded
     def failures_before(self, origin: str) -> KnownFailures:
         """What earlier syncs of `origin` found, for a re-sync's failure rules."""
-        return KnownFailures(self._db, origin)
+        return KnownFailures(self._db, origin, self.path)
 
+    @_guarded
     def sync_point(self, origin: str) -> str | None:
         """Where the last sync of `origin` left off, as `record` was given it."""
         row = self._db.execute("SELECT point FROM syncs WHERE origin = ?", (origin,)).fetchone()
         return None if row is None or row[0] is None else str(row[0])
 
+    @_guarded
     def reached(self, origin: str) -> ReachedCommits:
         """The commits `origin`'s deployments reach, as `record` was given them."""
-        return ReachedCommits(self._db, origin)
+        return ReachedCommits(self._db, origin, self.path)
 
 
 @contextmanager
@@ -367,9 +465,9 @@ def reading_syncs(path: Path) -> Iterator[SyncState]:
     try:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
     except sqlite3.Error as error:
-        raise StoreError(f"cannot read the store at {path} ({error})") from None
+        raise failed(path, error, writing=False) from None
     try:
-        yield SyncState(db)
+        yield SyncState(db, path)
     finally:
         db.close()
 
@@ -378,11 +476,13 @@ class KnownFailures:
     """Which deployment (its position in the sync point) shipped a commit as a change, and which
     deployments were found failed, by earlier syncs of an origin."""
 
-    def __init__(self, db: sqlite3.Connection, origin: str) -> None:
+    def __init__(self, db: sqlite3.Connection, origin: str, path: Path) -> None:
         self._db = db
+        self.path = path
         row = db.execute("SELECT id FROM syncs WHERE origin = ?", (origin,)).fetchone()
         self._origin = None if row is None else int(row[0])
 
+    @_guarded
     def shipped_by(self, commit: str) -> int | None:
         found = self._db.execute(
             "SELECT shipped_by FROM reached WHERE origin = ? AND commit_id = ?",
@@ -390,6 +490,7 @@ class KnownFailures:
         ).fetchone()
         return None if found is None or found[0] is None else int(found[0])
 
+    @_guarded
     def failed(self) -> set[int]:
         rows = self._db.execute("SELECT position FROM failures WHERE origin = ?", (self._origin,))
         return {int(position) for (position,) in rows}
@@ -399,16 +500,19 @@ class ReachedCommits:
     """Whether a commit (its hex id) is one an origin's deployments reach: asked of the store
     commit by commit, as a re-sync meets only the few that git lists."""
 
-    def __init__(self, db: sqlite3.Connection, origin: str) -> None:
+    def __init__(self, db: sqlite3.Connection, origin: str, path: Path) -> None:
         self._db = db
+        self.path = path
         row = db.execute("SELECT id FROM syncs WHERE origin = ?", (origin,)).fetchone()
         self._origin = None if row is None else int(row[0])
 
+    @_guarded
     def __bool__(self) -> bool:
         return self._origin is not None and self._ask(
             "SELECT 1 FROM reached WHERE origin = ? LIMIT 1", ()
         )
 
+    @_guarded
     def __contains__(self, commit: object) -> bool:
         if not isinstance(commit, str) or self._origin is None:
             return False
@@ -441,9 +545,10 @@ def read_store(path: Path) -> StoreContents:
             f"there is no store at {path}: run 'pulse-backfill git' first, or pass --store or "
             "--from FILE"
         )
-    check_existing(path)
+    _check_existing(path)
     try:
-        with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as db:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            _check_pages(db, path)
             db.execute("BEGIN")  # one snapshot for all three
             events = db.execute("SELECT system, kind, body FROM events ORDER BY id").fetchall()
             failures = db.execute(
@@ -455,9 +560,8 @@ def read_store(path: Path) -> StoreContents:
                 "SELECT system, rules, since FROM syncs WHERE point IS NOT NULL AND rules"
                 " IS NOT NULL ORDER BY id"
             ).fetchall()
-        db.close()
-    except sqlite3.DatabaseError as error:
-        raise StoreError(f"cannot read the store at {path} ({error})") from None
+    except sqlite3.Error as error:
+        raise failed(path, error, writing=False) from None
     return StoreContents(
         [(str(system), str(kind), str(body)) for system, kind, body in events], failures, origins
     )
