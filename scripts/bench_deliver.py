@@ -34,7 +34,8 @@ import pulse_backfill.delivery.client as client_module  # noqa: E402
 from fixtures.fast_import import build  # noqa: E402
 from fixtures.synthetic import synthetic_history  # noqa: E402
 from pulse_backfill.cli.display import Display  # noqa: E402
-from pulse_backfill.commands.backfill import GitBackfillSettings, run_git_backfill  # noqa: E402
+from pulse_backfill.commands.backfill import run_git_backfill  # noqa: E402
+from pulse_backfill.commands.runs import GitBackfillSettings  # noqa: E402
 from pulse_backfill.derive.derivation import DerivationOptions  # noqa: E402
 from pulse_backfill.git.manifest import RepoSpec  # noqa: E402
 from pulse_backfill.pulse.events import Event  # noqa: E402

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from pulse_backfill.cli.display import Display
-from pulse_backfill.commands.backfill import GitBackfillSettings, run_git_backfill
+from pulse_backfill.commands.backfill import run_git_backfill
+from pulse_backfill.commands.runs import GitBackfillSettings
 from pulse_backfill.delivery.policy import RetryPolicy
 from pulse_backfill.derive.derivation import DerivationOptions
 from pulse_backfill.git.manifest import RepoSpec

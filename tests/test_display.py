@@ -7,7 +7,7 @@ import io
 from rich.console import Console
 
 from pulse_backfill.cli.display import Display
-from pulse_backfill.commands.backfill import RepoReport
+from pulse_backfill.commands.runs import RepoReport
 from pulse_backfill.delivery.outcomes import Outcome, Result
 from pulse_backfill.pulse.events import change_event, deployment_event
 

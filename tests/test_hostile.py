@@ -15,7 +15,8 @@ import pytest
 
 from fixtures.fast_import import CommitSpec, TagSpec, build
 from pulse_backfill.cli.display import Display
-from pulse_backfill.commands.backfill import GitBackfillSettings, run_git_backfill
+from pulse_backfill.commands.backfill import run_git_backfill
+from pulse_backfill.commands.runs import GitBackfillSettings
 from pulse_backfill.delivery.policy import RetryPolicy
 from pulse_backfill.derive.derivation import DerivationOptions
 from pulse_backfill.git.manifest import RepoSpec

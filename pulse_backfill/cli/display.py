@@ -6,7 +6,8 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from pulse_backfill.commands.backfill import RepoReport, Summary
+from pulse_backfill.commands.backfill import Summary
+from pulse_backfill.commands.runs import RepoReport
 from pulse_backfill.commands.sending import SendSummary
 from pulse_backfill.commands.sync import SyncMode
 from pulse_backfill.delivery.outcomes import Outcome, Result

@@ -35,7 +35,8 @@ from pulse_backfill.cli.options import (
     parse_teams,
     send_options,
 )
-from pulse_backfill.commands.backfill import GitBackfillSettings, run_git_backfill
+from pulse_backfill.commands.backfill import run_git_backfill
+from pulse_backfill.commands.runs import GitBackfillSettings
 from pulse_backfill.commands.sending import DEFAULT_CONCURRENCY
 from pulse_backfill.delivery.policy import RetryPolicy
 from pulse_backfill.derive.derivation import ChangeTime, DerivationOptions

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from pulse_backfill.commands.runs import GitBackfillSettings, RepoReport
 from pulse_backfill.commands.sync import (
     RepositoryDerivation,
     SyncMode,
@@ -35,9 +35,6 @@ from pulse_backfill.pulse.events import (
 )
 from pulse_backfill.store import OriginFacts, Store, reading_syncs
 from pulse_backfill.urls import display_url, shown_location
-
-if TYPE_CHECKING:
-    from pulse_backfill.commands.backfill import GitBackfillSettings, RepoReport
 
 
 @dataclass

@@ -1,0 +1,91 @@
+"""A `git` run's settings, and what it reports of each repository: shared by the run
+(`backfill`) and its two steps per repository (`collect`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pulse_backfill.commands.sending import SendSettings
+from pulse_backfill.commands.sources import source_of
+from pulse_backfill.commands.sync import SyncMode
+from pulse_backfill.derive.derivation import Derivation, DerivationOptions, Status
+from pulse_backfill.derive.failures import Failure, FailureRules, parse_rules
+from pulse_backfill.derive.releases import TagRules
+from pulse_backfill.derive.sources import DeploymentSource, ExportFields
+from pulse_backfill.git.manifest import RepoSpec, Shard
+from pulse_backfill.git.remote import DEFAULT_GIT_TIMEOUT, default_cache_dir
+from pulse_backfill.pulse.events import EventKind
+
+
+@dataclass(frozen=True, kw_only=True)
+class GitBackfillSettings(SendSettings):
+    """Everything a run needs; the CLI builds it, the core never reads argv or the environment."""
+
+    repositories: tuple[RepoSpec, ...]
+    deployments_from: str = "tags"  # a --repos line may name its own
+    infer_failures: str = ""  # failure rules, as --infer-failures names them; a line may too
+    tag_rules: TagRules = field(default_factory=TagRules)
+    export_fields: ExportFields = field(default_factory=ExportFields)
+    derivation: DerivationOptions = field(default_factory=DerivationOptions)
+    paths: tuple[str, ...] = ()  # only commits touching these are changes (--path)
+    system: str | None = None  # None: each repository's name
+    teams: tuple[str, ...] = ()
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    git_timeout: float = DEFAULT_GIT_TIMEOUT  # seconds a clone or fetch may make no progress
+    jobs: int = 4  # repositories fetched and derived at once
+    shard: Shard | None = None  # only the repositories of this shard
+
+    def source_of(self, spec: RepoSpec) -> DeploymentSource:
+        return source_of(
+            spec,
+            deployments_from=self.deployments_from,
+            rules=self.tag_rules,
+            fields=self.export_fields,
+        )
+
+    def rules_of(self, spec: RepoSpec) -> FailureRules:
+        """One repository's failure rules: a --repos line's own, else the run's."""
+        if spec.infer_failures is None:
+            return parse_rules(self.infer_failures)
+        return parse_rules(spec.infer_failures, option=f"{spec.where}: --infer-failures")
+
+
+@dataclass
+class RepoReport:
+    """What one repository gave: its derivation, or why it failed."""
+
+    location: str  # a path, or a URL without credentials
+    system: str | None = None
+    sync: SyncMode | None = None
+    derivation: Derivation = field(default_factory=lambda: Derivation(()))
+    counts: dict[EventKind, int] = field(default_factory=dict)  # events derived by this run
+    source: str = "tags"  # where its deployments came from, as --deployments-from names it
+    rules: str = ""  # the failure rules applied, as --infer-failures names them
+    failures: list[Failure] = field(default_factory=list)  # found by this run
+    tag_names: list[str] = field(default_factory=list)
+    default_branch: str | None = None  # a branch to suggest deploying from
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    origin: str | None = None  # its key in the store
+
+    def derived(self, kind: EventKind) -> int:
+        return self.counts.get(kind, 0)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "repository": self.location,
+            "system": self.system,
+            "sync": None if self.sync is None else str(self.sync),
+            "deployments_from": self.source,
+            "deployments": {
+                "derived": self.derived("deployment"),
+                "skipped_empty": self.derivation.count(Status.EMPTY),
+                "baselines": self.derivation.count(Status.BASELINE),
+            },
+            "changes": {"derived": self.derived("change")},
+            "infer_failures": self.rules or None,
+            "failures": [failure.to_json() for failure in self.failures],
+            "error": self.error,
+        }
