@@ -133,9 +133,10 @@ def test_the_run_step_without_a_key_records_a_manifests_repositories(
 
 
 def test_a_mistake_in_the_inputs_is_pulse_backfills_one_line(workspace: Path) -> None:
-    result = run_step(workspace, {"since": "yesterday"})
+    result = run_step(workspace, {"since": "the day before"})
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        "Error: --since: 'yesterday' is not a date: use YYYY-MM-DD, an ISO 8601 date-time "
-        "(2020-10-01T12:00:00Z) or UNIX epoch seconds"
+        "Error: --since: 'the day before' is not a date: use YYYY-MM-DD, an ISO 8601 date-time "
+        "(2020-10-01T12:00:00Z), UNIX epoch seconds, or a relative date ('2 weeks ago', "
+        "'yesterday')"
     ]

@@ -383,9 +383,10 @@ def test_no_release_tags_is_not_an_error(cli: Cli, tmp_path: Path) -> None:
             "Error: /no/such/repo does not exist: pass the path of a git repository",
         ),
         (
-            ["git", "REPO", "--since", "yesterday"],
-            "Error: --since: 'yesterday' is not a date: use YYYY-MM-DD, an ISO 8601 date-time "
-            "(2020-10-01T12:00:00Z) or UNIX epoch seconds",
+            ["git", "REPO", "--since", "the day before"],
+            "Error: --since: 'the day before' is not a date: use YYYY-MM-DD, an ISO 8601 "
+            "date-time (2020-10-01T12:00:00Z), UNIX epoch seconds, or a relative date "
+            "('2 weeks ago', 'yesterday')",
         ),
         (
             ["git", "REPO", "--since", "2021-01-01", "--until", "2020-01-01"],
@@ -415,7 +416,7 @@ def test_no_release_tags_is_not_an_error(cli: Cli, tmp_path: Path) -> None:
         ),
         (
             ["git", "REPO", "--concurrency", "0"],
-            "Error: Invalid value for '--concurrency': 0 is not in the range 1<=x<=256. "
+            "Error: Invalid value for '--concurrency': 0 is not from 1 to 256 "
             "(see 'pulse-backfill git --help')",
         ),
         (

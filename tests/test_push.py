@@ -105,13 +105,13 @@ def test_a_step_that_runs_twice_sends_once(cli: Cli, server: IngestionServer, st
         ),
         (
             ["change", "--identifier", "c", "--timestamp", "yesterday"],
-            "Error: Invalid value for '--timestamp': 'yesterday' is not a valid int range. "
+            "Error: Invalid value for '--timestamp': 'yesterday' is not a whole number "
             "(see 'pulse-backfill push change --help')",
         ),
         (
             ["change", "--identifier", "c", "--timestamp", "99999999999999"],
-            "Error: Invalid value for '--timestamp': 99999999999999 is not in the range "
-            "0<=x<=253402300799. (see 'pulse-backfill push change --help')",
+            "Error: Invalid value for '--timestamp': 99999999999999 is not from 0 to "
+            "253402300799 (see 'pulse-backfill push change --help')",
         ),
         (
             ["change", "--identifier", " ", "--timestamp", "5"],

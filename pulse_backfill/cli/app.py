@@ -6,16 +6,20 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Iterator, MutableMapping, Sequence
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 import typer.main
 from typer._click import core as click_core  # typer 0.28 vendors click
 from typer._click import exceptions as click_exceptions
-from typer.core import TyperGroup
 
 from pulse_backfill import __version__
+from pulse_backfill.cli import config
+from pulse_backfill.cli.git import EXAMPLES as GIT_EXAMPLES
 from pulse_backfill.cli.git import git_command
+from pulse_backfill.cli.help import Command, Group
+from pulse_backfill.cli.report import EXAMPLES as REPORT_EXAMPLES
 from pulse_backfill.cli.report import report_command
 from pulse_backfill.errors import PulseBackfillError
 
@@ -61,7 +65,7 @@ class _Commands(MutableMapping[str, click_core.Command]):
         return len(self._names)
 
 
-class _Group(TyperGroup):
+class _Group(Group):
     """Every expected failure becomes one line on stderr and an exit code, never a traceback."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -104,7 +108,6 @@ app = typer.Typer(
     help="Backfill Pulse with your history of deployments, changes and incidents, keep it in "
     "sync, and see its four keys.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -118,19 +121,35 @@ def _show_version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
             "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
         ),
     ] = False,
+    config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            envvar="PULSE_BACKFILL_CONFIG",
+            metavar="PATH",
+            show_default=False,
+            help=f"Options' defaults, a table per command (TOML). \\[default: {config.FILE_NAME} "
+            "in the working folder, if there is one]",
+        ),
+    ] = None,
 ) -> None:
     """Backfill Pulse with your history of deployments, changes and incidents, keep it in sync,
     and see its four keys."""
+    # Read before the subcommand parses its options: its context takes its table as defaults.
+    path = config.find(config_file)
+    if path is not None:
+        ctx.default_map = config.defaults(path, ctx)
 
 
-app.command("git")(git_command)
-app.command("report")(report_command)
+app.command("git", cls=Command, epilog=GIT_EXAMPLES)(git_command)
+app.command("report", cls=Command, epilog=REPORT_EXAMPLES)(report_command)
 
 
 def main() -> None:

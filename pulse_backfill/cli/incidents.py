@@ -8,31 +8,21 @@ from typing import Annotated
 
 import typer
 
+from pulse_backfill.cli.declare import takes_groups
 from pulse_backfill.cli.display import Display, delivery_lines, failure_lines
+from pulse_backfill.cli.help import Command
 from pulse_backfill.cli.options import (
-    DEFAULTS,
-    ApiKey,
-    ApiKeyFile,
-    BaseUrl,
-    Concurrency,
-    DryRun,
-    Force,
-    Insecure,
-    JsonSummary,
-    MaxRetries,
-    Output,
+    TEXT,
     PersistentOptionsGroup,
-    Quiet,
-    RetryMaxTime,
+    Recording,
+    Reporting,
+    Sending,
     SendOptions,
-    StorePath,
-    Timeout,
-    Wait,
     interruptible,
     parse_date_option,
-    send_options,
+    say_dates,
 )
-from pulse_backfill.commands.sending import DEFAULT_CONCURRENCY, SendSettings, send_events
+from pulse_backfill.commands.sending import send_events
 from pulse_backfill.errors import UsageError
 from pulse_backfill.incidents.records import FileFields, select_incidents
 from pulse_backfill.incidents.sources import (
@@ -47,6 +37,10 @@ from pulse_backfill.urls import shown_location
 incidents_app = typer.Typer(
     cls=PersistentOptionsGroup,
     no_args_is_help=True,
+    epilog="""Examples:
+  pulse-backfill incidents statuspage https://status.example.com --system api
+  PAGERDUTY_TOKEN=... pulse-backfill incidents pagerduty --since "1 year ago" --service PIJ90N7
+  pulse-backfill incidents file incidents.csv --created-field opened --resolved-field closed""",
     add_completion=False,  # as the root's: it is built on its own (cli._LAZY_GROUPS)
     help="Backfill incidents from a status page, PagerDuty or a file; only resolved ones are sent.",
 )
@@ -66,50 +60,57 @@ class _Options:
 
 
 @incidents_app.callback()
+@takes_groups
 def _incidents(
     ctx: typer.Context,
     since: Annotated[
-        str | None, typer.Option(help="Incidents created from this date on (inclusive).")
+        str | None,
+        typer.Option(
+            metavar="DATE",
+            show_default=False,
+            help="Incidents created from this date on (inclusive); as git takes dates too "
+            "('90 days ago'), in UTC.",
+        ),
     ] = None,
     until: Annotated[
-        str | None, typer.Option(help="Incidents created before this date (exclusive).")
+        str | None,
+        typer.Option(
+            metavar="DATE",
+            show_default=False,
+            help="Incidents created before this date (exclusive).",
+        ),
     ] = None,
     system: Annotated[
-        str | None, typer.Option(help="Pulse system of the incidents (left out when not given).")
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            show_default=False,
+            help="Pulse system of the incidents (left out when not given).",
+        ),
     ] = None,
-    dry_run: DryRun = False,
-    output: Output = None,
-    api_key: ApiKey = None,
-    api_key_file: ApiKeyFile = None,
-    base_url: BaseUrl = DEFAULTS["base_url"],
-    insecure: Insecure = False,
-    store: StorePath = None,
-    wait: Wait = False,
-    force: Force = False,
-    concurrency: Concurrency = DEFAULT_CONCURRENCY,
-    max_retries: MaxRetries = DEFAULTS["max_retries"],
-    retry_max_time: RetryMaxTime = DEFAULTS["retry_max_time"],
-    timeout: Timeout = DEFAULTS["timeout"],
-    quiet: Quiet = False,
-    json_summary: JsonSummary = False,
+    sending: Sending = Sending(),  # noqa: B008 (a group of options, read by takes_groups)
+    recording: Recording = Recording(),  # noqa: B008
+    reporting: Reporting = Reporting(),  # noqa: B008
 ) -> None:
     """Options here may also follow the source."""
-    if json_summary and output == "-":
-        raise UsageError("--json and --output - both write to stdout: write the events to a file")
+    reporting.check(recording)
     start, end = parse_date_option(since, "--since"), parse_date_option(until, "--until")
     if start is not None and end is not None and start >= end:
         raise UsageError("--since must be before --until")
-    settings = SendSettings(**send_options(ctx))  # the options above, from ctx.params
-    ctx.obj = _Options(SendOptions(settings, quiet, json_summary, system or None), start, end)
+    say_dates({"--since": (since, start), "--until": (until, end)}, quiet=reporting.quiet)
+    settings = sending.settings(ctx, recording)
+    ctx.obj = _Options(SendOptions(settings, reporting, system or None), start, end)
 
 
-@incidents_app.command("statuspage")
+@incidents_app.command("statuspage", cls=Command)
 def statuspage_command(
     ctx: typer.Context,
     url: Annotated[
         str,
         typer.Argument(
-            help="The status page (https://status.example.com) or its /api/v2/incidents.json."
+            metavar="URL",
+            click_type=TEXT,
+            help="The status page (https://status.example.com) or its /api/v2/incidents.json.",
         ),
     ],
 ) -> None:
@@ -118,18 +119,27 @@ def statuspage_command(
     _send(ctx, fetched, source="statuspage", where=shown_location(url))
 
 
-@incidents_app.command("pagerduty")
+@incidents_app.command("pagerduty", cls=Command)
 def pagerduty_command(
     ctx: typer.Context,
     token: Annotated[
         str | None,
-        typer.Option(envvar="PAGERDUTY_TOKEN", show_default=False, help="PagerDuty API token."),
+        typer.Option(
+            envvar="PAGERDUTY_TOKEN",
+            metavar="TOKEN",
+            show_default=False,
+            help="PagerDuty API token.",
+        ),
     ] = None,
     service: Annotated[
         list[str] | None,
-        typer.Option(help="Only incidents of this service id (repeatable).", show_default=False),
+        typer.Option(
+            metavar="ID", help="Only incidents of this service id (repeatable).", show_default=False
+        ),
     ] = None,
-    api_url: Annotated[str, typer.Option(help="PagerDuty's REST API.")] = PAGERDUTY_API,
+    api_url: Annotated[
+        str, typer.Option(metavar="URL", help="PagerDuty's REST API.")
+    ] = PAGERDUTY_API,
 ) -> None:
     """Incidents of PagerDuty's REST API, six months per query, all pages."""
     options = _Options.of(ctx)
@@ -148,25 +158,36 @@ def pagerduty_command(
     _send(ctx, fetched, source="pagerduty", where="PagerDuty")
 
 
-@incidents_app.command("file")
+@incidents_app.command("file", cls=Command)
 def file_command(
     ctx: typer.Context,
     location: Annotated[
-        str, typer.Argument(metavar="PATH|URL", help="JSON (array or NDJSON) or CSV.")
+        str,
+        typer.Argument(metavar="PATH|URL", click_type=TEXT, help="JSON (array or NDJSON) or CSV."),
     ],
-    id_field: Annotated[str, typer.Option(help="Field of the incident's id.")] = "id",
-    created_field: Annotated[str, typer.Option(help="Field of its creation time.")] = "created_at",
+    id_field: Annotated[
+        str, typer.Option(metavar="NAME", help="Field of the incident's id.")
+    ] = "id",
+    created_field: Annotated[
+        str, typer.Option(metavar="NAME", help="Field of its creation time.")
+    ] = "created_at",
     resolved_field: Annotated[
-        str, typer.Option(help="Field of its resolution time.")
+        str, typer.Option(metavar="NAME", help="Field of its resolution time.")
     ] = "resolved_at",
     status_field: Annotated[
         str | None,
-        typer.Option(help="Field of its status: resolved only with --resolved-status."),
+        typer.Option(
+            metavar="NAME",
+            show_default=False,
+            help="Field of its status: resolved only with --resolved-status.",
+        ),
     ] = None,
     resolved_status: Annotated[
-        str, typer.Option(help="The status of a resolved incident.")
+        str, typer.Option(metavar="TEXT", help="The status of a resolved incident.")
     ] = "resolved",
-    source: Annotated[str, typer.Option(help="The incidents' source on the wire.")] = "cli",
+    source: Annotated[
+        str, typer.Option(metavar="NAME", help="The incidents' source on the wire.")
+    ] = "cli",
 ) -> None:
     """Incidents of a file: times as epoch seconds or milliseconds, or ISO 8601."""
     fields = FileFields(id_field, created_field, resolved_field, status_field, resolved_status)
@@ -180,7 +201,7 @@ def _send(ctx: typer.Context, fetched: Fetched, *, source: str, where: str) -> N
     selection = select_incidents(
         fetched.incidents, since=run.since, until=run.until, system=options.system, source=source
     )
-    display = Display(quiet=options.quiet)
+    display = Display(quiet=options.reporting.quiet)
     for line in selection.rejected:
         display.warn(line)
     with interruptible() as cancel:
@@ -192,7 +213,7 @@ def _send(ctx: typer.Context, fetched: Fetched, *, source: str, where: str) -> N
             origin=f"incidents {source} {where}",
         )
     payload = None
-    if options.json_summary:
+    if options.reporting.json_summary:
         payload = {
             "source": source,
             "incidents": summary.figures("incident"),

@@ -5,97 +5,271 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
-from typer._click.core import Context, ParameterSource  # typer 0.28 vendors click
-from typer.core import TyperGroup
+from typer._click.core import Context, Parameter, ParameterSource  # typer 0.28 vendors click
+from typer._click.types import ParamType
 
-from pulse_backfill.commands.sending import SendSettings
-from pulse_backfill.dates import parse_date
+from pulse_backfill.cli.help import Group
+from pulse_backfill.commands.sending import DEFAULT_CONCURRENCY, SendSettings
+from pulse_backfill.dates import is_relative, parse_date, rfc3339
 from pulse_backfill.delivery.policy import RetryPolicy
 from pulse_backfill.errors import UsageError, read_user_file
 from pulse_backfill.pulse.endpoint import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, check_base_url
 from pulse_backfill.store import default_store_path
 
-ApiKey = Annotated[
-    str | None,
-    typer.Option(
-        envvar="PULSE_API_KEY",
-        show_default=False,
-        help="Pulse API key. Without one, events are only recorded in the store. "
-        "Prefer the environment variable or --api-key-file: a command line is visible "
-        "to other users.",
-    ),
-]
-ApiKeyFile = Annotated[
-    Path | None, typer.Option(help="Read the Pulse API key from this file.", show_default=False)
-]
-BaseUrl = Annotated[str, typer.Option(envvar="PULSE_BASE_URL", help="Pulse ingestion base URL.")]
-Insecure = Annotated[
-    bool, typer.Option("--insecure", help="Allow a plain http:// base URL that is not loopback.")
-]
-StorePath = Annotated[
-    Path | None,
-    typer.Option(
-        envvar="PULSE_BACKFILL_STORE",
-        help="The local store (SQLite). \\[default: store.sqlite3 in the user's state folder]",
-    ),
-]
-Wait = Annotated[
-    bool, typer.Option("--wait", help="Wait for another run using the store to finish.")
-]
-Force = Annotated[
-    bool, typer.Option("--force", help="Send again what the target already acknowledged.")
-]
-Concurrency = Annotated[int, typer.Option(min=1, max=256, help="Requests in flight at once.")]
-MaxRetries = Annotated[
-    int | None,
-    typer.Option(
-        min=0,
-        show_default=False,
-        help="At most this many retries of one event. \\[default: no cap; --retry-max-time bounds "
-        "them]",
-    ),
-]
-RetryMaxTime = Annotated[
-    float,
-    typer.Option(
-        min=0,
-        help="Seconds one event may take, all retries and waits included; a run that has "
-        "nothing acknowledged for this long stops.",
-    ),
-]
-Timeout = Annotated[
-    float, typer.Option(min=0.1, help="Seconds to wait for the server to connect or answer.")
-]
+# Help panels, in the order a command's help shows them.
+READ = "What to read"
+DEPLOYMENTS = "Which deployments"
+FAILURES = "Failures"
+EVENTS = "The events"
+SENDING = "Sending"
+OUTPUT = "Output"
+
+
+class Number(ParamType):
+    """A number within bounds, shown in help as its metavar alone (typer would print the
+    type's name and range there); a value out of bounds is a usage error naming them."""
+
+    def __init__(
+        self, kind: type[int] | type[float], metavar: str, low: float, high: float | None = None
+    ) -> None:
+        self.kind, self.metavar, self.low, self.high = kind, metavar, low, high
+        self.name = metavar
+
+    def get_metavar(self, param: Parameter, ctx: Context) -> str:
+        return self.metavar
+
+    def convert(self, value: Any, param: Parameter | None, ctx: Context | None) -> Any:
+        if isinstance(value, self.kind):
+            number: float = value
+        else:
+            try:
+                number = self.kind(value)
+            except (TypeError, ValueError):
+                whole = "a whole number" if self.kind is int else "a number"
+                self.fail(f"{value!r} is not {whole}", param, ctx)
+        if number < self.low or (self.high is not None and number > self.high):
+            low, high = self.kind(self.low), self.kind(self.high or 0)
+            bounds = f"at least {low}" if self.high is None else f"from {low} to {high}"
+            self.fail(f"{value} is not {bounds}", param, ctx)
+        return number
+
+
+_Settings = TypeVar("_Settings", bound=SendSettings)
+
+
+class Text(ParamType):
+    """Text, for an argument whose metavar says what it is: help shows no type name beside it."""
+
+    name = "text"
+
+    def get_metavar(self, param: Parameter, ctx: Context) -> str:
+        return ""
+
+    def convert(self, value: Any, param: Parameter | None, ctx: Context | None) -> Any:
+        return str(value)
+
+
+TEXT = Text()
+
+
+@dataclass(frozen=True)
+class Sending:
+    """Where events go and how: the target and its key, the store, the delivery policy."""
+
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PULSE_API_KEY",
+            metavar="KEY",
+            show_default=False,
+            rich_help_panel=SENDING,
+            help="Pulse API key. Without one, events are only recorded in the store. "
+            "Prefer the environment variable or --api-key-file: a command line is visible "
+            "to other users.",
+        ),
+    ] = None
+    api_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="PATH",
+            show_default=False,
+            rich_help_panel=SENDING,
+            help="Read the Pulse API key from this file.",
+        ),
+    ] = None
+    base_url: Annotated[
+        str,
+        typer.Option(
+            envvar="PULSE_BASE_URL",
+            metavar="URL",
+            rich_help_panel=SENDING,
+            help="Pulse ingestion base URL.",
+        ),
+    ] = DEFAULT_BASE_URL
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            "--insecure",
+            rich_help_panel=SENDING,
+            help="Allow a plain http:// base URL that is not loopback.",
+        ),
+    ] = False
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="PULSE_BACKFILL_STORE",
+            metavar="PATH",
+            show_default=False,
+            rich_help_panel=SENDING,
+            help="The local store (SQLite). \\[default: store.sqlite3 in the user's state folder]",
+        ),
+    ] = None
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait",
+            rich_help_panel=SENDING,
+            help="Wait for another run using the store to finish.",
+        ),
+    ] = False
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            rich_help_panel=SENDING,
+            help="Send again what the target already acknowledged.",
+        ),
+    ] = False
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            click_type=Number(int, "N", 1, 256),
+            rich_help_panel=SENDING,
+            help="Requests in flight at once (1 to 256).",
+        ),
+    ] = DEFAULT_CONCURRENCY
+    max_retries: Annotated[
+        int | None,
+        typer.Option(
+            click_type=Number(int, "N", 0),
+            show_default=False,
+            rich_help_panel=SENDING,
+            help="At most this many retries of one event. \\[default: no cap; --retry-max-time "
+            "bounds them]",
+        ),
+    ] = RetryPolicy.max_retries
+    retry_max_time: Annotated[
+        float,
+        typer.Option(
+            click_type=Number(float, "SECONDS", 0),
+            rich_help_panel=SENDING,
+            help="Seconds one event may take, all retries and waits included; a run that has "
+            "nothing acknowledged for this long stops.",
+        ),
+    ] = RetryPolicy.max_time
+    timeout: Annotated[
+        float,
+        typer.Option(
+            click_type=Number(float, "SECONDS", 0.1),
+            rich_help_panel=SENDING,
+            help="Seconds to wait for the server to connect or answer.",
+        ),
+    ] = DEFAULT_TIMEOUT
+
+    def settings(self, ctx: typer.Context, recording: Recording | None = None) -> SendSettings:
+        """The settings of a run that sends."""
+        return self.settings_of(SendSettings, ctx, recording)
+
+    def settings_of(
+        self,
+        kind: type[_Settings],
+        ctx: typer.Context,
+        recording: Recording | None = None,
+        **more: Any,
+    ) -> _Settings:
+        """The settings of a run that sends, of a command's own `kind`, with `more`."""
+        key, key_source = parse_api_key(ctx, self.api_key, self.api_key_file)
+        recording = recording or Recording()
+        return kind(
+            dry_run=recording.dry_run,
+            output=recording.output,
+            api_key=key,
+            key_source=key_source,
+            base_url=check_base_url(self.base_url, insecure=self.insecure or key is None),
+            store_path=self.store or default_store_path(),
+            wait_for_store=self.wait,
+            force=self.force,
+            concurrency=self.concurrency,
+            retry=RetryPolicy(max_retries=self.max_retries, max_time=self.retry_max_time),
+            timeout=self.timeout,
+            environment=dict(os.environ),
+            **more,
+        )
+
+
+@dataclass(frozen=True)
+class Recording:
+    """Whether a run records and sends, and where it writes its events."""
+
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", rich_help_panel=OUTPUT, help="Send and record nothing."),
+    ] = False
+    output: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FILE|-",
+            show_default=False,
+            rich_help_panel=OUTPUT,
+            help="Write every event as NDJSON to FILE, or - for stdout.",
+        ),
+    ] = None
+
+
+@dataclass(frozen=True)
+class Reporting:
+    """How a run reports: quietly, or as JSON."""
+
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            rich_help_panel=OUTPUT,
+            help="No progress and no summary; what went wrong is still shown.",
+        ),
+    ] = False
+    json_summary: Annotated[
+        bool,
+        typer.Option(
+            "--json", rich_help_panel=OUTPUT, help="Print the summary as one JSON object on stdout."
+        ),
+    ] = False
+
+    def check(self, recording: Recording) -> None:
+        if self.json_summary and recording.output == "-":
+            raise UsageError(
+                "--json and --output - both write to stdout: write the events to a file"
+            )
+
+
 GitTimeout = Annotated[
     float,
     typer.Option(
-        min=1,
+        click_type=Number(float, "SECONDS", 1),
         envvar="PULSE_BACKFILL_GIT_TIMEOUT",
+        rich_help_panel=READ,
         help="Seconds a clone or fetch of a repository URL may go without progress before it "
         "ends (that repository fails).",
     ),
-]
-Quiet = Annotated[
-    bool,
-    typer.Option(
-        "--quiet", "-q", help="No progress and no summary; what went wrong is still shown."
-    ),
-]
-JsonSummary = Annotated[
-    bool, typer.Option("--json", help="Print the summary as one JSON object on stdout.")
-]
-DryRun = Annotated[bool, typer.Option("--dry-run", help="Send and record nothing.")]
-Output = Annotated[
-    str | None,
-    typer.Option(metavar="FILE|-", help="Write every event as NDJSON to FILE, or - for stdout."),
 ]
 
 
@@ -110,35 +284,8 @@ class SendOptions:
         return options
 
     settings: SendSettings
-    quiet: bool
-    json_summary: bool
+    reporting: Reporting
     system: str | None = None
-
-
-def send_options(ctx: typer.Context, **overrides: Any) -> dict[str, Any]:
-    """Keyword arguments of SendSettings, from the options every sending command takes (read
-    from `ctx.params`, so each command declares them but never lists them again)."""
-    params = {**ctx.params, **overrides}
-    key, key_source = parse_api_key(ctx, params["api_key"], _path(params["api_key_file"]))
-    return {
-        "dry_run": params.get("dry_run", False),
-        "output": params.get("output"),
-        "api_key": key,
-        "key_source": key_source,
-        "base_url": check_base_url(params["base_url"], insecure=params["insecure"] or key is None),
-        "store_path": _path(params["store"]) or default_store_path(),
-        "wait_for_store": params["wait"],
-        "force": params["force"],
-        "concurrency": params["concurrency"],
-        "retry": RetryPolicy(max_retries=params["max_retries"], max_time=params["retry_max_time"]),
-        "timeout": params["timeout"],
-        "environment": dict(os.environ),
-    }
-
-
-def _path(value: str | Path | None) -> Path | None:
-    # ctx.params holds what click parsed, paths as text: typer converts a command's arguments.
-    return None if value is None else Path(value)
 
 
 def parse_api_key(
@@ -177,6 +324,14 @@ def parse_date_option(value: str | None, option: str) -> int | None:
         return parse_date(value)
     except ValueError as error:
         raise UsageError(f"{option}: {error}") from None
+
+
+def say_dates(dates: Mapping[str, tuple[str | None, int | None]], *, quiet: bool) -> None:
+    """Say what each relative date given (by option: its text and its moment) was taken as:
+    which moment "2 weeks ago" was, on stderr, unless quiet."""
+    for option, (text, moment) in dates.items():
+        if text is not None and moment is not None and is_relative(text) and not quiet:
+            typer.echo(f"{option} {text!r} is {rfc3339(moment)} (UTC)", err=True)
 
 
 def parse_paths(paths: list[str] | None, name: str) -> tuple[str, ...]:
@@ -232,15 +387,7 @@ def interruptible(on_stop: Callable[[], None] | None = None) -> Iterator[Interru
             signal.signal(number, handler)
 
 
-DEFAULTS: dict[str, Any] = {
-    "base_url": DEFAULT_BASE_URL,
-    "max_retries": RetryPolicy.max_retries,
-    "retry_max_time": RetryPolicy.max_time,
-    "timeout": DEFAULT_TIMEOUT,
-}
-
-
-class PersistentOptionsGroup(TyperGroup):
+class PersistentOptionsGroup(Group):
     """A group whose own options may also come after its subcommand, as cobra's persistent
     flags do: `push change --api-key K ...` works as the standard CLI's users write it."""
 

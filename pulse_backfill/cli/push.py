@@ -10,28 +10,19 @@ from typing import Annotated
 
 import typer
 
+from pulse_backfill.cli.declare import takes_groups
 from pulse_backfill.cli.display import Display, delivery_lines, failure_lines
+from pulse_backfill.cli.help import Command, Group
 from pulse_backfill.cli.options import (
-    DEFAULTS,
-    ApiKey,
-    ApiKeyFile,
-    BaseUrl,
-    Concurrency,
-    Force,
-    Insecure,
-    JsonSummary,
-    MaxRetries,
+    TEXT,
+    Number,
     PersistentOptionsGroup,
-    Quiet,
-    RetryMaxTime,
+    Reporting,
+    Sending,
     SendOptions,
-    StorePath,
-    Timeout,
-    Wait,
     interruptible,
     parse_paths,
     parse_teams,
-    send_options,
 )
 from pulse_backfill.commands.push import (
     push_change,
@@ -40,8 +31,6 @@ from pulse_backfill.commands.push import (
     push_incident,
 )
 from pulse_backfill.commands.sending import (
-    DEFAULT_CONCURRENCY,
-    SendSettings,
     SendSummary,
     send_events,
 )
@@ -54,57 +43,72 @@ from pulse_backfill.pulse.export import read_events
 push_app = typer.Typer(
     cls=PersistentOptionsGroup,
     no_args_is_help=True,
+    epilog="""Examples:
+  pulse-backfill push change --identifier "$SHA" --timestamp "$(date +%s)"
+  pulse-backfill push deployment --identifier 1.2.3 --timestamp 1602253523 SHA1 SHA2
+  pulse-backfill push git deployment --previous-deployment-ref v1.2.2 --identifier v1.2.3 \\
+      --timestamp "$(date +%s)"
+  pulse-backfill push events events.ndjson""",
     add_completion=False,  # as the root's: it is built on its own (cli._LAZY_GROUPS)
     help="Push single events, as the standard CLI (pulse-event-cli) does, or a reviewed export.",
 )
-git_app = typer.Typer(no_args_is_help=True, help="Push events worked out from git history.")
+git_app = typer.Typer(
+    cls=Group, no_args_is_help=True, help="Push events worked out from git history."
+)
 push_app.add_typer(git_app, name="git")
 
 System = Annotated[
-    str | None, typer.Option(help="Pulse system of the events (left out when not given).")
+    str | None,
+    typer.Option(
+        metavar="NAME",
+        show_default=False,
+        help="Pulse system of the events (left out when not given).",
+    ),
 ]
-Identifier = Annotated[str, typer.Option(help="The event's identifier.", show_default=False)]
+Identifier = Annotated[
+    str, typer.Option(metavar="ID", help="The event's identifier.", show_default=False)
+]
+EPOCH = Number(int, "EPOCH", 0, LAST_SECOND)
 Timestamp = Annotated[
     int,
     typer.Option(
-        min=0, max=LAST_SECOND, help="UNIX epoch seconds (e.g. 1602253523).", show_default=False
+        click_type=EPOCH, help="UNIX epoch seconds (e.g. 1602253523).", show_default=False
     ),
 ]
-Source = Annotated[str, typer.Option(help="The event's source (e.g. cli, git, GitHub).")]
-Teams = Annotated[str | None, typer.Option(help="Comma-separated teams of the deployment.")]
+Source = Annotated[
+    str, typer.Option(metavar="NAME", help="The event's source (e.g. cli, git, GitHub).")
+]
+Teams = Annotated[
+    str | None,
+    typer.Option(
+        metavar="A,B", show_default=False, help="Comma-separated teams of the deployment."
+    ),
+]
 
 
 @push_app.callback()
+@takes_groups
 def _push(
     ctx: typer.Context,
-    api_key: ApiKey = None,
-    api_key_file: ApiKeyFile = None,
-    base_url: BaseUrl = DEFAULTS["base_url"],
-    insecure: Insecure = False,
     system: System = None,
-    store: StorePath = None,
-    wait: Wait = False,
-    force: Force = False,
-    concurrency: Concurrency = DEFAULT_CONCURRENCY,
-    max_retries: MaxRetries = DEFAULTS["max_retries"],
-    retry_max_time: RetryMaxTime = DEFAULTS["retry_max_time"],
-    timeout: Timeout = DEFAULTS["timeout"],
-    quiet: Quiet = False,
-    json_summary: JsonSummary = False,
+    sending: Sending = Sending(),  # noqa: B008 (a group of options, read by takes_groups)
+    reporting: Reporting = Reporting(),  # noqa: B008
 ) -> None:
     """Options here may also follow the subcommand, as with the standard CLI."""
-    settings = SendSettings(**send_options(ctx))  # the options above, from ctx.params
-    ctx.obj = SendOptions(settings, quiet, json_summary, system or None)
+    ctx.obj = SendOptions(sending.settings(ctx), reporting, system or None)
 
 
-@push_app.command("change")
+@push_app.command("change", cls=Command)
 def change_command(
     ctx: typer.Context,
     identifier: Identifier,
     timestamp: Timestamp,
     source: Source = CLI_SOURCE,
     event_type: Annotated[
-        str, typer.Option("--event_type", help="The change's type (the standard CLI's spelling).")
+        str,
+        typer.Option(
+            "--event_type", metavar="TYPE", help="The change's type (the standard CLI's spelling)."
+        ),
     ] = "commit",
 ) -> None:
     """Push a change (a commit).
@@ -119,14 +123,19 @@ def change_command(
     )
 
 
-@push_app.command("deployment")
+@push_app.command("deployment", cls=Command)
 def deployment_command(
     ctx: typer.Context,
     identifier: Identifier,
     timestamp: Timestamp,
     change_ids: Annotated[
         list[str] | None,
-        typer.Argument(metavar="CHANGE_ID...", help="The changes it shipped.", show_default=False),
+        typer.Argument(
+            metavar="CHANGE_ID...",
+            click_type=TEXT,
+            help="The changes it shipped.",
+            show_default=False,
+        ),
     ] = None,
     source: Source = CLI_SOURCE,
     teams: Teams = None,
@@ -147,7 +156,7 @@ def deployment_command(
     _send(ctx, [event])
 
 
-@push_app.command("incident")
+@push_app.command("incident", cls=Command)
 def incident_command(
     ctx: typer.Context,
     identifier: Identifier,
@@ -155,8 +164,7 @@ def incident_command(
         int,
         typer.Option(
             "--timestampCreated",
-            min=0,
-            max=LAST_SECOND,
+            click_type=EPOCH,
             help="When it started, epoch seconds.",
             show_default=False,
         ),
@@ -165,8 +173,7 @@ def incident_command(
         int,
         typer.Option(
             "--timestampResolved",
-            min=0,
-            max=LAST_SECOND,
+            click_type=EPOCH,
             help="When it was resolved, epoch seconds.",
             show_default=False,
         ),
@@ -188,11 +195,14 @@ def incident_command(
     _send(ctx, [event])
 
 
-@push_app.command("events")
+@push_app.command("events", cls=Command)
 def events_command(
     ctx: typer.Context,
     file: Annotated[
-        str, typer.Argument(metavar="FILE|-", help="NDJSON, as --output writes it; - for stdin.")
+        str,
+        typer.Argument(
+            metavar="FILE|-", click_type=TEXT, help="NDJSON, as --output writes it; - for stdin."
+        ),
     ],
 ) -> None:
     """Push the events of an NDJSON export (--output), after checking every line.
@@ -207,12 +217,13 @@ def events_command(
     _send(ctx, read_events(text, source, SendOptions.of(ctx).system))
 
 
-@git_app.command("deployment")
+@git_app.command("deployment", cls=Command)
 def git_deployment_command(
     ctx: typer.Context,
     previous_deployment_ref: Annotated[
         str,
         typer.Option(
+            metavar="REF",
             help="Git reference of the previous deployment (commit SHA or tag).",
             show_default=False,
         ),
@@ -222,13 +233,19 @@ def git_deployment_command(
     paths: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[PATH]...", help="Only commits touching these paths.", show_default=False
+            metavar="[PATH]...",
+            click_type=TEXT,
+            help="Only commits touching these paths.",
+            show_default=False,
         ),
     ] = None,
     teams: Teams = None,
-    directory: Annotated[Path, typer.Option(help="The git repository.")] = Path("."),
+    directory: Annotated[Path, typer.Option(metavar="DIR", help="The git repository.")] = Path("."),
     ref: Annotated[
-        str, typer.Option(help="Where the deployment ends (the standard CLI: always HEAD).")
+        str,
+        typer.Option(
+            metavar="REF", help="Where the deployment ends (the standard CLI: always HEAD)."
+        ),
     ] = "HEAD",
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Do not push the events, only print them.")
@@ -250,7 +267,7 @@ def git_deployment_command(
         system=SendOptions.of(ctx).system,
     )
     options = SendOptions.of(ctx)
-    if not options.quiet and not options.json_summary:
+    if not options.reporting.quiet and not options.reporting.json_summary:
         # The standard CLI's own lines, for scripts that read them.
         for event in events:
             prefix = "Found change" if event.kind == "change" else "Deployment"
@@ -261,10 +278,10 @@ def git_deployment_command(
 def _send(ctx: typer.Context, events: Sequence[Event], *, dry_run: bool = False) -> None:
     options = SendOptions.of(ctx)
     settings = replace(options.settings, dry_run=dry_run)
-    display = Display(quiet=options.quiet)
+    display = Display(quiet=options.reporting.quiet)
     with interruptible() as cancel:
         summary = send_events(settings, events, display, cancel, origin="push")
-    report(summary, display, json_summary=options.json_summary)
+    report(summary, display, json_summary=options.reporting.json_summary)
     raise typer.Exit(cancel.exit_code(summary.exit_code))
 
 

@@ -9,28 +9,52 @@ import typer
 import typer.main
 
 from pulse_backfill.cli.display import print_json
-from pulse_backfill.cli.options import parse_date_option
+from pulse_backfill.cli.options import OUTPUT, READ, parse_date_option
 from pulse_backfill.errors import UsageError
 from pulse_backfill.report.trends import Granularity
 from pulse_backfill.store import default_store_path
+
+EXAMPLES = """Examples:
+  pulse-backfill report
+  pulse-backfill report --system api --since "90 days ago" --html four-keys.html
+  pulse-backfill report --from events.ndjson --by month --json"""
 
 
 def report_command(
     system: Annotated[
         list[str] | None,
-        typer.Option(help="Only this system (repeatable). \\[default: every system]"),
+        typer.Option(
+            metavar="NAME",
+            show_default=False,
+            rich_help_panel=READ,
+            help="Only this system (repeatable). \\[default: every system]",
+        ),
     ] = None,
     since: Annotated[
         str | None,
-        typer.Option(help="Start of the period (inclusive). \\[default: the first event's day]"),
+        typer.Option(
+            metavar="DATE",
+            show_default=False,
+            rich_help_panel=READ,
+            help="Start of the period (inclusive); as git takes dates too ('90 days ago'), in "
+            "UTC. \\[default: the first event's day]",
+        ),
     ] = None,
     until: Annotated[
         str | None,
-        typer.Option(help="End of the period (exclusive). \\[default: the day after the last]"),
+        typer.Option(
+            metavar="DATE",
+            show_default=False,
+            rich_help_panel=READ,
+            help="End of the period (exclusive). \\[default: the day after the last]",
+        ),
     ] = None,
     by: Annotated[
         Granularity | None,
         typer.Option(
+            metavar="week|month|quarter",
+            show_default=False,
+            rich_help_panel=OUTPUT,
             help="Also the four keys of each calendar week (ISO, Monday first), month or "
             "quarter (UTC), as trends. \\[default: the whole period only]",
             case_sensitive=False,
@@ -40,6 +64,9 @@ def report_command(
         list[Path] | None,
         typer.Option(
             envvar="PULSE_BACKFILL_STORE",
+            metavar="PATH",
+            show_default=False,
+            rich_help_panel=READ,
             help="A local store (SQLite; repeatable: shards' stores report as one, an event "
             "several hold counting once). \\[default: store.sqlite3 in the user's state folder]",
         ),
@@ -49,15 +76,26 @@ def report_command(
         typer.Option(
             "--from",
             metavar="FILE",
+            show_default=False,
+            rich_help_panel=READ,
             help="An NDJSON export to read (repeatable; with --store, beside the stores).",
         ),
     ] = None,
     json_output: Annotated[
-        bool, typer.Option("--json", help="Print the figures as one JSON object on stdout.")
+        bool,
+        typer.Option(
+            "--json", rich_help_panel=OUTPUT, help="Print the figures as one JSON object on stdout."
+        ),
     ] = False,
     html_file: Annotated[
         Path | None,
-        typer.Option("--html", metavar="FILE", help="Write a self-contained HTML page too."),
+        typer.Option(
+            "--html",
+            metavar="FILE",
+            show_default=False,
+            rich_help_panel=OUTPUT,
+            help="Write a self-contained HTML page too.",
+        ),
     ] = None,
 ) -> None:
     """The four keys of what the store (or an export) holds, as Pulse computes them."""

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +14,17 @@ from pulse_backfill.derive.derivation import Derivation, DerivationOptions, Stat
 from pulse_backfill.derive.failures import Failure, FailureRules, parse_rules
 from pulse_backfill.derive.releases import TagRules
 from pulse_backfill.derive.sources import DeploymentSource, ExportFields
+from pulse_backfill.errors import PulseBackfillError, UsageError
 from pulse_backfill.git.manifest import RepoSpec, Shard
-from pulse_backfill.git.remote import DEFAULT_GIT_TIMEOUT, default_cache_dir
+from pulse_backfill.git.remote import (
+    DEFAULT_GIT_TIMEOUT,
+    default_cache_dir,
+    is_remote,
+    repository_name,
+)
+from pulse_backfill.git.repository import Repository
 from pulse_backfill.pulse.events import EventKind
+from pulse_backfill.urls import shown_location
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,11 +53,45 @@ class GitBackfillSettings(SendSettings):
             fields=self.export_fields,
         )
 
+    def check_systems(self) -> None:
+        """Two repositories that would become one system without being told to are a mistake:
+        bare clones each named `repo` would send two histories as one. One system given to
+        several on purpose (one product, several repositories) is not."""
+        named: dict[str, RepoSpec] = {}
+        for spec in {replace(spec, where=None): spec for spec in self.repositories}.values():
+            system, chosen = self.system if spec.system is None else spec.system, True
+            if system is None:
+                system, chosen = default_system(spec.location), False
+            if system is None:
+                continue  # a repository that cannot be read: its run says so
+            first = named.setdefault(system, spec)
+            given = self.system if first.system is None else first.system
+            if first is not spec and not (chosen and given is not None):
+                raise UsageError(
+                    f"{_named(first)} and {_named(spec)} would both be system {system!r}: "
+                    "give each its own with --system on a --repos line"
+                )
+
     def rules_of(self, spec: RepoSpec) -> FailureRules:
         """One repository's failure rules: a --repos line's own, else the run's."""
         if spec.infer_failures is None:
             return parse_rules(self.infer_failures)
         return parse_rules(spec.infer_failures, option=f"{spec.where}: --infer-failures")
+
+
+def default_system(location: str) -> str | None:
+    """A repository's system when none is given: the remote's name for a URL, the folder's for
+    a local repository (without `.git`); None for one that cannot be read."""
+    if is_remote(location):
+        return repository_name(location)
+    try:
+        return Repository(Path(location)).name
+    except PulseBackfillError:
+        return None
+
+
+def _named(spec: RepoSpec) -> str:
+    return shown_location(spec.location) + (f" ({spec.where})" if spec.where else "")
 
 
 @dataclass
