@@ -3,6 +3,7 @@
     python scripts/check_derive.py --repo PATH [--branch NAME | --export-sample N | --tag-prefix P]
                                    [--include-prereleases] [--path P]... [--no-merges]
                                    [--change-time author|commit] [--seed S]
+                                   [--infer-failures reverts,rollbacks,hotfix:REGEX]
 
 Runs `pulse-backfill git PATH --dry-run --include-first --output FILE` with the options given
 (with --branch, `--deployments-from branch:NAME`: each commit of its first-parent line, as
@@ -17,6 +18,13 @@ a walk of parents; with --path, only the commits `git rev-list <every deployment
 (the rule for paths); with --no-merges, no merge commit. Each deployment with changes must be
 sent with exactly those, in order of (time, id), each change at its author (or committer) date,
 after its changes; every other deployment must ship nothing; no change may be sent twice.
+With --infer-failures, the incidents too, against the rules computed here from the model's
+changes: a change whose message has a line `This reverts commit <full id>` (read with `git log`)
+fails the deployment that shipped that id as a change, if it shipped it earlier; a deployment
+whose commit `git merge-base --is-ancestor` says is a proper ancestor of the one before's fails
+that one; a deployment shipping a change whose subject matches REGEX fails the one before; each
+failed deployment once, recovered by the earliest (then reverts, rollbacks, hotfix), created a
+second after it and resolved at its recovery (never before its creation).
 Exits 1 on the first difference, naming it.
 """
 
@@ -26,9 +34,11 @@ import argparse
 import csv
 import json
 import random
+import re
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +55,7 @@ def git(repo: Path, *args: str, stdin: str | None = None) -> str:
         check=True,
         capture_output=True,
         text=True,
+        errors="replace",  # old messages in other encodings
         input=stdin,
     ).stdout
 
@@ -62,13 +73,17 @@ def main() -> int:
     parser.add_argument("--path", action="append", default=[])
     parser.add_argument("--no-merges", action="store_true")
     parser.add_argument("--change-time", choices=["author", "commit"], default="author")
+    parser.add_argument("--infer-failures", default="", metavar="RULES")
     args = parser.parse_args()
     repo = Path(git(args.repo, "rev-parse", "--absolute-git-dir").strip())
 
     export = None
     if args.branch:
-        line = git(repo, "rev-list", "--first-parent", "--reverse", args.branch).split()
-        deployed = [DeployedCommit(commit, commit, 0) for commit in line]
+        line = git(repo, "log", "--first-parent", "--reverse", "--format=%H %ct", args.branch)
+        deployed = [
+            DeployedCommit(commit, commit, int(committed))
+            for commit, committed in (entry.split() for entry in line.splitlines())
+        ]
     elif args.export_sample:
         export = tempfile.NamedTemporaryFile(suffix=".csv", mode="w", newline="")  # noqa: SIM115
         deployed = write_export(repo, args.export_sample, random.Random(args.seed), export)
@@ -121,6 +136,7 @@ def main() -> int:
             *(["--include-prereleases"] if args.include_prereleases else []),
             *(["--no-merges"] if args.no_merges else []),
             *(f"--path={path}" for path in args.path),
+            *(["--infer-failures", args.infer_failures] if args.infer_failures else []),
         ]  # fmt: skip
         subprocess.run(command, check=True)
         events = [json.loads(line) for line in Path(output.name).read_text().splitlines()]
@@ -136,6 +152,8 @@ def main() -> int:
             sent.add(commit)
             pending.append((times[commit], commit))
             continue
+        if event["$type"] == "incident":
+            continue  # checked below, with --infer-failures
         name = event["deploy_id"]
         deployments.append(name)
         if event["changes"] != [commit for _, commit in expected[name]]:
@@ -146,11 +164,84 @@ def main() -> int:
     shipping = [d.id for d in deployed if expected[d.id]]
     if deployments != shipping:
         return fail(f"{len(deployments)} deployments sent, the model ships {len(shipping)}")
+    found = ""
+    if args.infer_failures:
+        model = model_incidents(repo, deployed, expected, args.infer_failures)
+        incidents = [
+            (e["incident_id"], e["time_created"], e["time_resolved"], e["source"])
+            for e in events
+            if e["$type"] == "incident"
+        ]
+        if incidents != model:
+            differ = sorted(set(incidents) ^ set(model))[:3]
+            return fail(f"{len(incidents)} incidents, the model {len(model)}; first: {differ}")
+        found = f", {len(incidents)} failed deployments"
     print(
         f"{repo}: {len(deployed)} deployments, {len(deployments)} sent with {len(sent)} changes "
-        f"of {len(parents)} commits: the same as the model"
+        f"of {len(parents)} commits{found}: the same as the model"
     )
     return 0
+
+
+REVERT = re.compile(r"^This reverts commit ([0-9a-f]{40})(?![0-9a-f])", re.MULTILINE)
+
+
+def model_incidents(
+    repo: Path,
+    deployed: list[DeployedCommit],
+    expected: dict[str, list[tuple[int, str]]],
+    rules: str,
+) -> list[tuple[str, str, str, str]]:
+    """The failure rules over the model's changes (every deployment sent: --include-first)."""
+    names = [word.strip() for word in rules.split(",")]
+    hotfix = next(
+        (re.compile(rules.split("hotfix:", 1)[1]) for _ in [0] if "hotfix:" in rules), None
+    )
+    changes = [[commit for _, commit in expected[d.id]] for d in deployed]
+    shipped = {commit: position for position, mine in enumerate(changes) for commit in mine}
+    messages: dict[str, str] = {}
+    log = git(repo, "log", "--no-walk=unsorted", "--format=%H%x00%B%x00", "--stdin",
+              stdin="\n".join(shipped) + "\n")  # fmt: skip
+    parts = log.split("\x00")
+    for commit, message in zip(parts[0::2], parts[1::2], strict=False):
+        messages[commit.strip()] = message
+    best: dict[int, tuple[int, int]] = {}  # failed position: (recovering position, rule rank)
+
+    def mark(failed: int, position: int, rank: int) -> None:
+        if failed >= 0 and (failed not in best or (position, rank) < best[failed]):
+            best[failed] = (position, rank)
+
+    for position, mine in enumerate(changes):
+        for commit in mine:
+            message = messages[commit]
+            if "reverts" in names:
+                for target in REVERT.findall(message):
+                    if target in shipped and shipped[target] < position:
+                        mark(shipped[target], position, 0)
+            if hotfix is not None and hotfix.search(message.split("\n", 1)[0]):
+                mark(position - 1, position, 2)
+        if "rollbacks" in names and position and not mine:
+            commit, before = deployed[position].commit, deployed[position - 1].commit
+            ancestor = subprocess.run(
+                ["git", "--git-dir", str(repo), "merge-base", "--is-ancestor", commit, before],
+                check=False,
+            ).returncode
+            if commit != before and ancestor == 0:
+                mark(position - 1, position, 1)
+    ranks = ("reverts", "rollbacks", "hotfix")
+    return [
+        (
+            f"failed:{deployed[failed].id}",
+            stamp(deployed[failed].time + 1),
+            stamp(max(deployed[recovering].time, deployed[failed].time + 1)),
+            ranks[rank],
+        )
+        for failed, (recovering, rank) in sorted(best.items())
+    ]
+
+
+def stamp(epoch: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def write_export(
