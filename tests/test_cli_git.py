@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -83,13 +84,13 @@ def test_summary_says_what_was_sent(
     lines = result.stderr.splitlines()[-3:]
     assert lines[0] == (
         f"6 deployments with 10 changes derived from {repos['release-branches']} "
-        "(system release-branches); skipped: 0 with no new changes, 1 as baselines"
+        "(system release-branches); skipped: 0 with no new changes, 1 as a baseline"
     )
     assert lines[1] == (
         f"Sent 6 deployments and 10 changes to {server.base_url}/v1/ingestion/cli; "
         "already delivered: 0 deployments, 0 changes."
     )
-    assert lines[-1].startswith("Done in ")
+    assert re.fullmatch(r"Done in \d\.\d s\.", lines[-1])
     assert result.stdout == ""
 
 
@@ -314,7 +315,7 @@ def test_a_rejected_event_holds_back_its_deployment_only(
     result = send(cli, repos["release-branches"], server, store, "--concurrency", "1")
     assert result.exit_code == 1
     a = commit_of(repos["release-branches"], "feature a")
-    assert "Not delivered: 1 changes, 1 deployments; run the same command again to retry them." in (
+    assert "Not delivered: 1 change, 1 deployment; run the same command again to retry them." in (
         result.stderr.splitlines()
     )
     assert f"  change {a}: 400 Bad Request: change_id: malformed" in result.stderr.splitlines()

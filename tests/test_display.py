@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import time
 
+import pytest
 from rich.console import Console
 
+from pulse_backfill.cli import clock
 from pulse_backfill.cli.display import Display
 from pulse_backfill.commands.runs import RepoReport
 from pulse_backfill.delivery.outcomes import Outcome, Result
@@ -38,7 +41,7 @@ def test_a_terminal_gets_progress_bars() -> None:
 def test_elsewhere_a_line_per_deployment() -> None:
     out = io.StringIO()
     run(Display(quiet=False, console=Console(file=out, force_terminal=False, width=80)))
-    assert out.getvalue() == "sent deployment v1.0.0 (1 changes)\n"
+    assert out.getvalue() == "sent deployment v1.0.0 (1 change)\n"
 
 
 def test_quiet_prints_nothing() -> None:
@@ -78,3 +81,28 @@ def test_a_line_for_each_repository_in_flight() -> None:
     assert [task.description for task in display._progress.tasks] == ["repositories", "web"]
     display.stop()
     assert "\nweb " in out.getvalue()  # its line, with the time it has taken
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (0.04, "0.0 s"),
+        (0.44, "0.4 s"),
+        (9.94, "9.9 s"),
+        (9.96, "10 s"),
+        (59.4, "59 s"),
+        (125, "2 min 05 s"),
+        (3725, "1 h 02 min"),
+    ],
+)
+def test_a_runs_time_is_shown_in_the_unit_it_needs(seconds: float, shown: str) -> None:
+    assert clock.duration(seconds) == shown
+
+
+def test_a_run_from_its_own_command_line_counts_from_the_process_start() -> None:
+    called = time.monotonic()
+    clock.start(process=True)
+    # This process (pytest's) started before this test did: its start-up is counted.
+    assert clock.seconds() > time.monotonic() - called
+    clock.start(process=False)
+    assert clock.seconds() <= time.monotonic() - called

@@ -70,7 +70,7 @@ def test_push_incident_as_documented(cli: Cli, server: IngestionServer, store: P
         b'"time_resolved":"2020-10-09T15:25:23Z","$type":"incident"}'
     )
     assert result.stderr.splitlines()[0] == (
-        f"Sent 1 incidents to {server.base_url}/v1/ingestion/cli; already delivered: 0 incidents."
+        f"Sent 1 incident to {server.base_url}/v1/ingestion/cli; already delivered: 0 incidents."
     )
 
 

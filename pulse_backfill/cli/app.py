@@ -15,6 +15,7 @@ from typer._click import exceptions as click_exceptions
 from typer.core import TyperGroup
 
 from pulse_backfill import __version__
+from pulse_backfill.cli import clock
 from pulse_backfill.cli.git import git_command
 from pulse_backfill.cli.report import report_command
 from pulse_backfill.errors import PulseBackfillError
@@ -76,6 +77,7 @@ class _Group(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        clock.start(process=args is None)  # None: this process's own command line
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click_exceptions.UsageError as error:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from pulse_backfill.cli import clock
 from pulse_backfill.commands.backfill import Summary
 from pulse_backfill.commands.runs import RepoReport
 from pulse_backfill.commands.sending import SendSummary
@@ -114,9 +115,8 @@ class Display:
                 f"{_plain(result.detail)}"
             )
         elif event.kind == "deployment" and self._progress is None:
-            self.console.print(
-                f"sent deployment {_plain(event.identifier)} ({len(event.requires)} changes)"
-            )
+            changes = counted(len(event.requires), "change")
+            self.console.print(f"sent deployment {_plain(event.identifier)} ({changes})")
 
     def stop(self) -> None:
         if self._progress is not None:
@@ -143,8 +143,11 @@ class Display:
         payload: dict[str, Any] | None = None,
     ) -> None:
         """A run's last words: the summary (with `payload`, as JSON on stdout); and when quiet,
-        or when the summary is JSON, what went wrong still on stderr."""
+        or when the summary is JSON, what went wrong still on stderr. The JSON's
+        `elapsed_seconds` is the run's, as `done_line` counts it."""
         if payload is not None:
+            if "elapsed_seconds" in payload:
+                payload["elapsed_seconds"] = round(clock.seconds(), 3)
             print_json(payload)
         shown = failures if self.quiet or payload is not None else lines
         for line in shown:
@@ -174,8 +177,18 @@ def summary_lines(summary: Summary) -> list[str]:
     lines = [line for report in summary.repositories for line in _repository_lines(report)]
     lines.extend(delivery_lines(summary))
     lines.extend(_failed_repositories(summary))
-    lines.append(f"Done in {summary.elapsed_seconds:.1f}s.")
+    lines.append(done_line())
     return lines
+
+
+def done_line() -> str:
+    """How long the run took, from the start of the process (see `clock`)."""
+    return f"Done in {clock.duration(clock.seconds())}."
+
+
+def counted(number: int, thing: str, things: str | None = None) -> str:
+    """`1 change`, `2 changes`; `things` for a plural other than thing + s."""
+    return f"{number} {thing if number == 1 else things or thing + 's'}"
 
 
 def failure_lines(summary: SendSummary) -> list[str]:
@@ -191,7 +204,8 @@ def _failed_repositories(summary: Summary) -> list[str]:
         return []
     failed = ", ".join(report.location for report in summary.failed)
     return [
-        f"Failed: {len(summary.failed)} of {len(summary.repositories)} repositories "
+        f"Failed: {len(summary.failed)} of "
+        f"{counted(len(summary.repositories), 'repository', 'repositories')} "
         f"({failed}); the others were done."
     ]
 
@@ -203,7 +217,8 @@ def delivery_lines(summary: SendSummary) -> list[str]:
         lines.append("Dry run: nothing was sent or recorded.")
     elif summary.delivery is None:
         lines.append(
-            f"Nothing was sent (no API key): {summary.waiting} events are recorded in "
+            f"Nothing was sent (no API key): {counted(summary.waiting, 'event')} "
+            f"{'is' if summary.waiting == 1 else 'are'} recorded in "
             f"{summary.store}. To send them, set PULSE_API_KEY and run the same command again."
         )
     elif not any(summary.delivery.sent.values()) and not summary.undelivered:
@@ -211,8 +226,8 @@ def delivery_lines(summary: SendSummary) -> list[str]:
     else:
         kinds = [k for k in _KINDS if summary.derived(k) or summary.count(k, "sent")]
         kinds = kinds or ["deployment", "change"]
-        sent = _listing([f"{summary.count(k, 'sent')} {k}s" for k in kinds])
-        already = ", ".join(f"{summary.count(k, 'already')} {k}s" for k in kinds)
+        sent = _listing([counted(summary.count(k, "sent"), k) for k in kinds])
+        already = ", ".join(counted(summary.count(k, "already"), k) for k in kinds)
         lines.append(f"Sent {sent} to {summary.destination}; already delivered: {already}.")
     lines.extend(_delivery_failures(summary))
     return lines
@@ -227,7 +242,7 @@ def _delivery_failures(summary: SendSummary) -> list[str]:
     undelivered = summary.undelivered
     if undelivered:
         counts = ", ".join(
-            f"{sum(1 for u in undelivered if u.kind == kind)} {kind}s"
+            counted(sum(1 for u in undelivered if u.kind == kind), kind)
             for kind in sorted({u.kind for u in undelivered})
         )
         lines.append(f"Not delivered: {counts}; run the same command again to retry them.")
@@ -253,14 +268,17 @@ def _repository_lines(report: RepoReport) -> list[str]:
         return [f"{where}: no new deployments since the last sync."]
     new = "new " if report.sync is SyncMode.INCREMENTAL else ""
     since = " since the last sync" if report.sync is SyncMode.INCREMENTAL else ""
+    deployments = counted(report.derived("deployment"), f"{new}deployment")
+    changes = counted(report.derived("change"), "change")
+    baselines = derivation.count(Status.BASELINE)
     lines = [
-        f"{report.derived('deployment')} {new}deployments with {report.derived('change')} "
-        f"changes derived from {where}{since}; skipped: {derivation.count(Status.EMPTY)} with "
-        f"no new changes, {derivation.count(Status.BASELINE)} as baselines"
+        f"{deployments} with {changes} derived from {where}{since}; skipped: "
+        f"{derivation.count(Status.EMPTY)} with no new changes, "
+        + ("1 as a baseline" if baselines == 1 else f"{baselines} as baselines")
     ]
     if report.rules:
         found = len(report.failures)
-        failed = f"{found} failed deployment{'' if found == 1 else 's'}"
+        failed = counted(found, "failed deployment")
         lines.append(
             f"{failed} {'newly ' if report.sync is SyncMode.INCREMENTAL else ''}found by "
             f"--infer-failures {report.rules}, each an incident" + (":" if found else ".")

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from pulse_backfill.cli.display import Display, delivery_lines, failure_lines
+from pulse_backfill.cli.display import Display, delivery_lines, done_line, failure_lines
 from pulse_backfill.cli.options import (
     DEFAULTS,
     ApiKey,
@@ -274,5 +274,5 @@ def report(summary: SendSummary, display: Display, *, json_summary: bool) -> Non
         kinds: tuple[EventKind, ...] = ("change", "deployment", "incident")
         figures = {f"{kind}s": summary.figures(kind) for kind in kinds if summary.derived(kind)}
         payload = {**figures, **summary.delivery_json()}
-    lines = [*delivery_lines(summary), f"Done in {summary.elapsed_seconds:.1f}s."]
+    lines = [*delivery_lines(summary), done_line()]
     display.conclude(lines, failure_lines(summary), payload)
