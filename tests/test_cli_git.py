@@ -172,9 +172,16 @@ def test_without_a_key_events_wait_in_the_store_until_a_key_comes(
     assert keyless.exit_code == 0, keyless.output
     assert server.requests == []
     assert (
-        f"Nothing was sent (no API key): 16 events are recorded in {store}. "
-        "To send them, set PULSE_API_KEY and run the same command again."
+        f"Nothing was sent (no API key): 16 events wait in {store} (16 new); to send them, set "
+        "PULSE_API_KEY and run the same command again."
     ) in keyless.stderr.splitlines()
+    # A second run records nothing new, and says so: the same events still wait.
+    again = cli("git", repos["linear"], "--store", store)
+    assert again.stderr.splitlines()[-3:-1] == [
+        f"{repos['linear']} (system linear): no new deployments since the last sync.",
+        f"Nothing was sent (no API key): 16 events wait in {store} (0 new); to send them, set "
+        "PULSE_API_KEY and run the same command again.",
+    ]
 
     keyed = cli(
         "git",

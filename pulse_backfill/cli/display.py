@@ -216,11 +216,7 @@ def delivery_lines(summary: SendSummary) -> list[str]:
     if summary.dry_run:
         lines.append("Dry run: nothing was sent or recorded.")
     elif summary.delivery is None:
-        lines.append(
-            f"Nothing was sent (no API key): {counted(summary.waiting, 'event')} "
-            f"{'is' if summary.waiting == 1 else 'are'} recorded in "
-            f"{summary.store}. To send them, set PULSE_API_KEY and run the same command again."
-        )
+        lines.append(_waiting_line(summary))
     elif not any(summary.delivery.sent.values()) and not summary.undelivered:
         lines.append(f"Nothing new to send to {summary.destination}.")
     else:
@@ -231,6 +227,19 @@ def delivery_lines(summary: SendSummary) -> list[str]:
         lines.append(f"Sent {sent} to {summary.destination}; already delivered: {already}.")
     lines.extend(_delivery_failures(summary))
     return lines
+
+
+def _waiting_line(summary: SendSummary) -> str:
+    """What a run without a key left in the store, and how much of it this run recorded."""
+    if not summary.waiting:
+        return f"Nothing was sent (no API key), and no event waits in {summary.store}."
+    waiting = counted(summary.waiting, "event")
+    verb, them = ("waits", "it") if summary.waiting == 1 else ("wait", "them")
+    new = "" if summary.new_waiting is None else f" ({summary.new_waiting} new)"
+    return (
+        f"Nothing was sent (no API key): {waiting} {verb} in {summary.store}{new}; to send "
+        f"{them}, set PULSE_API_KEY and run the same command again."
+    )
 
 
 def _delivery_failures(summary: SendSummary) -> list[str]:

@@ -127,6 +127,7 @@ def run_git_backfill(
         )
         stack.callback(pool.shutdown, cancel_futures=True)  # Ctrl-C: those not started wait
         waiting = iter(repositories)
+        waited: dict[str, int] = {}  # without a key: each origin's events waiting before
         in_flight: deque[tuple[RepoReport, Future[DerivedRepository]]] = deque()
 
         def start_more(room: int) -> None:
@@ -149,6 +150,8 @@ def run_git_backfill(
             summary.repositories.append(report)
             try:
                 derived = job.result()
+                if store is not None and target is None:
+                    waited[derived.origin] = store.count_unacknowledged(derived.origin)
                 with collector_paused():
                     events, rows, already = record_one(
                         derived, settings, store, target, report, write
@@ -182,10 +185,15 @@ def run_git_backfill(
         if store is not None and target is not None and summary.delivery is None:
             summary.delivery = DeliveryReport()  # nothing was left to send
         elif store is not None and target is None:
-            summary.waiting = sum(
-                store.count_unacknowledged(report.origin)
+            now = {
+                report.origin: store.count_unacknowledged(report.origin)
                 for report in summary.repositories
                 if report.origin is not None
+            }
+            summary.waiting = sum(now.values())
+            # Those a re-derivation dropped (a tag deleted) are not new ones less.
+            summary.new_waiting = sum(
+                max(count - waited.get(origin, 0), 0) for origin, count in now.items()
             )
     summary.elapsed_seconds = time.monotonic() - started
     return summary
