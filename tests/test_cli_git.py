@@ -94,6 +94,14 @@ def test_summary_says_what_was_sent(
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize("group", [[], ["push"], ["incidents"]])
+def test_nothing_asked_is_the_help_alone(cli: Cli, group: list[str]) -> None:
+    result = cli(*group)
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout == cli(*group, "--help").stdout
+    assert "Usage: pulse-backfill" in result.stdout
+
+
 def test_a_second_run_sends_nothing_new(
     cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
 ) -> None:

@@ -80,6 +80,11 @@ class _Group(TyperGroup):
         clock.start(process=args is None)  # None: this process's own command line
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click_exceptions.NoArgsIsHelpError as error:
+            # Nothing asked is asking what there is: the help alone, exit 0, as --help gives
+            # it (echoed as --help echoes it: typer's rich help is printed already).
+            typer.echo(error.format_message())
+            code = 0
         except click_exceptions.UsageError as error:
             hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
             _fail(f"{error.format_message()}{hint}", 2)
