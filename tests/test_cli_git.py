@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import trustme
 
+from fixtures.fast_import import CommitSpec, TagSpec, build
 from pulse_backfill import __version__
 from tests.conftest import API_KEY, Cli
 from tests.gitoracle import commit_of, git
@@ -389,6 +390,52 @@ def test_no_release_tags_is_not_an_error(cli: Cli, tmp_path: Path) -> None:
         "try --tag-prefix 'svc/', or --tag-pattern REGEX; or, to deploy from a branch, "
         "--deployments-from branch:main."
     ) in result.stderr.splitlines()
+
+
+def test_a_given_prefix_that_matches_nothing_is_named(cli: Cli, tmp_path: Path) -> None:
+    repo = one_commit(tmp_path / "plain", "main")
+    for tag in ("nightly", "release-7", "svc/v1.0.0"):
+        git(repo, "tag", tag)
+    result = cli("git", repo, "--dry-run", "--tag-prefix", "release-")
+    assert result.exit_code == 0
+    assert (
+        "No release tags with --tag-prefix 'release-' among its 3 tags (such as nightly, "
+        "release-7, svc/v1.0.0): try --tag-prefix 'svc/', or --tag-pattern REGEX; or, to deploy "
+        "from a branch, --deployments-from branch:main."
+    ) in result.stderr.splitlines()
+
+
+def moved_to_prefixed_tags(path: Path) -> Path:
+    """Releases v3.0.0 and v3.1.0 (2020, 2021), then svelte@4.0.0, svelte@5.0.0 and
+    @sveltejs/kit@2.0.0 (2022 to 2024): a repository whose releases took a prefix."""
+    day = 86_400
+    start = 1_583_020_800  # 2020-03-01
+    commits = [CommitSpec((n - 1,) if n else (), start + n * 365 * day, start + n * 365 * day)
+               for n in range(5)]  # fmt: skip
+    names = ["v3.0.0", "v3.1.0", "svelte@4.0.0", "svelte@5.0.0", "@sveltejs/kit@2.0.0"]
+    tags = [TagSpec(name, min(n, 4), None) for n, name in enumerate(names)]
+    tags.append(TagSpec("@sveltejs/kit@1.0.0", 3, None))
+    build(path, commits, tags)
+    return path
+
+
+def test_releases_that_give_nothing_to_send_beside_prefixed_versions_are_hinted(
+    cli: Cli, tmp_path: Path
+) -> None:
+    repo = moved_to_prefixed_tags(tmp_path / "svelte.git")
+    result = cli("git", repo, "--dry-run", "--since", "2022-01-01")
+    assert result.exit_code == 0
+    assert result.stderr.splitlines()[:2] == [
+        f"0 deployments with 0 changes derived from {repo} (system svelte); skipped: 0 with no "
+        "new changes, 2 as baselines",
+        "No deployment to send from its 2 release tags (the last: v3.1.0, on 2021-03-01); other "
+        "tags are versions after a prefix: try --tag-prefix '@sveltejs/kit@' (2 tags, such as "
+        "@sveltejs/kit@2.0.0) or --tag-prefix 'svelte@' (2 tags, such as svelte@5.0.0).",
+    ]
+    # With one of them, the others are hinted no more: it has something to send.
+    taken = cli("git", repo, "--dry-run", "--since", "2022-01-01", "--tag-prefix", "svelte@")
+    assert taken.stderr.splitlines()[0].startswith("1 deployment with 1 change derived")
+    assert "prefix" not in taken.stderr
 
 
 @pytest.mark.parametrize(

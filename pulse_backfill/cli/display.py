@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pulse_backfill.cli import clock
@@ -14,7 +15,7 @@ from pulse_backfill.commands.sync import SyncMode
 from pulse_backfill.delivery.outcomes import Outcome, Result
 from pulse_backfill.derive.derivation import Status
 from pulse_backfill.derive.failures import Failure
-from pulse_backfill.derive.releases import suggest_rules
+from pulse_backfill.derive.releases import TagRules, prefixed_versions, suggest_rules
 from pulse_backfill.pulse.events import Event, EventKind
 
 if TYPE_CHECKING:
@@ -298,8 +299,13 @@ def _repository_lines(report: RepoReport) -> list[str]:
         )
         if found > _FAILURES_SHOWN:
             lines.append(f"  ... and {found - _FAILURES_SHOWN} more (see --json)")
-    if report.sync is SyncMode.FULL and not derivation.deployments and report.source == "tags":
-        lines.append(_no_release_hint(report.tag_names, report.default_branch))
+    if report.sync is SyncMode.FULL and report.tag_rules is not None:
+        if not derivation.deployments:
+            lines.append(
+                _no_release_hint(report.tag_names, report.tag_rules, report.default_branch)
+            )
+        elif not derivation.sent and (hint := _prefixes_hint(report, report.tag_rules)):
+            lines.append(hint)
     return lines
 
 
@@ -312,14 +318,45 @@ def _marker(failure: Failure) -> str:
     return f"{failure.marker[:10]} {failure.subject}"
 
 
-def _no_release_hint(tag_names: Sequence[str], branch: str | None) -> str:
+def _prefixes_hint(report: RepoReport, rules: TagRules) -> str | None:
+    """Release tags that give nothing to send, beside tags that are versions after a prefix (a
+    repository that moved to `svelte@5.0.0` from `v3.59.2`): the prefixes, to try."""
+    prefixes = prefixed_versions(report.tag_names, rules)[:_HINT_PREFIXES]
+    if not prefixes:
+        return None
+    releases = report.derivation.deployments
+    last = releases[-1]
+    tags = counted(len(releases), "release tag")
+    when = datetime.fromtimestamp(last.time, UTC).date().isoformat()
+    tries = " or ".join(
+        f"--tag-prefix {p.prefix!r} ({counted(p.count, 'tag')}, such as {p.latest})"
+        for p in prefixes
+    )
+    given = f" with {_rule(rules)}" if _rule(rules) else ""
+    return (
+        f"No deployment to send from its {tags}{given} (the last: {last.id}, on {when}); "
+        f"other tags are versions after a prefix: try {tries}."
+    )
+
+
+_HINT_PREFIXES = 3
+
+
+def _rule(rules: TagRules) -> str:
+    """The option that chose the release tags, as given; "" for the default."""
+    if rules.pattern is not None:
+        return f"--tag-pattern {rules.pattern.pattern!r}"
+    return f"--tag-prefix {rules.prefix!r}" if rules.prefix else ""
+
+
+def _no_release_hint(tag_names: Sequence[str], rules: TagRules, branch: str | None) -> str:
     # A team that deploys every merge has branches, and no release tags at all.
     from_branch = f"--deployments-from branch:{branch}" if branch else None
     if not tag_names:
         fix = f" To deploy from a branch, pass {from_branch}." if from_branch else ""
         return f"No release tags: the repository has no tags at all.{fix}"
     sample = ", ".join(sorted(tag_names)[:_HINT_TAGS])
-    suggestions = suggest_rules(tag_names)
+    suggestions = suggest_rules(tag_names, rules)
     fix = (
         f"try {' or '.join(suggestions)}, or --tag-pattern REGEX"
         if suggestions
@@ -328,7 +365,9 @@ def _no_release_hint(tag_names: Sequence[str], branch: str | None) -> str:
     )
     if from_branch:
         fix += f"; or, to deploy from a branch, {from_branch}"
-    return f"No release tags among its {len(tag_names)} tags (such as {sample}): {fix}."
+    given = f" with {_rule(rules)}" if _rule(rules) else ""
+    tags = counted(len(tag_names), "tag")
+    return f"No release tags{given} among its {tags} (such as {sample}): {fix}."
 
 
 def print_json(summary: Summary | dict[str, Any]) -> None:

@@ -71,6 +71,7 @@ def derive_one(
         report.system = repository.name if system is None else (system or None)
         source = settings.source_of(spec)
         report.source = str(source)
+        report.tag_rules = source.rules if isinstance(source, TagSource) else None
         paths = spec.paths or settings.paths
         rules = settings.rules_of(spec)
         report.rules = str(rules)

@@ -62,6 +62,7 @@ class RepoReport:
     derivation: Derivation = field(default_factory=lambda: Derivation(()))
     counts: dict[EventKind, int] = field(default_factory=dict)  # events derived by this run
     source: str = "tags"  # where its deployments came from, as --deployments-from names it
+    tag_rules: TagRules | None = None  # with tags: which are releases
     rules: str = ""  # the failure rules applied, as --infer-failures names them
     failures: list[Failure] = field(default_factory=list)  # found by this run
     tag_names: list[str] = field(default_factory=list)
