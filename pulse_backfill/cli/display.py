@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pulse_backfill.cli import clock
 from pulse_backfill.commands.backfill import Summary
-from pulse_backfill.commands.runs import RepoReport
+from pulse_backfill.commands.runs import Phase, RepoReport
 from pulse_backfill.commands.sending import SendSummary
 from pulse_backfill.commands.sync import SyncMode
 from pulse_backfill.delivery.outcomes import Outcome, Result
@@ -22,15 +24,36 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress, TaskID
 
+# Where the progress display's rows stand (see `progress`); kept here, as that module loads
+# the terminal library.
+FIRST_ROW = 0
+LAST_ROWS = 1_000_000_000
+
 _HINT_TAGS = 5
 
 
-_NAME_WIDTH = 12  # the progress display's first column
+_NAME_WIDTH = 24  # the longest name a repository's line shows whole
+
+
+@dataclass
+class _Line:
+    """A repository's line on the progress display: its task, and the phase it shows."""
+
+    task: TaskID
+    phase: str
+
+
+_UNITS = {"deriving": "commit", "recording": "event", "sending": "event"}
 
 
 class Display:
     """Progress bars on a terminal, a line per deployment elsewhere; when quiet, only what went
     wrong: a warning, an error, what was not delivered.
+
+    On a terminal, each repository in flight has a line: its name, its phase (cloning or
+    fetching, deriving, recording, sending), what it has done of it and how fast. Worker
+    threads tell the phases of the repositories they derive, the run's writer those it records
+    and sends: the lines are kept under a lock, and rich draws from its own thread.
 
     Everything goes to stderr: stdout is kept for --json and --output -. The terminal library
     is loaded when something is shown: a quiet run (a nightly job's) starts without it.
@@ -42,7 +65,11 @@ class Display:
         self._progress: Progress | None = None
         self._repositories: TaskID | None = None
         self._repository_count = 1
-        self._in_flight: dict[int, TaskID] = {}  # a line per repository being derived
+        self._lock = threading.RLock()  # the display and its lines, which threads change
+        self._lines: dict[int, _Line] = {}  # by id(report): a line per repository in flight
+        self._rows: dict[int, int] = {}  # by id(report): where its line stands
+        self._sending: int | None = None  # id(report) of the repository being sent
+        self._width = 0  # of the longest name shown so far: the lines stay aligned
         self._deployments: TaskID | None = None
         self._events: TaskID | None = None
         self._totals = [0, 0]  # deployments and events to deliver, over the whole run
@@ -66,17 +93,38 @@ class Display:
     def start_repositories(self, count: int) -> None:
         self._repository_count = count
         if count > 1 and self._live():
-            self._repositories = self._bar().add_task("repositories", total=count)
+            self._repositories = self._bar().add_task("repositories", total=count, row=FIRST_ROW)
 
     def repository_started(self, report: RepoReport) -> None:
-        if self._repositories is not None:
-            name = report.location.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
-            shown = name if len(name) <= _NAME_WIDTH else name[: _NAME_WIDTH - 1] + "…"
-            self._in_flight[id(report)] = self._bar().add_task(shown, total=None)
+        if not self._live():
+            return
+        with self._lock:
+            self._rows[id(report)] = len(self._rows) + 1
+            if id(report) not in self._lines:
+                self._show(report, "")
+
+    def repository_phase(
+        self, report: RepoReport, phase: Phase, done: int | None = None, total: int | None = None
+    ) -> None:
+        if not self._live():
+            return
+        with self._lock:
+            key = id(report)
+            if phase in ("recording", "sending") and self._sending not in (None, key):
+                self._hide(self._sending)  # the writer has moved on to another repository
+                self._sending = None
+            if phase == "sending":
+                self._sending = key
+            line = self._lines.get(key)
+            if line is None or line.phase != phase:
+                self._show(report, phase, done, total)
+            elif done is not None:
+                self._bar().update(line.task, completed=done)
 
     def repository_done(self, report: RepoReport) -> None:
-        if (task := self._in_flight.pop(id(report), None)) is not None and self._progress:
-            self._progress.remove_task(task)
+        if self._live():
+            with self._lock:
+                self._hide(id(report))
         # With several repositories, each line says which one it is about.
         about = f"{report.location}: " if self._repository_count > 1 else ""
         for warning in report.warnings:
@@ -86,6 +134,33 @@ class Display:
         if self._progress is not None and self._repositories is not None:
             self._progress.advance(self._repositories)
 
+    def _show(
+        self, report: RepoReport, phase: str, done: int | None = None, total: int | None = None
+    ) -> None:
+        """`report`'s line, in a new phase: a new task in its place, with its own count, rate
+        and time, drawn at once (each phase reaches the screen, however short)."""
+        progress = self._bar()
+        key = id(report)
+        self._hide(key)
+        name = _shortened(report)
+        self._width = max(self._width, len(name))
+        counted_to = None if done is None else total
+        task = progress.add_task(
+            name.ljust(self._width),
+            total=counted_to,
+            completed=done or 0,
+            phase=phase,
+            unit=_UNITS.get(phase, ""),
+            size=total if counted_to is None else None,
+            row=self._rows.get(key, len(self._rows) + 1),
+        )
+        self._lines[key] = _Line(task, phase)
+
+    def _hide(self, key: int | None) -> None:
+        line = self._lines.pop(key, None) if key is not None else None
+        if line is not None and self._progress is not None:
+            self._progress.remove_task(line.task)
+
     def start_delivery(self, events: Sequence[Event]) -> None:
         if not self._live():
             return
@@ -94,8 +169,10 @@ class Display:
         self._totals[0] += sum(1 for event in events if event.kind == "deployment")
         self._totals[1] += len(events)
         if self._events is None or self._deployments is None:
-            self._deployments = progress.add_task("deployments", total=self._totals[0])
-            self._events = progress.add_task("events", total=self._totals[1])
+            self._deployments = progress.add_task(
+                "deployments", total=self._totals[0], row=LAST_ROWS
+            )
+            self._events = progress.add_task("events", total=self._totals[1], row=LAST_ROWS + 1)
         else:
             progress.update(self._deployments, total=self._totals[0])
             progress.update(self._events, total=self._totals[1])
@@ -108,6 +185,7 @@ class Display:
             self._progress.advance(self._events)
             if event.kind == "deployment":
                 self._progress.advance(self._deployments)
+            self._sent_one()
         if result is None:
             return
         if result.outcome is not Outcome.ACKNOWLEDGED:
@@ -119,12 +197,27 @@ class Display:
             changes = counted(len(event.requires), "change")
             self.console.print(f"sent deployment {_plain(event.identifier)} ({changes})")
 
+    def _sent_one(self) -> None:
+        """One more event of the repository being sent; its line goes when all are."""
+        assert self._progress is not None
+        with self._lock:
+            line = None if self._sending is None else self._lines.get(self._sending)
+            if line is None:
+                return
+            self._progress.advance(line.task)
+            task = next(t for t in self._progress.tasks if t.id == line.task)
+            if task.finished:
+                self._hide(self._sending)
+                self._sending = None
+
     def stop(self) -> None:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
             self._deployments = self._events = self._repositories = None
-            self._in_flight.clear()
+            with self._lock:
+                self._lines.clear()
+                self._sending = None
 
     def outage(self, detail: str | None) -> None:
         if self.quiet:
@@ -155,16 +248,30 @@ class Display:
             self.console.print(line, markup=False)
 
     def _live(self) -> bool:
-        return not self.quiet and self.console.is_terminal
+        # A dumb terminal (TERM=dumb: an editor's shell, some CI logs) cannot redraw: rich
+        # would show the bars only at the end, so it gets the plain lines.
+        return not self.quiet and self.console.is_terminal and not self.console.is_dumb_terminal
 
     def _bar(self) -> Progress:
         """One display for the whole run: repositories, then what is delivered."""
-        if self._progress is None:
-            from pulse_backfill.cli.progress import progress_bars
+        with self._lock:
+            if self._progress is None:
+                from pulse_backfill.cli.progress import progress_bars
 
-            self._progress = progress_bars(self.console)
-            self._progress.start()
-        return self._progress
+                self._progress = progress_bars(self.console)
+                self._progress.start()
+            return self._progress
+
+
+def _shortened(report: RepoReport) -> str:
+    """A repository's name, within _NAME_WIDTH: a system cut at its end, a location at its
+    start (its end tells it from others)."""
+    name = report.name or report.location.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
+    if len(name) <= _NAME_WIDTH:
+        return name
+    if report.location.endswith(name):  # a location's end, which tells it from others
+        return "…" + name[-(_NAME_WIDTH - 1) :]
+    return name[: _NAME_WIDTH - 1] + "…"
 
 
 def _plain(text: str) -> str:

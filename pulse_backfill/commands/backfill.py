@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 from pulse_backfill.commands.collect import (
@@ -17,7 +18,7 @@ from pulse_backfill.commands.collect import (
     derive_one,
     record_one,
 )
-from pulse_backfill.commands.runs import GitBackfillSettings, RepoReport
+from pulse_backfill.commands.runs import GitBackfillSettings, PhaseListener, RepoReport
 from pulse_backfill.commands.sending import (
     SendListener,
     SendSummary,
@@ -29,16 +30,18 @@ from pulse_backfill.delivery.outcomes import DeliveryReport, Undelivered
 from pulse_backfill.derive.derivation import Status
 from pulse_backfill.errors import PulseBackfillError, StoreError
 from pulse_backfill.git.manifest import RepoSpec
+from pulse_backfill.git.remote import is_remote, repository_name
 from pulse_backfill.pulse.events import Event, EventKind
 from pulse_backfill.urls import credentials_in_the_clear, shown_location
 
 
-class RunListener(SendListener, Protocol):
+class RunListener(SendListener, PhaseListener, Protocol):
     def start_repositories(self, count: int) -> None: ...
 
     def repository_started(self, report: RepoReport) -> None: ...
 
-    def repository_done(self, report: RepoReport) -> None: ...
+    def repository_done(self, report: RepoReport) -> None:
+        """Derived and recorded (or failed); its delivery, if any, follows."""
 
 
 @dataclass(kw_only=True)
@@ -112,6 +115,7 @@ def run_git_backfill(
         summary.shard = None if settings.shard is None else str(settings.shard)
         write = None if settings.output is None else stack.enter_context(ndjson(settings.output))
         repositories = _to_run(settings, summary)
+        names = _names(repositories, settings)
         for note in summary.notes:
             listener.warn(note)
         listener.start_repositories(len(repositories))
@@ -135,11 +139,13 @@ def run_git_backfill(
                 spec = next(waiting, None)
                 if spec is None:
                     return
-                report = RepoReport(location=shown_location(spec.location))
+                report = RepoReport(location=shown_location(spec.location), name=names[spec])
+                listener.repository_started(report)  # before its worker tells its phases
                 store_path = None if store is None else store.path
-                job = pool.submit(derive_one, spec, settings, store_path, report, resync=resync)
+                job = pool.submit(
+                    derive_one, spec, settings, store_path, report, listener, resync=resync
+                )
                 in_flight.append((report, job))
-                listener.repository_started(report)
 
         while True:
             # While the first is recorded and delivered, the next ones are fetched and derived.
@@ -154,7 +160,7 @@ def run_git_backfill(
                     waited[derived.origin] = store.count_unacknowledged(derived.origin)
                 with collector_paused():
                     events, rows, already = record_one(
-                        derived, settings, store, target, report, write
+                        derived, settings, store, target, report, write, listener
                     )
             except StoreError:
                 raise  # the store is every repository's: a damaged or full one ends the run
@@ -174,6 +180,7 @@ def run_git_backfill(
             # server that stays down) later ones are still recorded, for the next run.
             stopped = summary.delivery is not None and summary.delivery.stopped is not None
             if store is not None and target is not None and events and not stopped:
+                listener.repository_phase(report, "sending", 0, len(events))
                 report_of_one = deliver(settings, store, target, events, rows, listener, cancel)
                 summary.delivery = merge(summary.delivery, report_of_one)
             elif stopped:
@@ -227,6 +234,42 @@ def _to_run(settings: GitBackfillSettings, summary: Summary) -> list[RepoSpec]:
             f"shard {settings.shard} takes none of the {len(seen)} repositories: nothing to do"
         )
     return taken
+
+
+def _names(repositories: Sequence[RepoSpec], settings: GitBackfillSettings) -> dict[RepoSpec, str]:
+    """How the progress display names each repository: its system, which is its name unless
+    given; its location (without credentials) where two would have the same."""
+    names = {}
+    for spec in repositories:
+        system = settings.system if spec.system is None else spec.system
+        names[spec] = system or _name_of(spec.location)
+    taken = Counter(names.values())
+    repeated = [spec.location for spec in repositories if taken[names[spec]] > 1]
+    return {
+        spec: _tail(spec.location, repeated) if taken[name] > 1 else name
+        for spec, name in names.items()
+    }
+
+
+def _tail(location: str, among: Sequence[str]) -> str:
+    """The shortest end of `location` (shown without credentials) that no other of `among`
+    ends with: `acme/api.git` beside `other/api.git`."""
+    shown = shown_location(location)
+    others = [shown_location(other) for other in among if other != location]
+    parts = shown.split("/")
+    for count in range(1, len(parts) + 1):
+        tail = "/".join(parts[-count:])
+        if not any(other == tail or other.endswith("/" + tail) for other in others):
+            return tail
+    return shown
+
+
+def _name_of(location: str) -> str:
+    """A repository's name as its location tells it (a local one's git asks git, later)."""
+    if is_remote(location):
+        return repository_name(location)
+    path = Path(location).expanduser().resolve()
+    return (path.parent if path.name == ".git" else path).name.removesuffix(".git") or location
 
 
 def merge(first: DeliveryReport | None, second: DeliveryReport) -> DeliveryReport:
