@@ -20,8 +20,10 @@ from rich.console import Console
 from fixtures.git_http_server import GitHttpServer
 from pulse_backfill.cli import clock
 from pulse_backfill.cli.display import Display
-from pulse_backfill.commands.runs import RepoReport
+from pulse_backfill.commands.backfill import run_git_backfill
+from pulse_backfill.commands.runs import GitBackfillSettings, RepoReport
 from pulse_backfill.delivery.outcomes import Outcome, Result
+from pulse_backfill.git.manifest import RepoSpec
 from pulse_backfill.pulse.events import change_event, deployment_event
 from tests.conftest import API_KEY
 from tests.gitoracle import git
@@ -211,7 +213,7 @@ def test_a_terminal_shows_each_repository_by_name_in_its_phases_as_the_run_goes(
     repos: dict[str, Path], server: IngestionServer, tmp_path: Path
 ) -> None:
     served = tmp_path / "served"
-    for team in ("payments", "search"):  # two repositories named "service"
+    for team in ("payments", "search"):  # two repositories named "service", in one system
         git(tmp_path, "clone", "--quiet", "--bare", str(repos["linear"]),
             str(served / team / "service.git"))  # fmt: skip
         git(served / team / "service.git", "config", "uploadpack.allowFilter", "true")
@@ -219,8 +221,8 @@ def test_a_terminal_shows_each_repository_by_name_in_its_phases_as_the_run_goes(
     key = {"PULSE_API_KEY": API_KEY}
     with GitHttpServer(served, latency=0.05) as git_server:
         urls = [f"{git_server.base_url}/{team}/service.git" for team in ("payments", "search")]
-        run = ("git", *urls, repos["release-branches"], "--base-url", server.base_url,
-               "--store", store, "--cache-dir", cache)  # fmt: skip
+        run = ("git", *urls, repos["release-branches"], "--system", "shop",
+               "--base-url", server.base_url, "--store", store, "--cache-dir", cache)  # fmt: skip
         first = on_a_terminal(*run, env=key)
         again = on_a_terminal(*run, env=key)
     everything = ["cloning", "deriving", "recording", "sending"]
@@ -228,7 +230,7 @@ def test_a_terminal_shows_each_repository_by_name_in_its_phases_as_the_run_goes(
         "payments/service.git": everything,
         "search/service.git": everything,
         "release-branches": everything[1:],  # a local repository is read where it is
-    }
+    }  # each by as much of its location as tells it from the others of system "shop"
     # The summary follows, as elsewhere; the bars replace the line per deployment.
     assert first[-1].startswith("Done in ")
     assert not any(row.startswith("sent deployment") for row in first)
@@ -263,3 +265,33 @@ def test_a_run_from_its_own_command_line_counts_from_the_process_start() -> None
     assert clock.seconds() > time.monotonic() - called
     clock.start(process=False)
     assert clock.seconds() <= time.monotonic() - called
+
+
+class NamesShown(Display):
+    """The names the progress display is given, in the order the repositories start."""
+
+    def __init__(self) -> None:
+        super().__init__(quiet=True)
+        self.names: list[str] = []
+
+    def repository_started(self, report: RepoReport) -> None:
+        self.names.append(report.name)
+
+
+def test_each_repository_is_named_by_its_system_or_what_tells_its_location_apart(
+    repos: dict[str, Path], tmp_path: Path
+) -> None:
+    platform = str(repos["monorepo"])
+    specs = (
+        RepoSpec(location=platform, system="billing", tag_prefix="service-a/"),
+        RepoSpec(location=platform, system="search", tag_prefix="service-b/"),
+        RepoSpec(location=str(repos["linear"])),  # its folder's name
+        RepoSpec(location=str(repos["deploy-branch"]), system="shop"),  # one system, on purpose
+        RepoSpec(location=str(repos["release-branches"]), system="shop"),
+    )
+    listener = NamesShown()
+    settings = GitBackfillSettings(
+        repositories=specs, dry_run=True, base_url="http://127.0.0.1:9", store_path=tmp_path / "s"
+    )
+    run_git_backfill(settings, listener)
+    assert listener.names == ["billing", "search", "linear", "deploy-branch", "release-branches"]
