@@ -149,7 +149,7 @@ def test_quiet_shows_what_went_wrong_and_nothing_else(
     change = json.loads(server.requests[0].body)["change_id"]
     assert failed.stderr.splitlines() == [
         skipped,
-        "Not delivered: 1 changes, 1 deployments; run the same command again to retry them.",
+        "Not delivered: 1 change, 1 deployment; run the same command again to retry them.",
         f"  change {change}: 400 Bad Request: bad event",
         "  deployment v0.2.0: 1 of its changes were not delivered",
     ]

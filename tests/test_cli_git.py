@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 import trustme
 
+from fixtures.fast_import import CommitSpec, TagSpec, build
 from pulse_backfill import __version__
 from tests.conftest import API_KEY, Cli
 from tests.gitoracle import commit_of, git
@@ -83,14 +85,22 @@ def test_summary_says_what_was_sent(
     lines = result.stderr.splitlines()[-3:]
     assert lines[0] == (
         f"6 deployments with 10 changes derived from {repos['release-branches']} "
-        "(system release-branches); skipped: 0 with no new changes, 1 as baselines"
+        "(system release-branches); skipped: 0 with no new changes, 1 as a baseline"
     )
     assert lines[1] == (
         f"Sent 6 deployments and 10 changes to {server.base_url}/v1/ingestion/cli; "
         "already delivered: 0 deployments, 0 changes."
     )
-    assert lines[-1].startswith("Done in ")
+    assert re.fullmatch(r"Done in \d\.\d s\.", lines[-1])
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("group", [[], ["push"], ["incidents"]])
+def test_nothing_asked_is_the_help_alone(cli: Cli, group: list[str]) -> None:
+    result = cli(*group)
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout == cli(*group, "--help").stdout
+    assert "Usage: pulse-backfill" in result.stdout
 
 
 def test_a_second_run_sends_nothing_new(
@@ -171,9 +181,16 @@ def test_without_a_key_events_wait_in_the_store_until_a_key_comes(
     assert keyless.exit_code == 0, keyless.output
     assert server.requests == []
     assert (
-        f"Nothing was sent (no API key): 16 events are recorded in {store}. "
-        "To send them, set PULSE_API_KEY and run the same command again."
+        f"Nothing was sent (no API key): 16 events wait in {store} (16 new); to send them, set "
+        "PULSE_API_KEY and run the same command again."
     ) in keyless.stderr.splitlines()
+    # A second run records nothing new, and says so: the same events still wait.
+    again = cli("git", repos["linear"], "--store", store)
+    assert again.stderr.splitlines()[-3:-1] == [
+        f"{repos['linear']} (system linear): no new deployments since the last sync.",
+        f"Nothing was sent (no API key): 16 events wait in {store} (0 new); to send them, set "
+        "PULSE_API_KEY and run the same command again.",
+    ]
 
     keyed = cli(
         "git",
@@ -314,7 +331,7 @@ def test_a_rejected_event_holds_back_its_deployment_only(
     result = send(cli, repos["release-branches"], server, store, "--concurrency", "1")
     assert result.exit_code == 1
     a = commit_of(repos["release-branches"], "feature a")
-    assert "Not delivered: 1 changes, 1 deployments; run the same command again to retry them." in (
+    assert "Not delivered: 1 change, 1 deployment; run the same command again to retry them." in (
         result.stderr.splitlines()
     )
     assert f"  change {a}: 400 Bad Request: change_id: malformed" in result.stderr.splitlines()
@@ -373,6 +390,52 @@ def test_no_release_tags_is_not_an_error(cli: Cli, tmp_path: Path) -> None:
         "try --tag-prefix 'svc/', or --tag-pattern REGEX; or, to deploy from a branch, "
         "--deployments-from branch:main."
     ) in result.stderr.splitlines()
+
+
+def test_a_given_prefix_that_matches_nothing_is_named(cli: Cli, tmp_path: Path) -> None:
+    repo = one_commit(tmp_path / "plain", "main")
+    for tag in ("nightly", "release-7", "svc/v1.0.0"):
+        git(repo, "tag", tag)
+    result = cli("git", repo, "--dry-run", "--tag-prefix", "release-")
+    assert result.exit_code == 0
+    assert (
+        "No release tags with --tag-prefix 'release-' among its 3 tags (such as nightly, "
+        "release-7, svc/v1.0.0): try --tag-prefix 'svc/', or --tag-pattern REGEX; or, to deploy "
+        "from a branch, --deployments-from branch:main."
+    ) in result.stderr.splitlines()
+
+
+def moved_to_prefixed_tags(path: Path) -> Path:
+    """Releases v3.0.0 and v3.1.0 (2020, 2021), then svelte@4.0.0, svelte@5.0.0 and
+    @sveltejs/kit@2.0.0 (2022 to 2024): a repository whose releases took a prefix."""
+    day = 86_400
+    start = 1_583_020_800  # 2020-03-01
+    commits = [CommitSpec((n - 1,) if n else (), start + n * 365 * day, start + n * 365 * day)
+               for n in range(5)]  # fmt: skip
+    names = ["v3.0.0", "v3.1.0", "svelte@4.0.0", "svelte@5.0.0", "@sveltejs/kit@2.0.0"]
+    tags = [TagSpec(name, min(n, 4), None) for n, name in enumerate(names)]
+    tags.append(TagSpec("@sveltejs/kit@1.0.0", 3, None))
+    build(path, commits, tags)
+    return path
+
+
+def test_releases_that_give_nothing_to_send_beside_prefixed_versions_are_hinted(
+    cli: Cli, tmp_path: Path
+) -> None:
+    repo = moved_to_prefixed_tags(tmp_path / "svelte.git")
+    result = cli("git", repo, "--dry-run", "--since", "2022-01-01")
+    assert result.exit_code == 0
+    assert result.stderr.splitlines()[:2] == [
+        f"0 deployments with 0 changes derived from {repo} (system svelte); skipped: 0 with no "
+        "new changes, 2 as baselines",
+        "No deployment to send from its 2 release tags (the last: v3.1.0, on 2021-03-01); other "
+        "tags are versions after a prefix: try --tag-prefix '@sveltejs/kit@' (2 tags, such as "
+        "@sveltejs/kit@2.0.0) or --tag-prefix 'svelte@' (2 tags, such as svelte@5.0.0).",
+    ]
+    # With one of them, the others are hinted no more: it has something to send.
+    taken = cli("git", repo, "--dry-run", "--since", "2022-01-01", "--tag-prefix", "svelte@")
+    assert taken.stderr.splitlines()[0].startswith("1 deployment with 1 change derived")
+    assert "prefix" not in taken.stderr
 
 
 @pytest.mark.parametrize(

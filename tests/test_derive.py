@@ -318,3 +318,15 @@ def test_a_release_whose_history_runs_through_1971_ships_its_commits_once(
         ("v1.1.0", {ids[11]}),
     ]
     assert derived.found.warnings == []
+
+
+def test_no_rule_is_suggested_that_is_in_use() -> None:
+    names = ["svc/v1.0.0", "svc/v1.1.0-rc.1", "web-2.0.0", "1.0.0-rc.1"]
+    assert suggest_rules(names, TagRules(prefix="svc/", include_prereleases=True)) == [
+        "--tag-prefix 'web-'"
+    ]
+    assert suggest_rules(names) == [
+        "--include-prereleases",
+        "--tag-prefix 'svc/'",
+        "--tag-prefix 'web-'",
+    ]

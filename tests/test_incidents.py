@@ -195,6 +195,14 @@ def test_source_failures(cli: Cli, server: IngestionServer, store: Path, tmp_pat
         f"Error: {odd}: item 1: created_at is not a time (epoch seconds or milliseconds, "
         "or ISO 8601): 'last tuesday'\n"
     )
+    other_header = tmp_path / "other.csv"
+    other_header.write_text("ref,opened,closed\nINC-1,1601546400,1601550000\n")
+    unread = incidents(cli, server, store, "file", other_header)
+    assert unread.exit_code == 2
+    assert unread.stderr == (
+        f"Error: {other_header}: line 2: no 'id': the columns are ref, opened, closed; name the "
+        "field with --id-field\n"
+    )
     no_token = incidents(cli, server, store, "pagerduty", "--since", "2020-01-01")
     assert no_token.exit_code == 2
     assert no_token.stderr == (

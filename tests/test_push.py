@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -70,7 +71,7 @@ def test_push_incident_as_documented(cli: Cli, server: IngestionServer, store: P
         b'"time_resolved":"2020-10-09T15:25:23Z","$type":"incident"}'
     )
     assert result.stderr.splitlines()[0] == (
-        f"Sent 1 incidents to {server.base_url}/v1/ingestion/cli; already delivered: 0 incidents."
+        f"Sent 1 incident to {server.base_url}/v1/ingestion/cli; already delivered: 0 incidents."
     )
 
 
@@ -267,3 +268,18 @@ def test_push_events_from_stdin(cli: Cli, server: IngestionServer, store: Path) 
     assert result.exit_code == 0, result.output
     _, body = only_request(server)
     assert body == line.removesuffix(',"system":null}').encode() + b"}"
+
+
+def test_a_keyless_push_says_one_event_waits_and_whether_this_run_recorded_it(
+    cli: Cli, store: Path
+) -> None:
+    args = ("push", "change", "--identifier", "c", "--timestamp", "1", "--store", store)
+    first, again = cli(*args), cli(*args)
+    assert first.exit_code == again.exit_code == 0
+    line = (
+        "Nothing was sent (no API key): 1 event waits in {} ({} new); to send it, set "
+        "PULSE_API_KEY and run the same command again."
+    )
+    assert first.stderr.splitlines()[0] == line.format(store, 1)
+    assert again.stderr.splitlines()[0] == line.format(store, 0)
+    assert re.fullmatch(r"Done in \d\.\d s\.", again.stderr.splitlines()[1])

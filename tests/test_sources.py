@@ -198,7 +198,14 @@ def test_mistakes_get_one_line_and_exit_2(
 @pytest.mark.parametrize(
     ("text", "why"),
     [
-        ("id,commit\nd-1,main\n", "line 2: no 'time': name the field with --time-field"),
+        (
+            "id,commit\nd-1,main\n",
+            "line 2: no 'time': the columns are id, commit; name the field with --time-field",
+        ),
+        (
+            "deploy_id,sha,at\nd-1,main,1602000000\n",
+            "line 2: no 'id': the columns are deploy_id, sha, at; name the field with --id-field",
+        ),
         (
             "id,commit,time\nd-1,,1602000000\n",
             "line 2: no 'commit': name the field with --commit-field",
@@ -213,7 +220,7 @@ def test_mistakes_get_one_line_and_exit_2(
         ),
         (
             '[{"id": "d-1", "commit": "main"}]',
-            "item 1: no 'time': name the field with --time-field",
+            "item 1: no 'time': its fields are id, commit; name the field with --time-field",
         ),
     ],
 )

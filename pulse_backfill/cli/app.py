@@ -15,7 +15,7 @@ from typer._click import core as click_core  # typer 0.28 vendors click
 from typer._click import exceptions as click_exceptions
 
 from pulse_backfill import __version__
-from pulse_backfill.cli import config
+from pulse_backfill.cli import clock, config
 from pulse_backfill.cli.git import EXAMPLES as GIT_EXAMPLES
 from pulse_backfill.cli.git import git_command
 from pulse_backfill.cli.help import Command, Group
@@ -80,8 +80,14 @@ class _Group(Group):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        clock.start(process=args is None)  # None: this process's own command line
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click_exceptions.NoArgsIsHelpError as error:
+            # Nothing asked is asking what there is: the help alone, exit 0, as --help gives
+            # it (echoed as --help echoes it: typer's rich help is printed already).
+            typer.echo(error.format_message())
+            code = 0
         except click_exceptions.UsageError as error:
             hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
             _fail(f"{error.format_message()}{hint}", 2)

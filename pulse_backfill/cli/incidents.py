@@ -9,7 +9,13 @@ from typing import Annotated
 import typer
 
 from pulse_backfill.cli.declare import takes_groups
-from pulse_backfill.cli.display import Display, delivery_lines, failure_lines
+from pulse_backfill.cli.display import (
+    Display,
+    counted,
+    delivery_lines,
+    done_line,
+    failure_lines,
+)
 from pulse_backfill.cli.help import Command
 from pulse_backfill.cli.options import (
     TEXT,
@@ -224,7 +230,8 @@ def _send(ctx: typer.Context, fetched: Fetched, *, source: str, where: str) -> N
             **summary.delivery_json(),
         }
     lines = [
-        f"{len(fetched.incidents)} incidents from {where}: {len(selection.events)} resolved "
+        f"{counted(len(fetched.incidents), 'incident')} from {where}: "
+        f"{len(selection.events)} resolved "
         f"to send, {len(selection.unresolved)} unresolved, {len(selection.rejected)} "
         f"rejected, {selection.outside} outside the period"
     ]
@@ -235,6 +242,6 @@ def _send(ctx: typer.Context, fetched: Fetched, *, source: str, where: str) -> N
         lines.append(f"Unresolved, for a later run once resolved: {shown}{more}.")
     lines.extend(f"Note: {note}." for note in fetched.notes)
     lines.extend(delivery_lines(summary))
-    lines.append(f"Done in {summary.elapsed_seconds:.1f}s.")
+    lines.append(done_line())
     display.conclude(lines, failure_lines(summary), payload)
     raise typer.Exit(cancel.exit_code(summary.exit_code))

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from pulse_backfill.cli.declare import takes_groups
-from pulse_backfill.cli.display import Display, delivery_lines, failure_lines
+from pulse_backfill.cli.display import Display, delivery_lines, done_line, failure_lines
 from pulse_backfill.cli.help import Command, Group
 from pulse_backfill.cli.options import (
     TEXT,
@@ -291,5 +291,5 @@ def report(summary: SendSummary, display: Display, *, json_summary: bool) -> Non
         kinds: tuple[EventKind, ...] = ("change", "deployment", "incident")
         figures = {f"{kind}s": summary.figures(kind) for kind in kinds if summary.derived(kind)}
         payload = {**figures, **summary.delivery_json()}
-    lines = [*delivery_lines(summary), f"Done in {summary.elapsed_seconds:.1f}s."]
+    lines = [*delivery_lines(summary), done_line()]
     display.conclude(lines, failure_lines(summary), payload)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
@@ -17,7 +17,12 @@ from pulse_backfill.commands.collect import (
     derive_one,
     record_one,
 )
-from pulse_backfill.commands.runs import GitBackfillSettings, RepoReport
+from pulse_backfill.commands.runs import (
+    GitBackfillSettings,
+    PhaseListener,
+    RepoReport,
+    default_system,
+)
 from pulse_backfill.commands.sending import (
     SendListener,
     SendSummary,
@@ -33,12 +38,13 @@ from pulse_backfill.pulse.events import Event, EventKind
 from pulse_backfill.urls import credentials_in_the_clear, shown_location
 
 
-class RunListener(SendListener, Protocol):
+class RunListener(SendListener, PhaseListener, Protocol):
     def start_repositories(self, count: int) -> None: ...
 
     def repository_started(self, report: RepoReport) -> None: ...
 
-    def repository_done(self, report: RepoReport) -> None: ...
+    def repository_done(self, report: RepoReport) -> None:
+        """Derived and recorded (or failed); its delivery, if any, follows."""
 
 
 @dataclass(kw_only=True)
@@ -112,6 +118,7 @@ def run_git_backfill(
         summary.shard = None if settings.shard is None else str(settings.shard)
         write = None if settings.output is None else stack.enter_context(ndjson(settings.output))
         repositories = _to_run(settings, summary)
+        names = _names(repositories, settings)
         for note in summary.notes:
             listener.warn(note)
         listener.start_repositories(len(repositories))
@@ -127,6 +134,7 @@ def run_git_backfill(
         )
         stack.callback(pool.shutdown, cancel_futures=True)  # Ctrl-C: those not started wait
         waiting = iter(repositories)
+        waited: dict[str, int] = {}  # without a key: each origin's events waiting before
         in_flight: deque[tuple[RepoReport, Future[DerivedRepository]]] = deque()
 
         def start_more(room: int) -> None:
@@ -134,11 +142,13 @@ def run_git_backfill(
                 spec = next(waiting, None)
                 if spec is None:
                     return
-                report = RepoReport(location=shown_location(spec.location))
+                report = RepoReport(location=shown_location(spec.location), name=names[spec])
+                listener.repository_started(report)  # before its worker tells its phases
                 store_path = None if store is None else store.path
-                job = pool.submit(derive_one, spec, settings, store_path, report, resync=resync)
+                job = pool.submit(
+                    derive_one, spec, settings, store_path, report, listener, resync=resync
+                )
                 in_flight.append((report, job))
-                listener.repository_started(report)
 
         while True:
             # While the first is recorded and delivered, the next ones are fetched and derived.
@@ -149,9 +159,11 @@ def run_git_backfill(
             summary.repositories.append(report)
             try:
                 derived = job.result()
+                if store is not None and target is None:
+                    waited[derived.origin] = store.count_unacknowledged(derived.origin)
                 with collector_paused():
                     events, rows, already = record_one(
-                        derived, settings, store, target, report, write
+                        derived, settings, store, target, report, write, listener
                     )
             except StoreError:
                 raise  # the store is every repository's: a damaged or full one ends the run
@@ -171,6 +183,7 @@ def run_git_backfill(
             # server that stays down) later ones are still recorded, for the next run.
             stopped = summary.delivery is not None and summary.delivery.stopped is not None
             if store is not None and target is not None and events and not stopped:
+                listener.repository_phase(report, "sending", 0, len(events))
                 report_of_one = deliver(settings, store, target, events, rows, listener, cancel)
                 summary.delivery = merge(summary.delivery, report_of_one)
             elif stopped:
@@ -182,10 +195,15 @@ def run_git_backfill(
         if store is not None and target is not None and summary.delivery is None:
             summary.delivery = DeliveryReport()  # nothing was left to send
         elif store is not None and target is None:
-            summary.waiting = sum(
-                store.count_unacknowledged(report.origin)
+            now = {
+                report.origin: store.count_unacknowledged(report.origin)
                 for report in summary.repositories
                 if report.origin is not None
+            }
+            summary.waiting = sum(now.values())
+            # Those a re-derivation dropped (a tag deleted) are not new ones less.
+            summary.new_waiting = sum(
+                max(count - waited.get(origin, 0), 0) for origin, count in now.items()
             )
     summary.elapsed_seconds = time.monotonic() - started
     return summary
@@ -219,6 +237,34 @@ def _to_run(settings: GitBackfillSettings, summary: Summary) -> list[RepoSpec]:
             f"shard {settings.shard} takes none of the {len(seen)} repositories: nothing to do"
         )
     return taken
+
+
+def _names(repositories: Sequence[RepoSpec], settings: GitBackfillSettings) -> dict[RepoSpec, str]:
+    """How the progress display names each repository: its system, which is its name unless
+    given; its location (without credentials) where two would have the same."""
+    names = {}
+    for spec in repositories:
+        system = settings.system if spec.system is None else spec.system
+        names[spec] = system or default_system(spec.location) or spec.location
+    taken = Counter(names.values())
+    repeated = [spec.location for spec in repositories if taken[names[spec]] > 1]
+    return {
+        spec: _tail(spec.location, repeated) if taken[name] > 1 else name
+        for spec, name in names.items()
+    }
+
+
+def _tail(location: str, among: Sequence[str]) -> str:
+    """The shortest end of `location` (shown without credentials) that no other of `among`
+    ends with: `acme/api.git` beside `other/api.git`."""
+    shown = shown_location(location)
+    others = [shown_location(other) for other in among if other != location]
+    parts = shown.split("/")
+    for count in range(1, len(parts) + 1):
+        tail = "/".join(parts[-count:])
+        if not any(other == tail or other.endswith("/" + tail) for other in others):
+            return tail
+    return shown
 
 
 def merge(first: DeliveryReport | None, second: DeliveryReport) -> DeliveryReport:

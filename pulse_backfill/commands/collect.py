@@ -13,7 +13,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pulse_backfill.commands.runs import GitBackfillSettings, RepoReport
+from pulse_backfill.commands.runs import GitBackfillSettings, PhaseListener, RepoReport
 from pulse_backfill.commands.sync import (
     RepositoryDerivation,
     SyncMode,
@@ -24,7 +24,7 @@ from pulse_backfill.derive.derivation import DerivationOptions
 from pulse_backfill.derive.failures import FailureRules
 from pulse_backfill.derive.sources import BranchSource, DeploymentSource, FileSource, TagSource
 from pulse_backfill.git.manifest import RepoSpec
-from pulse_backfill.git.remote import is_remote, mirror, repository_name
+from pulse_backfill.git.remote import cache_path, is_remote, mirror, repository_name
 from pulse_backfill.git.repository import Repository
 from pulse_backfill.pulse.events import (
     Event,
@@ -60,17 +60,24 @@ def derive_one(
     settings: GitBackfillSettings,
     store_path: Path | None,
     report: RepoReport,
+    listener: PhaseListener,
     *,
     resync: bool,
 ) -> DerivedRepository:
-    """Fetch and derive one repository into `report`. It only reads the store (at
-    `store_path`, on a connection of its own), so that several can run at once."""
+    """Fetch and derive one repository into `report`, telling `listener` its phases. It only
+    reads the store (at `store_path`, on a connection of its own), so that several can run at
+    once."""
     with collector_paused():
+        if is_remote(spec.location):
+            cached = cache_path(settings.cache_dir, spec.location).exists()
+            listener.repository_phase(report, "fetching" if cached else "cloning")
         repository = open_repository(spec.location, settings.cache_dir, settings.git_timeout)
+        listener.repository_phase(report, "deriving")
         system = settings.system if spec.system is None else spec.system
         report.system = repository.name if system is None else (system or None)
         source = settings.source_of(spec)
         report.source = str(source)
+        report.tag_rules = source.rules if isinstance(source, TagSource) else None
         paths = spec.paths or settings.paths
         rules = settings.rules_of(spec)
         report.rules = str(rules)
@@ -101,6 +108,7 @@ def derive_one(
                 previous=None if previous is None else SyncPoint.from_json(previous),
                 reached_before=lambda: frozenset() if syncs is None else syncs.reached(origin),
                 on_deployment=None if dry_lines is None else dry_lines.format_ahead,
+                on_read=lambda commits: listener.repository_phase(report, "deriving", commits),
                 timeout=settings.timeout,
                 rules=rules,
                 store=None if syncs is None else syncs.failures_before(origin),
@@ -127,6 +135,7 @@ def record_one(
     target: int | None,
     report: RepoReport,
     write: Callable[[bytes], object] | None,
+    listener: PhaseListener,
 ) -> tuple[list[Event], list[int], dict[EventKind, int]]:
     """Write and record a derived repository; what it has to deliver, and how many of its
     events, by kind, the target acknowledged in earlier runs and are not among them."""
@@ -146,6 +155,7 @@ def record_one(
         for event in events:
             write(event.ndjson_line())
     report.origin = one.origin
+    listener.repository_phase(report, "recording", total=len(events))
     rows = store.record(
         events,
         origin=one.origin,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from pulse_backfill.commands.sending import SendSettings
 from pulse_backfill.commands.sources import source_of
@@ -94,16 +94,36 @@ def _named(spec: RepoSpec) -> str:
     return shown_location(spec.location) + (f" ({spec.where})" if spec.where else "")
 
 
+# What a repository of a run is being put through: cloned or fetched (a URL), derived, recorded
+# in the store, sent to the target.
+Phase = Literal["cloning", "fetching", "deriving", "recording", "sending"]
+
+
+class PhaseListener(Protocol):
+    def repository_phase(
+        self, report: RepoReport, phase: Phase, done: int | None = None, total: int | None = None
+    ) -> None:
+        """`report`'s repository is in `phase`, `done` of `total` through it when they are
+        known: deriving, the commits read so far (no total); recording, the events (a total);
+        sending, the events sent of all to send. Called by the thread doing it (a worker for
+        cloning, fetching and deriving; the run's writer for recording and sending), when the
+        phase starts and as it goes."""
+
+
 @dataclass
 class RepoReport:
     """What one repository gave: its derivation, or why it failed."""
 
     location: str  # a path, or a URL without credentials
+    # How a person tells it from the run's others: its system (its name by default), or its
+    # location when another repository of the run has the same.
+    name: str = ""
     system: str | None = None
     sync: SyncMode | None = None
     derivation: Derivation = field(default_factory=lambda: Derivation(()))
     counts: dict[EventKind, int] = field(default_factory=dict)  # events derived by this run
     source: str = "tags"  # where its deployments came from, as --deployments-from names it
+    tag_rules: TagRules | None = None  # with tags: which are releases
     rules: str = ""  # the failure rules applied, as --infer-failures names them
     failures: list[Failure] = field(default_factory=list)  # found by this run
     tag_names: list[str] = field(default_factory=list)

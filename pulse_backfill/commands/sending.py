@@ -63,6 +63,7 @@ class SendSummary:
     counts: dict[EventKind, int] = field(default_factory=dict)  # events derived or read
     delivery: DeliveryReport | None = None
     waiting: int = 0  # events in the store that wait for a run with a key
+    new_waiting: int | None = None  # of those, how many this run recorded (None: not counted)
     elapsed_seconds: float = 0.0
     stopped_deriving: bool = False  # interrupted before every source was derived
 
@@ -152,6 +153,7 @@ def send_events(
                     write(event.ndjson_line())
         stack.callback(listener.stop)
         if store is not None:
+            before = 0 if origin is None or settings.api_key else store.count_unacknowledged(origin)
             rows = store.record(events, origin=origin)
             if settings.api_key:
                 target = store.target(settings.base_url, settings.api_key)
@@ -160,6 +162,9 @@ def send_events(
                 )
             else:
                 summary.waiting = store.count_waiting(rows)
+                if origin is not None:
+                    new = store.count_unacknowledged(origin) - before
+                    summary.new_waiting = min(max(new, 0), summary.waiting)
     summary.elapsed_seconds = time.monotonic() - started
     return summary
 

@@ -11,10 +11,11 @@ deleted, or dated between known ones) derives the whole history.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Container, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from itertools import chain, islice
 from typing import Protocol
 
 from pulse_backfill.commands.sources import FoundDeployments, find_deployments
@@ -93,6 +94,7 @@ def derive_repository(
     previous: SyncPoint | None = None,
     reached_before: Callable[[], Container[str]] = frozenset,
     on_deployment: Callable[[Deployment], object] | None = None,
+    on_read: Callable[[int], object] | None = None,
     timeout: float = 30.0,
     rules: FailureRules = NO_RULES,
     store: FailuresBefore | None = None,
@@ -101,6 +103,7 @@ def derive_repository(
 
     `reached_before` gives the commits (hex ids) the deployments of `previous` reach; it is
     asked only when there are new deployments to derive. `on_deployment`: see `derive`.
+    `on_read` is told how many commits of git's log were read so far, every few thousand.
     `timeout`: for a deployments export at a URL. `rules`: the failures to look for; in a
     re-sync, `store` says what the earlier syncs found.
     """
@@ -128,6 +131,7 @@ def derive_repository(
             on_deployment,
             deployed[:first_new],
             before,
+            on_read,
         )
         mode = SyncMode.INCREMENTAL if first_new else SyncMode.FULL
         derived = RepositoryDerivation(derivation, found, point, mode, reached)
@@ -207,6 +211,24 @@ def _with_failures(
     return replace(derived, shipped=shipped, failures=failures)
 
 
+def _counted(log: Iterable[bytes], tell: Callable[[int], object]) -> Iterator[bytes]:
+    """`log`, telling how many lines were read after each batch of them: the lines pass through
+    C (a list's iterator, chained), and Python counts once a batch, not once a line."""
+
+    def batches() -> Iterator[list[bytes]]:
+        lines = iter(log)
+        read = 0
+        while batch := list(islice(lines, _BATCH)):
+            yield batch
+            read += len(batch)
+            tell(read)
+
+    return chain.from_iterable(batches())
+
+
+_BATCH = 1024  # log lines between two counts: a millisecond or so of a derivation
+
+
 def _derive(
     repository: Repository,
     deployed: Sequence[DeployedCommit],
@@ -215,6 +237,7 @@ def _derive(
     on_deployment: Callable[[Deployment], object] | None,
     known: Sequence[DeployedCommit] = (),
     known_commits: Container[str] = frozenset(),
+    on_read: Callable[[int], object] | None = None,
 ) -> tuple[Derivation, list[str]]:
     """`deployed`'s changes, after the `known` deployments, whose commits `known_commits` holds;
     and the commits `deployed` reach that the known ones do not."""
@@ -223,7 +246,8 @@ def _derive(
     committer_time = options.change_time is ChangeTime.COMMIT
     # A whole history's commits that change the paths are known before it is read.
     touching = repository.touching(tips, paths) if paths and not known else None
-    with repository.history_log(tips, exclude=exclude, committer_time=committer_time) as log:
+    with repository.history_log(tips, exclude=exclude, committer_time=committer_time) as lines:
+        log = lines if on_read is None else _counted(lines, on_read)
         if not (paths and known):
             derivation, reach = derive(
                 deployed,

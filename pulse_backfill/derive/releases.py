@@ -67,22 +67,46 @@ def tag_deployments(
     return deployments, warnings
 
 
-def suggest_rules(tag_names: Iterable[str]) -> list[str]:
-    """Options that would make some of these tags releases, most fitting first."""
-    prefixes: dict[str, int] = {}
-    prereleases = 0
+def suggest_rules(tag_names: Iterable[str], given: TagRules | None = None) -> list[str]:
+    """Options that would make some of these tags releases, most fitting first; none that
+    `given` (the rules in use) already has."""
+    names = list(tag_names)
+    prereleases = sum(
+        1 for name in names if (v := parse_version(name)) is not None and v.is_prerelease
+    )
+    suggestions = [f"--tag-prefix {p.prefix!r}" for p in prefixed_versions(names, given)[:3]]
+    if prereleases and not (given and given.include_prereleases):
+        suggestions.insert(0, "--include-prereleases")
+    return suggestions
+
+
+@dataclass(frozen=True)
+class PrefixedVersions:
+    """Tags that are a version after a prefix (`svelte@5.0.0`, `service-a/v1.2.3`)."""
+
+    prefix: str
+    count: int
+    latest: str  # the tag of the highest version
+
+
+def prefixed_versions(
+    tag_names: Iterable[str], given: TagRules | None = None
+) -> list[PrefixedVersions]:
+    """The prefixes before a version among these tags, the most tags first (then by name),
+    other than `given`'s prefix."""
+    found: dict[str, tuple[int, tuple[object, ...], str]] = {}
     for name in tag_names:
         for cut in range(len(name)):
             version = parse_version(name[cut:])
             if version is None:
                 continue
-            if cut:
-                prefixes[name[:cut]] = prefixes.get(name[:cut], 0) + 1
-            elif version.is_prerelease:
-                prereleases += 1
+            prefix = name[:cut]
+            if cut and (given is None or prefix != given.prefix):
+                count, highest, latest = found.get(prefix, (0, (), ""))
+                precedence: tuple[object, ...] = version.precedence()
+                if not latest or precedence > highest:
+                    highest, latest = precedence, name
+                found[prefix] = (count + 1, highest, latest)
             break
-    ranked = sorted(prefixes.items(), key=lambda item: (-item[1], item[0]))
-    suggestions = [f"--tag-prefix {prefix!r}" for prefix, _ in ranked[:3]]
-    if prereleases:
-        suggestions.insert(0, "--include-prereleases")
-    return suggestions
+    ranked = sorted(found.items(), key=lambda item: (-item[1][0], item[0]))
+    return [PrefixedVersions(prefix, count, latest) for prefix, (count, _, latest) in ranked]

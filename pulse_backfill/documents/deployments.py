@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pulse_backfill.derive.sources import ExportFields
-from pulse_backfill.documents.tables import TableError, parse_time, rows
+from pulse_backfill.documents.tables import TableError, missing, parse_time, rows
 
 
 @dataclass(frozen=True)
@@ -26,9 +26,7 @@ def parse_export(text: str, fields: ExportFields, *, csv_hint: bool) -> list[Exp
     for where, row in rows(text, csv_hint=csv_hint):
         for name in (fields.identifier, fields.commit, fields.time):
             if row.get(name) in (None, ""):
-                raise TableError(
-                    f"{where}: no {name!r}: name the field with --{_option(name, fields)}"
-                )
+                raise missing(where, name, row, f"--{_option(name, fields)}")
         status = row.get(fields.status)
         if status not in (None, "") and str(status) != fields.success:
             continue  # a failed attempt, or one still running

@@ -42,7 +42,30 @@ def rows(text: str, *, csv_hint: bool) -> list[tuple[str, Mapping[str, Any]]]:
                 records.append((f"line {number}", _mapping(item, f"line {number}")))
         return records
     reader = csv.DictReader(io.StringIO(text))
-    return [(f"line {reader.line_num}", row) for row in reader]
+    return [(f"line {reader.line_num}", _CsvRow(row)) for row in reader]
+
+
+def missing(where: str, name: str, row: Mapping[str, Any], option: str) -> TableError:
+    """A row without the field `name`: what it has instead (a CSV file's columns, a JSON
+    object's keys), and the option that names the field. A field that is there, but empty on
+    this row, is only said to be missing."""
+    if name in row:
+        return TableError(f"{where}: no {name!r}: name the field with {option}")
+    names = [str(key) for key in row if key is not None]  # None: a CSV row's extra values
+    shown = ", ".join(names[:_NAMES_SHOWN])
+    if len(names) > _NAMES_SHOWN:
+        shown += f" and {len(names) - _NAMES_SHOWN} more"
+    has = f"the columns are {shown}" if isinstance(row, _CsvRow) else f"its fields are {shown}"
+    if not names:
+        has = "it has no fields"
+    return TableError(f"{where}: no {name!r}: {has}; name the field with {option}")
+
+
+_NAMES_SHOWN = 12
+
+
+class _CsvRow(dict[str, Any]):
+    """A row of a CSV file: its keys are the header's columns."""
 
 
 def _mapping(item: Any, where: str) -> Mapping[str, Any]:

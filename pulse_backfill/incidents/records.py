@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pulse_backfill.dates import rfc3339
-from pulse_backfill.documents.tables import TableError, parse_time, rows
+from pulse_backfill.documents.tables import TableError, missing, parse_time, rows
 from pulse_backfill.pulse.events import Event, incident_event
 
 STATUSPAGE_LIMIT = 50  # the public API's incidents.json lists the 50 most recent
@@ -128,9 +128,9 @@ def parse_incident_file(text: str, fields: FileFields, *, csv_hint: bool) -> lis
 
 
 def _file_incident(record: Mapping[str, Any], fields: FileFields, where: str) -> Incident:
-    for name in (fields.identifier, fields.created):
+    for name, option in ((fields.identifier, "--id-field"), (fields.created, "--created-field")):
         if record.get(name) in (None, ""):
-            raise IncidentFormatError(f"{where}: no {name!r}: name the field with the options")
+            raise IncidentFormatError(str(missing(where, name, record, option)))
     identifier = str(record[fields.identifier])
     created = parse_time(record[fields.created], f"{where}: {fields.created}")
     resolved_value = record.get(fields.resolved)

@@ -197,7 +197,7 @@ def trend_line(report: Report) -> str:
 
 
 def _span(period: Period) -> str:
-    return f"{day(period.since)} to {day(period.until - DAY)} ({period.days} days, UTC)"
+    return f"{day(period.since)} to {day(period.until - DAY)} ({_count(period.days, 'day')}, UTC)"
 
 
 def period_name(period: Period, by: Granularity) -> str:

@@ -133,7 +133,8 @@ def _tooltip(key: Key, system: str, keys: FourKeys, period: Period, name: str) -
     level = key.level(keys) or "no level"
     last = day(period.until - DAY)
     return (
-        f"{system}, {name} ({day(period.since)} to {last}, {period.days} days): "
+        f"{system}, {name} ({day(period.since)} to {last}, {period.days} day"
+        f"{'' if period.days == 1 else 's'}): "
         f"{key.name} {shown}, {level}; {key.counts(keys)}"
     )
 
