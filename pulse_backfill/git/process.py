@@ -156,14 +156,19 @@ def streaming(
         process.stdout.read()  # what the reader left, so that git can end
         process.wait()
     finally:
-        if process.poll() is None:
-            _signal_group(process.pid, signal.SIGKILL)
-            process.wait()
-        _forget(process)
+        _end(process)
         process.stdout.close()
         stderr.join()
     if process.returncode != 0:
         raise _failed(command, process, stderr.text)
+
+
+def _end(process: subprocess.Popen[bytes]) -> None:
+    """`process`'s group killed if git is still there (its reader left early), and forgotten."""
+    if process.poll() is None:
+        _signal_group(process.pid, signal.SIGKILL)
+        process.wait()
+    _forget(process)
 
 
 def run_bounded(
@@ -185,10 +190,7 @@ def run_bounded(
                 _signal_group(process.pid, signal.SIGKILL)
                 process.wait()
     finally:
-        if process.poll() is None:
-            _signal_group(process.pid, signal.SIGKILL)
-            process.wait()
-        _forget(process)
+        _end(process)
         # The group's other members may still hold stderr open until the SIGKILL reaches them.
         stderr.join()
     if silent and not _stopped.is_set():

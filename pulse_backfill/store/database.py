@@ -472,15 +472,19 @@ def reading_syncs(path: Path) -> Iterator[SyncState]:
         db.close()
 
 
-class KnownFailures:
-    """Which deployment (its position in the sync point) shipped a commit as a change, and which
-    deployments were found failed, by earlier syncs of an origin."""
+class _OfOrigin:
+    """Rows of one origin, asked of the store as a re-sync needs them."""
 
     def __init__(self, db: sqlite3.Connection, origin: str, path: Path) -> None:
         self._db = db
         self.path = path
         row = db.execute("SELECT id FROM syncs WHERE origin = ?", (origin,)).fetchone()
         self._origin = None if row is None else int(row[0])
+
+
+class KnownFailures(_OfOrigin):
+    """Which deployment (its position in the sync point) shipped a commit as a change, and which
+    deployments were found failed, by earlier syncs of an origin."""
 
     @_guarded
     def shipped_by(self, commit: str) -> int | None:
@@ -496,15 +500,9 @@ class KnownFailures:
         return {int(position) for (position,) in rows}
 
 
-class ReachedCommits:
+class ReachedCommits(_OfOrigin):
     """Whether a commit (its hex id) is one an origin's deployments reach: asked of the store
     commit by commit, as a re-sync meets only the few that git lists."""
-
-    def __init__(self, db: sqlite3.Connection, origin: str, path: Path) -> None:
-        self._db = db
-        self.path = path
-        row = db.execute("SELECT id FROM syncs WHERE origin = ?", (origin,)).fetchone()
-        self._origin = None if row is None else int(row[0])
 
     @_guarded
     def __bool__(self) -> bool:
