@@ -41,6 +41,9 @@ from tests.conftest import Cli
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "report"
 TWO_SYSTEMS = FIXTURES / "two-systems.ndjson"
 OCT_1 = 1601510400  # 2020-10-01T00:00:00Z
+# The fixture's days, from its first event to its last (the report's default is the last 90).
+SEPTEMBER = ("--since", "2020-09-01", "--until", "2020-11-01")  # the fixture repositories'
+OCTOBER = ("--since", "2020-10-01", "--until", "2020-10-12")
 
 
 def keys(per_day, deployments, level, lead, changes, lead_level, ttr, incidents, ttr_level,
@@ -94,7 +97,7 @@ def keys(per_day, deployments, level, lead, changes, lead_level, ttr, incidents,
 
 
 def test_two_systems_as_json(cli: Cli) -> None:
-    result = cli("report", "--from", TWO_SYSTEMS, "--json")
+    result = cli("report", "--from", TWO_SYSTEMS, *OCTOBER, "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     # The period: the first event's day (an incident of web at 05:00 on 1 October) to the day
@@ -127,11 +130,78 @@ def test_two_systems_as_json(cli: Cli) -> None:
 def test_two_systems_as_text(cli: Cli) -> None:
     # The golden file, after a change meant to alter the text (then read it before committing):
     # .venv/bin/pulse-backfill report --from fixtures/report/two-systems.ndjson \
+    #     --since 2020-10-01 --until 2020-10-12 \
     #     > fixtures/report/two-systems.txt
-    result = cli("report", "--from", TWO_SYSTEMS)
+    result = cli("report", "--from", TWO_SYSTEMS, *OCTOBER)
     assert result.exit_code == 0, result.output
     assert result.stdout == (FIXTURES / "two-systems.txt").read_text()
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
+
+
+def test_the_last_90_days_by_default(cli: Cli) -> None:
+    # Up to --until, or up to now: today included, the 89 days before it too.
+    now = OCT_1 + 10 * DAY + 5 * HOUR  # 2020-10-11T05:00:00Z
+    by_clock = build_report(
+        read_history([], [TWO_SYSTEMS]), systems=[], since=None, until=None, now=now
+    ).to_json()
+    result = cli("report", "--from", TWO_SYSTEMS, "--until", "2020-10-12", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report == by_clock
+    assert report["period"] == {
+        "since": "2020-07-14T00:00:00Z",
+        "until": "2020-10-12T00:00:00Z",
+        "days": 90,
+    }
+    # All 9 deployments over 90 days: on 9 days (not elite), in 1 of the 4 months July to
+    # October (not high), in the one half-year (medium).
+    assert report["all"]["deployment_frequency"] == {
+        "per_day": 9 / 90,
+        "deployments": 9,
+        "level": "medium",
+    }
+    # api over its own days: from its first event, 1 October, 11 days.
+    assert report["systems"]["api"]["deployment_frequency"]["per_day"] == 3 / 11
+    # The 90 days before, to compare with: nothing, and api not backfilled then.
+    assert report["previous"]["period"] == {
+        "since": "2020-04-15T00:00:00Z",
+        "until": "2020-07-14T00:00:00Z",
+        "days": 90,
+    }
+    assert report["previous"]["all"]["deployment_frequency"] == {
+        "per_day": 0.0,
+        "deployments": 0,
+        "level": "low",
+    }
+    assert report["previous"]["systems"]["api"]["deployment_frequency"] == {
+        "per_day": None,
+        "deployments": 0,
+        "level": None,
+        "no_data": "not backfilled in this period",
+    }
+    # --since alone runs to now.
+    since = build_report(
+        read_history([], [TWO_SYSTEMS]), systems=[], since=OCT_1, until=None, now=now
+    )
+    assert (since.period.since, since.period.until) == (OCT_1, OCT_1 + 11 * DAY)
+
+
+def test_the_deployments_and_slowest_changes_of_the_period(cli: Cli) -> None:
+    report = json.loads(cli("report", "--from", TWO_SYSTEMS, *OCTOBER, "--json").stdout)
+    # d1 shipped a2 (24 h) and a1 (2 h): median 13 h; w2 its one change 30 min after it.
+    assert report["deployments"][:2] == [
+        {"system": "api", "deployment": "d1", "deployed_at": "2020-10-01T10:00:00Z",
+         "changes": 2, "median_lead_time_seconds": 13 * HOUR},
+        {"system": "web", "deployment": "w2", "deployed_at": "2020-10-02T09:00:00Z",
+         "changes": 1, "median_lead_time_seconds": 1800.0},
+    ]  # fmt: skip
+    assert len(report["deployments"]) == 9
+    # api's slowest: the two of 24 h, the earlier deployment first, then 2 h and 30 min.
+    assert [
+        (c["change"], c["deployment"], c["lead_time_seconds"])
+        for c in report["slowest_changes"]
+        if c["system"] == "api"
+    ] == [("a2", "d1", DAY), ("a4", "d3", DAY), ("a1", "d1", 2 * HOUR), ("a3", "d2", 1800)]
 
 
 def test_one_system_over_chosen_days(cli: Cli) -> None:
@@ -151,8 +221,8 @@ def test_the_store_and_its_export_say_the_same(
 ) -> None:
     export = tmp_path / "events.ndjson"
     assert cli("git", repos["linear"], "--store", store, "--output", export).exit_code == 0
-    from_store = cli("report", "--store", store, "--json")
-    from_file = cli("report", "--from", export, "--json")
+    from_store = cli("report", "--store", store, *SEPTEMBER, "--json")
+    from_file = cli("report", "--from", export, *SEPTEMBER, "--json")
     assert from_store.exit_code == from_file.exit_code == 0
     assert json.loads(from_store.stdout) == json.loads(from_file.stdout)
     assert (
@@ -189,7 +259,9 @@ def test_no_store_yet(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_a_terminal_gets_a_table_and_charts_in_80_columns() -> None:
-    report = build_report(read_history([], [TWO_SYSTEMS]), systems=[], since=None, until=None)
+    report = build_report(
+        read_history([], [TWO_SYSTEMS]), systems=[], since=None, until=None, now=OCT_1 + 11 * DAY
+    )
     out = io.StringIO()
     show(report, Console(file=out, force_terminal=True, width=80, color_system=None))
     text = out.getvalue()
@@ -201,7 +273,7 @@ def test_a_terminal_gets_a_table_and_charts_in_80_columns() -> None:
 
 def test_the_html_page_loads_in_a_real_browser(cli: Cli, tmp_path: Path) -> None:
     page = tmp_path / "report.html"
-    result = cli("report", "--from", TWO_SYSTEMS, "--html", page)
+    result = cli("report", "--from", TWO_SYSTEMS, *OCTOBER, "--html", page)
     assert result.exit_code == 0, result.output
     dom = loaded_in_a_browser(page, tmp_path)
     assert 'data-charts="2"' in dom  # both charts drew bars

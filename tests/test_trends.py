@@ -29,9 +29,10 @@ from pulse_backfill.report.keys import (
 from pulse_backfill.report.trends import Granularity, calendar_periods, trends
 from pulse_backfill.report.view import show
 from tests.conftest import Cli
-from tests.test_report import FIXTURES, histories, keys, loaded_in_a_browser
+from tests.test_report import FIXTURES, SEPTEMBER, histories, keys, loaded_in_a_browser
 
 BY_MONTH = FIXTURES / "by-month.ndjson"
+SPAN = ("--since", "2021-01-15", "--until", "2021-05-10")  # its first event's day to its last
 MIN = 60
 
 
@@ -41,7 +42,7 @@ def nothing() -> dict[str, Any]:
 
 
 def test_each_month_worked_out_by_hand(cli: Cli) -> None:
-    result = cli("report", "--from", BY_MONTH, "--by", "month", "--json")
+    result = cli("report", "--from", BY_MONTH, *SPAN, "--by", "month", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["by"] == "month"
@@ -90,7 +91,7 @@ def test_each_month_worked_out_by_hand(cli: Cli) -> None:
     )
     assert every[3:] == shop[3:]
     # Beside the periods, the whole period's keys as without --by.
-    without = json.loads(cli("report", "--from", BY_MONTH, "--json").stdout)
+    without = json.loads(cli("report", "--from", BY_MONTH, *SPAN, "--json").stdout)
     assert {k: v for k, v in report.items() if k not in ("by", "periods")} == without
     assert "periods" not in without
 
@@ -98,8 +99,9 @@ def test_each_month_worked_out_by_hand(cli: Cli) -> None:
 def test_each_month_as_text(cli: Cli) -> None:
     # The golden file, after a change meant to alter the text (then read it before committing):
     # .venv/bin/pulse-backfill report --from fixtures/report/by-month.ndjson --by month \
+    #     --since 2021-01-15 --until 2021-05-10 \
     #     > fixtures/report/by-month.txt
-    result = cli("report", "--from", BY_MONTH, "--by", "month")
+    result = cli("report", "--from", BY_MONTH, *SPAN, "--by", "month")
     assert result.exit_code == 0, result.output
     assert result.stdout == (FIXTURES / "by-month.txt").read_text()
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
@@ -139,13 +141,15 @@ def test_quarters_and_months_across_a_year() -> None:
 
 
 def test_week_and_quarter_from_the_command_line(cli: Cli) -> None:
-    weeks = json.loads(cli("report", "--from", BY_MONTH, "--by", "week", "--json").stdout)
+    weeks = json.loads(cli("report", "--from", BY_MONTH, *SPAN, "--by", "week", "--json").stdout)
     starts = [p["since"][:10] for p in weeks["periods"]]
     assert starts[:2] == ["2021-01-15", "2021-01-18"]  # a Friday, then Monday
     assert starts[-1] == "2021-05-03"
     assert weeks["periods"][-1]["days"] == 7
     assert sum(p["all"]["deployment_frequency"]["deployments"] for p in weeks["periods"]) == 7
-    quarters = json.loads(cli("report", "--from", BY_MONTH, "--by", "QUARTER", "--json").stdout)
+    quarters = json.loads(
+        cli("report", "--from", BY_MONTH, *SPAN, "--by", "QUARTER", "--json").stdout
+    )
     assert [(p["since"][:10], p["days"]) for p in quarters["periods"]] == [
         ("2021-01-15", 76),
         ("2021-04-01", 39),
@@ -153,7 +157,7 @@ def test_week_and_quarter_from_the_command_line(cli: Cli) -> None:
 
 
 def test_a_period_that_is_not_one_of_them(cli: Cli) -> None:
-    result = cli("report", "--from", BY_MONTH, "--by", "year")
+    result = cli("report", "--from", BY_MONTH, *SPAN, "--by", "year")
     assert result.exit_code == 2
     assert result.stderr.splitlines()[-1] == (
         "Error: Invalid value for '--by': 'year' is not one of 'week', 'month', 'quarter'. "
@@ -211,10 +215,14 @@ def test_several_stores_report_as_one(cli: Cli, repos: dict[str, Path], tmp_path
     export = tmp_path / "release-branches.ndjson"
     assert cli("git", repos["release-branches"], "--output", export, "--dry-run").exit_code == 0
 
-    both = json.loads(cli("report", "--store", first, "--store", second, "--json").stdout)
-    alone = json.loads(cli("report", "--store", second, "--json").stdout)
+    both = json.loads(
+        cli("report", "--store", first, "--store", second, *SEPTEMBER, "--json").stdout
+    )
+    alone = json.loads(cli("report", "--store", second, *SEPTEMBER, "--json").stdout)
     assert both == alone  # what the first store holds, the second holds too: counted once
-    mixed = cli("report", "--store", first, "--from", export, "--from", export, "--json")
+    mixed = cli(
+        "report", "--store", first, "--from", export, "--from", export, *SEPTEMBER, "--json"
+    )
     assert mixed.exit_code == 0, mixed.output
     assert json.loads(mixed.stdout)["systems"] == alone["systems"]
 
@@ -233,7 +241,7 @@ def test_several_stores_from_the_environment(
 
 def test_the_trend_page_in_a_real_browser(cli: Cli, tmp_path: Path) -> None:
     page = tmp_path / "trends.html"
-    result = cli("report", "--from", BY_MONTH, "--by", "month", "--html", page)
+    result = cli("report", "--from", BY_MONTH, *SPAN, "--by", "month", "--html", page)
     assert result.exit_code == 0, result.output
     dom = loaded_in_a_browser(page, tmp_path)
     assert 'data-trends="5"' in dom  # a chart per key, rework rate's empty (no failure rule)
@@ -260,7 +268,11 @@ def test_a_terminal_gets_a_trend_line_per_key_in_80_columns() -> None:
         history.deployments.append(Deployment("app", f"d{n}", time, (f"c{n}",)))
         if n % 40 == 0:
             history.incidents.append(Incident("app", f"i{n}", time + HOUR, time + 3 * HOUR))
-    report = build_report(history, systems=[], since=None, until=None, by=Granularity.WEEK)
+    span = Period.spanning(history)
+    assert span is not None
+    report = build_report(
+        history, systems=[], since=span.since, until=span.until, now=0, by=Granularity.WEEK
+    )
     out = io.StringIO()
     show(report, Console(file=out, force_terminal=True, width=80, color_system="standard"))
     text = out.getvalue()

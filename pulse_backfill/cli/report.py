@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -37,7 +38,7 @@ def report_command(
             show_default=False,
             rich_help_panel=READ,
             help="Start of the period (inclusive); as git takes dates too ('90 days ago'), in "
-            "UTC. \\[default: the first event's day]",
+            "UTC. \\[default: 90 days before --until]",
         ),
     ] = None,
     until: Annotated[
@@ -46,7 +47,7 @@ def report_command(
             metavar="DATE",
             show_default=False,
             rich_help_panel=READ,
-            help="End of the period (exclusive). \\[default: the day after the last]",
+            help="End of the period (exclusive). \\[default: tomorrow, UTC: today included]",
         ),
     ] = None,
     by: Annotated[
@@ -113,6 +114,7 @@ def report_command(
         systems=system or [],
         since=parse_date_option(since, "--since"),
         until=parse_date_option(until, "--until"),
+        now=int(time.time()),
         by=by,
     )
     if html_file is not None:

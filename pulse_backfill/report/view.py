@@ -64,7 +64,7 @@ def plain_text(report: Report) -> list[str]:
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
     lines += ["", *notes(report), "", *_charts(report, plain=True)]
-    if report.periods:
+    if report.by is not None:
         lines += ["", *(_plain(line) for line in trend_lines(report))]
     return lines
 
@@ -179,7 +179,7 @@ def show(report: Report, console: Console) -> None:
         "\n".join(["", *notes(report), "", ""]),
         ("\n".join(_charts(report, plain=False)), "bright_blue"),
     )
-    trends = [Text.assemble(*line) for line in trend_lines(report)] if report.periods else []
+    trends = [Text.assemble(*line) for line in trend_lines(report)] if report.by is not None else []
     console.print(Group(table, charts, *([Text(), *trends] if trends else [])))
 
 
