@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,51 @@ def test_each_month_as_text(cli: Cli) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout == (FIXTURES / "by-month.txt").read_text()
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
+
+
+def test_the_numbers_by_period_are_those_of_json(cli: Cli) -> None:
+    text = cli("report", "--from", BY_MONTH, *SPAN, "--by", "month").stdout.splitlines()
+    report = json.loads(cli("report", "--from", BY_MONTH, *SPAN, "--by", "month", "--json").stdout)
+    months = ["2021-01", "2021-02", "2021-03", "2021-04", "2021-05"]
+    numbers = text[text.index("The numbers by month") :]
+    for name in ["billing", "shop", "all systems"]:
+        start = numbers.index(name) + 2  # its name, the header, then a row per period
+        rows = [re.split(r"\s{2,}", line) for line in numbers[start : start + len(months)]]
+        expected = [
+            [month, *_cells(p["all"] if name == "all systems" else p["systems"][name])]
+            for month, p in zip(months, report["periods"], strict=True)
+        ]
+        assert rows == expected, name
+
+
+def _cells(keys: dict[str, Any]) -> list[str]:
+    """A row of the terminal's table, from --json's figures, formatted here by hand."""
+
+    def shown(value: str | None, level: str | None) -> str:
+        return "no data" if value is None else f"{value} {level}" if level else value
+
+    def hours(seconds: float) -> str:
+        if seconds < HOUR:
+            return f"{seconds / MIN:.0f} min"
+        return f"{seconds / HOUR:.1f} h" if seconds < DAY else f"{seconds / DAY:.1f} days"
+
+    frequency, lead = keys["deployment_frequency"], keys["lead_time"]
+    recovery, rate = keys["time_to_recover"], keys["change_failure_rate"]
+    rework = keys["rework_rate"]
+    return [
+        shown(None if frequency["per_day"] is None else f"{frequency['per_day']:.2f}/day",
+              frequency["level"]),
+        shown(None if lead["median_seconds"] is None else hours(lead["median_seconds"]),
+              lead["level"]),
+        "no failures" if recovery.get("no_data") == "no incidents in this period"
+        else shown(None if recovery["mean_seconds"] is None else hours(recovery["mean_seconds"]),
+                   recovery["level"]),
+        shown(None if rate["rate"] is None
+              else f"{rate['rate']:.0%} ({rate['failed_deployments']}/{rate['deployments']})",
+              rate["level"]),
+        shown(None if rework["rate"] is None
+              else f"{rework['rate']:.0%} ({rework['recoveries']}/{rework['deployments']})", None),
+    ]  # fmt: skip
 
 
 def _epoch(text: str) -> int:
@@ -279,6 +325,9 @@ def test_a_terminal_gets_a_trend_line_per_key_in_80_columns() -> None:
     lines = Text.from_ansi(text).plain.splitlines()
     assert max(len(line) for line in lines) <= 80
     assert "2019-W01 to 2021-W24, a mark per 7 weeks; ·: nothing to compute from" in lines
+    # 129 weeks in 64 columns, 30 months in 30.
+    assert "Deployments per week (a column per 3 weeks, their sum)" in lines
+    assert "Median lead time per month" in lines
     frequency = next(line for line in lines if line.startswith("  deploy frequency"))
     marks = frequency.split()[2]
     assert len(marks) == 19  # ceil(129 / 7)
