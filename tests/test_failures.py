@@ -536,7 +536,7 @@ def test_no_data_is_no_level(cli: Cli, repos: dict[str, Path], store: Path, tmp_
     page = tmp_path / "report.html"
     assert cli("report", "--store", store, *LINEAR, "--html", page).exit_code == 0
     dom = loaded_in_a_browser(page, tmp_path)
-    row = re.search(r"<tr><th scope=\"row\">linear</th>(.*?)</tr>", dom)
+    row = re.search(r"<tr data-system=\"linear\"><th scope=\"row\">linear</th>(.*?)</tr>", dom)
     assert row is not None
     cells = re.findall(r"<td>(.*?)</td>", row.group(1))
     assert [re.sub(r"<[^>]+>", "", cell).strip() for cell in cells][2:] == [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import os
@@ -271,26 +272,122 @@ def test_a_terminal_gets_a_table_and_charts_in_80_columns() -> None:
     assert max(len(line) for line in text.splitlines()) <= 80
 
 
-def test_the_html_page_loads_in_a_real_browser(cli: Cli, tmp_path: Path) -> None:
+# The page, driven in headless Chromium: a link may choose the systems (page.html#systems=api),
+# which the page's script does by clicking their boxes, as a reader would.
+
+TILE_VALUES = {
+    "deployment_frequency": "per_day",
+    "lead_time": "median_seconds",
+    "time_to_recover": "mean_seconds",
+    "change_failure_rate": "rate",
+    "rework_rate": "rate",
+}
+
+
+def test_the_page_follows_the_systems_chosen(cli: Cli, tmp_path: Path) -> None:
     page = tmp_path / "report.html"
-    result = cli("report", "--from", TWO_SYSTEMS, *OCTOBER, "--html", page)
+    result = cli(
+        "report", "--from", TWO_SYSTEMS, *OCTOBER, "--by", "week", "--html", page, "--json"
+    )
     assert result.exit_code == 0, result.output
-    dom = loaded_in_a_browser(page, tmp_path)
-    assert 'data-charts="2"' in dom  # both charts drew bars
-    assert 'data-trends="0"' in dom  # none without --by
-    assert "api" in dom
-    assert "67% (2/3)" in dom
+    report = json.loads(result.stdout)
+    every = loaded_in_a_browser(page, tmp_path)
+    api = loaded_in_a_browser(page, tmp_path, "#systems=api")
+    assert 'data-selection="api,web"' in every
+    assert 'data-selection="api"' in api
+    assert 'data-charts="5"' in every  # a chart per key
+    assert 'data-charts="5"' in api
+    # The tiles: all systems' keys, then api's, as --json gives them.
+    assert tiles(every) == {key: report["all"][key][name] for key, name in TILE_VALUES.items()}
+    assert tiles(api) == {
+        key: report["systems"]["api"][key][name] for key, name in TILE_VALUES.items()
+    }
+    assert tile_text(every, "lead_time")[:3] == ["30 min", "median of 9 changes", "elite"]
+    assert tile_text(api, "lead_time")[:3] == ["13.0 h", "median of 4 changes", "high"]
+    assert tile_text(api, "rework_rate")[:2] == [
+        "no data",
+        "no failure rule run: infer failures from the history with 'pulse-backfill git "
+        "--infer-failures reverts'",
+    ]
+    assert tile_text(api, "change_failure_rate")[3] == (
+        "no data in the previous 11 days: no deployments in this period"
+    )
+    assert tile_text(every, "deployment_frequency")[3] == "↑ from 0.00/day in the previous 11 days"
+    # The charts: a line per system and one for both, then api's alone.
+    assert legend(every, "lead_time") == ["api", "web", "all systems"]
+    assert legend(api, "lead_time") == ["api"]
+    assert 'data-traces="15"' in every
+    assert 'data-traces="5"' in api
+    # The numbers per period under each chart follow: W40 is 1 to 4 October, W41 5 to 11.
+    assert period_rows(every, "lead_time") == [
+        ["period", "days", "api", "web", "all systems"],
+        ["2020-W40", "2020-10-01 to 2020-10-04", "2.0 h high median of 3 changes",
+         "30 min elite median of 1 change", "1.2 h high median of 4 changes"],
+        ["2020-W41", "2020-10-05 to 2020-10-11", "1.0 days high median of 1 change",
+         "12 min elite median of 4 changes", "15 min elite median of 5 changes"],
+    ]  # fmt: skip
+    assert period_rows(api, "lead_time") == [
+        ["period", "days", "api"],
+        ["2020-W40", "2020-10-01 to 2020-10-04", "2.0 h high median of 3 changes"],
+        ["2020-W41", "2020-10-05 to 2020-10-11", "1.0 days high median of 1 change"],
+    ]
+    # And the drill-down: web's deployments hidden, api's 3 shown, the latest first.
+    assert shown_rows(api, "deployments-table") == [
+        ["api", "d3", "2020-10-10", "1", "1.0 days"],
+        ["api", "d2", "2020-10-03", "1", "30 min"],
+        ["api", "d1", "2020-10-01", "2", "13.0 h"],
+    ]
+    assert len(shown_rows(every, "deployments-table")) == 9
+    assert shown_rows(api, "slowest-table")[0] == ["api", "a2", "d1", "2020-10-01", "1.0 days"]
 
 
-def loaded_in_a_browser(page: Path, tmp_path: Path) -> str:
-    """The page's DOM once headless Chromium has run its script; it must fetch nothing and
-    raise no script error."""
+def tiles(dom: str) -> dict[str, float | None]:
+    found = dict(re.findall(r'<div class="tile" id="tile-(\w+)" data-value="([^"]*)"', dom))
+    return {key: None if value == "null" else float(value) for key, value in found.items()}
+
+
+def tile_text(dom: str, key: str) -> list[str]:
+    tile = re.search(rf'<div class="tile" id="tile-{key}"[^>]*>(.*?)</div>', dom)
+    assert tile is not None
+    return [html.unescape(text) for text in re.findall(r"<p[^>]*>(.*?)</p>", tile.group(1))]
+
+
+def legend(dom: str, key: str) -> list[str]:
+    chart = re.search(rf'<div class="chart[^"]*" id="chart-{key}".*?</svg></div></div>', dom)
+    assert chart is not None
+    return re.findall(r'<text class="legendtext"[^>]*>([^<]*)</text>', chart.group(0))
+
+
+def _cells(row: str) -> list[str]:
+    cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row)
+    return [" ".join(re.sub(r"<[^>]+>", " ", cell).split()) for cell in cells]
+
+
+def period_rows(dom: str, key: str) -> list[list[str]]:
+    table = re.search(rf'<table class="periods" id="periods-{key}">(.*?)</table>', dom)
+    assert table is not None
+    return [_cells(row) for row in re.findall(r"<tr>(.*?)</tr>", table.group(1))]
+
+
+def shown_rows(dom: str, table_id: str) -> list[list[str]]:
+    table = re.search(rf'<table class="drill" id="{table_id}">(.*?)</table>', dom)
+    assert table is not None
+    return [
+        _cells(row)
+        for attributes, row in re.findall(r"<tr( [^>]*)?>(.*?)</tr>", table.group(1))
+        if "data-system" in attributes and "hidden" not in attributes
+    ]
+
+
+def loaded_in_a_browser(page: Path, tmp_path: Path, fragment: str = "") -> str:
+    """The page's DOM once headless Chromium has run its script, with `fragment` in its URL;
+    it must fetch nothing (no name resolves, and it asks for none) and raise no script error."""
     browser = shutil.which("chromium")
     if browser is None:
         if os.environ.get("PULSE_BACKFILL_REQUIRE_BROWSER"):
             pytest.fail("chromium is not installed, and .ci/run requires it")
         pytest.skip("chromium is not installed (.ci/run installs Debian's chromium)")
-    source = page.read_text()
+    source = re.sub(r"<script\b.*?</script>", "", page.read_text(), flags=re.DOTALL)
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", source)  # nothing to fetch
     assert "<link" not in source
     assert "@import" not in source
@@ -298,13 +395,15 @@ def loaded_in_a_browser(page: Path, tmp_path: Path) -> str:
         [
             browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--host-resolver-rules=MAP * ~NOTFOUND", "--window-size=1280,2000",
             f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
-            "--dump-dom", page.as_uri(),
+            "--virtual-time-budget=5000", "--dump-dom", page.as_uri() + fragment,
         ],
         capture_output=True, text=True, timeout=120, check=True,
     )  # fmt: skip
     assert "data-errors" not in run.stdout  # no script error
     assert "Uncaught" not in run.stderr
+    assert 'data-fetched="0"' in run.stdout  # nothing asked of the network, nor of the disk
     return run.stdout
 
 

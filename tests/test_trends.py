@@ -30,7 +30,14 @@ from pulse_backfill.report.keys import (
 from pulse_backfill.report.trends import Granularity, calendar_periods, trends
 from pulse_backfill.report.view import show
 from tests.conftest import Cli
-from tests.test_report import FIXTURES, SEPTEMBER, histories, keys, loaded_in_a_browser
+from tests.test_report import (
+    FIXTURES,
+    SEPTEMBER,
+    histories,
+    keys,
+    loaded_in_a_browser,
+    period_rows,
+)
 
 BY_MONTH = FIXTURES / "by-month.ndjson"
 SPAN = ("--since", "2021-01-15", "--until", "2021-05-10")  # its first event's day to its last
@@ -290,18 +297,24 @@ def test_the_trend_page_in_a_real_browser(cli: Cli, tmp_path: Path) -> None:
     result = cli("report", "--from", BY_MONTH, *SPAN, "--by", "month", "--html", page)
     assert result.exit_code == 0, result.output
     dom = loaded_in_a_browser(page, tmp_path)
-    assert 'data-trends="5"' in dom  # a chart per key, rework rate's empty (no failure rule)
-    # A point per period with a value, for shop, billing and all systems: frequency has one
-    # in every period but billing's first two, before its first deployment (13), lead time
-    # 4 + 1 + 4, recovery time 3 + 1 + 4 (March has billing's), fail rate 4 + 1 + 4.
-    points = 13 + 9 + 8 + 9
-    assert f'data-points="{points}"' in dom
-    assert f'data-tooltips="{points}"' in dom  # each with its tooltip
-    assert 'data-charts="2"' in dom  # and today's charts
-    assert (
-        "<title>shop, 2021-02 (2021-02-01 to 2021-02-28, 28 days): failed deployment recovery "
-        "time 30 min, elite; mean of 1 incident</title>"
-    ) in dom
+    assert 'data-charts="5"' in dom  # a chart per key, rework rate's empty (no failure rule)
+    # billing, shop and both: a line each in every chart.
+    assert 'data-traces="15"' in dom
+    assert period_rows(dom, "time_to_recover")[:3] == [
+        ["period", "days", "billing", "shop", "all systems"],
+        ["2021-01", "2021-01-15 to 2021-01-31", "no failures", "3.0 h high mean of 1 incident",
+         "3.0 h high mean of 1 incident"],
+        ["2021-02", "2021-02-01 to 2021-02-28", "no failures", "30 min elite mean of 1 incident",
+         "30 min elite mean of 1 incident"],
+    ]  # fmt: skip
+    # Before its first deployment, billing has no deployment frequency, and the page says why.
+    assert period_rows(dom, "deployment_frequency")[1][2] == "no data"
+    assert "no data: not backfilled in this period" in dom
+    shop = loaded_in_a_browser(page, tmp_path, "#systems=shop")
+    assert 'data-traces="5"' in shop
+    assert period_rows(shop, "time_to_recover")[1] == [
+        "2021-01", "2021-01-15 to 2021-01-31", "3.0 h high mean of 1 incident"
+    ]  # fmt: skip
 
 
 def test_a_terminal_gets_a_trend_line_per_key_in_80_columns() -> None:

@@ -144,6 +144,37 @@ KEYS = (
 )
 
 
+# Each key's levels, written out: what a tile states beside its level.
+THRESHOLDS = {
+    "deployment_frequency": "elite: a deployment on more than half the days; high: in more "
+    "than half the months; medium: in more than half the half-years; low: fewer",
+    "lead_time": "elite under 1 hour, high under 1 week, medium under 6 months, low beyond",
+    "time_to_recover": "elite under 1 hour, high under 1 day, medium under 1 week, low beyond",
+    "change_failure_rate": "elite up to 15%, high up to 30%, low above (Pulse names no medium)",
+    "rework_rate": "DORA gives it no levels yet",
+}
+
+
+def why(key: Key, keys: FourKeys) -> str | None:
+    """Why `key` has no value in `keys`, or None where it has one."""
+    return None if key.value(keys) is not None else keys.missing.get(key.json, NO_DATA)
+
+
+def against(key: Key, now: FourKeys, before: FourKeys, days: int) -> tuple[str, bool | None]:
+    """`key` against the window of `days` days before: '↓ from 2.0 days in the previous 90
+    days', and whether that is better (None: no change, or nothing to compare)."""
+    previous = f"the previous {_count(days, 'day')}"
+    was, is_ = key.value(before), key.value(now)
+    if was is None:
+        if is_ is None and why(key, before) == why(key, now):
+            return f"nor in {previous}", None
+        return f"no data in {previous}: {why(key, before)}", None
+    if is_ is None:
+        return f"{key.shown(was)} in {previous}", None
+    change, better = direction(key, [was, is_])
+    return f"{change} in {previous}", better
+
+
 def failure_notes(report: Report) -> list[str]:
     """What each system's failures are known from, or why they are not: under the table."""
     lines = []
