@@ -500,8 +500,8 @@ def test_no_data_is_no_level(cli: Cli, repos: dict[str, Path], store: Path, tmp_
     assert text.exit_code == 0, text.output
     lines = text.stdout.splitlines()
     assert lines[2:4] == [
-        "system  frequency      lead time      recovery  fail rate  rework",
-        "linear  0.12/day high  1.0 days high  no data   no data    no data",
+        "system  frequency      lead time     recovery  fail rate  rework",
+        "linear  0.12/day high  1.0 day high  no data   no data    no data",
     ]
     assert lines[5:8] == [
         "linear: no data for failures: no incidents recorded and no failure rule run:",
@@ -552,7 +552,7 @@ def test_no_data_is_no_level(cli: Cli, repos: dict[str, Path], store: Path, tmp_
         cli("git", repos["linear"], "--store", store, "--infer-failures", "reverts").exit_code == 0
     )
     lines = cli("report", "--store", store, *LINEAR).stdout.splitlines()
-    assert lines[3] == "linear  0.12/day high  1.0 days high  no failures  0% (0/5) elite  0% (0/5)"
+    assert lines[3] == "linear  0.12/day high  1.0 day high  no failures  0% (0/5) elite  0% (0/5)"
     assert "linear: failures from reverts (0 failed deployments)" in lines
     keys = json.loads(cli("report", "--store", store, *LINEAR, "--json").stdout)["systems"][
         "linear"

@@ -323,22 +323,22 @@ def test_the_page_follows_the_systems_chosen(cli: Cli, tmp_path: Path) -> None:
         ["period", "days", "api", "web", "all systems"],
         ["2020-W40", "2020-10-01 to 2020-10-04", "2.0 h high median of 3 changes",
          "30 min elite median of 1 change", "1.2 h high median of 4 changes"],
-        ["2020-W41", "2020-10-05 to 2020-10-11", "1.0 days high median of 1 change",
+        ["2020-W41", "2020-10-05 to 2020-10-11", "1.0 day high median of 1 change",
          "12 min elite median of 4 changes", "15 min elite median of 5 changes"],
     ]  # fmt: skip
     assert period_rows(api, "lead_time") == [
         ["period", "days", "api"],
         ["2020-W40", "2020-10-01 to 2020-10-04", "2.0 h high median of 3 changes"],
-        ["2020-W41", "2020-10-05 to 2020-10-11", "1.0 days high median of 1 change"],
+        ["2020-W41", "2020-10-05 to 2020-10-11", "1.0 day high median of 1 change"],
     ]
     # And the drill-down: web's deployments hidden, api's 3 shown, the latest first.
     assert shown_rows(api, "deployments-table") == [
-        ["api", "d3", "2020-10-10", "1", "1.0 days"],
+        ["api", "d3", "2020-10-10", "1", "1.0 day"],
         ["api", "d2", "2020-10-03", "1", "30 min"],
         ["api", "d1", "2020-10-01", "2", "13.0 h"],
     ]
     assert len(shown_rows(every, "deployments-table")) == 9
-    assert shown_rows(api, "slowest-table")[0] == ["api", "a2", "d1", "2020-10-01", "1.0 days"]
+    assert shown_rows(api, "slowest-table")[0] == ["api", "a2", "d1", "2020-10-01", "1.0 day"]
 
 
 def tiles(dom: str) -> dict[str, float | None]:

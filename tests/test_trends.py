@@ -139,7 +139,10 @@ def _cells(keys: dict[str, Any]) -> list[str]:
     def hours(seconds: float) -> str:
         if seconds < HOUR:
             return f"{seconds / MIN:.0f} min"
-        return f"{seconds / HOUR:.1f} h" if seconds < DAY else f"{seconds / DAY:.1f} days"
+        if seconds < DAY:
+            return f"{seconds / HOUR:.1f} h"
+        days = f"{seconds / DAY:.1f}"
+        return f"{days} day" if days == "1.0" else f"{days} days"
 
     frequency, lead = keys["deployment_frequency"], keys["lead_time"]
     recovery, rate = keys["time_to_recover"], keys["change_failure_rate"]

@@ -44,10 +44,16 @@ def duration(seconds: float | None) -> str:
     elif seconds < DAY:
         text = f"{seconds / HOUR:.1f} h"
     elif seconds < 60 * DAY:
-        text = f"{seconds / DAY:.1f} days"
+        text = _plural(seconds / DAY, "day")
     else:
-        text = f"{seconds / (30.44 * DAY):.1f} months"
+        text = _plural(seconds / (30.44 * DAY), "month")
     return sign + text
+
+
+def _plural(value: float, unit: str) -> str:
+    """'1.0 day', '1.5 days': singular only where the number shown is one."""
+    shown = f"{value:.1f}"
+    return f"{shown} {unit}{'' if shown == '1.0' else 's'}"
 
 
 def per_day(value: float) -> str:
@@ -228,7 +234,7 @@ def trend_line(report: Report) -> str:
 
 
 def _span(period: Period) -> str:
-    return f"{day(period.since)} to {day(period.until - DAY)} ({period.days} days, UTC)"
+    return f"{day(period.since)} to {day(period.until - DAY)} ({_count(period.days, 'day')}, UTC)"
 
 
 def period_name(period: Period, by: Granularity) -> str:

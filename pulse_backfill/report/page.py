@@ -75,7 +75,7 @@ def html_page(report: Report) -> str:
         title=html.escape(period_line(report.period)),
         window=html.escape(
             f"From {day(report.period.since)} to {day(report.period.until - DAY)}, compared "
-            f"with the {report.period.days} days before ({day(compared.since)} to "
+            f"with the {_days(report.period.days)} before ({day(compared.since)} to "
             f"{day(compared.until - DAY)}); the trends by {report.trend_by}."
         ),
         choices="".join(
@@ -106,6 +106,10 @@ def html_page(report: Report) -> str:
         together=TOGETHER_COLOUR,
         all_systems=html.escape(ALL_SYSTEMS),
     )
+
+
+def _days(days: int) -> str:
+    return "day" if days == 1 else f"{days} days"
 
 
 @cache
