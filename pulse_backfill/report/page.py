@@ -62,7 +62,8 @@ _BANDS = {
     "change_failure_rate": FAILURE_RATE_LIMITS,
 }
 _LOGARITHMIC = {"lead_time", "time_to_recover"}  # from minutes to months
-_TICKS = (MINUTE, 10 * MINUTE, HOUR, 6 * HOUR, DAY, WEEK, 30.44 * DAY, 182.5 * DAY, 365 * DAY)
+_TICKS = (MINUTE, 10 * MINUTE, HOUR, 6 * HOUR, DAY, WEEK, 4 * WEEK, 2 * 30.44 * DAY,
+          182.5 * DAY, 365 * DAY, 730 * DAY)  # fmt: skip
 
 
 def html_page(report: Report) -> str:
@@ -422,13 +423,12 @@ _PAGE = """<!DOCTYPE html>
       axis.range = [0, (values.length ? Math.max.apply(null, values) : 0) * 1.15 || 1];
     }}
     var shapes = key.bands.map(function (band) {{
-      // On a log axis, shapes take the logarithms of their bounds.
       return {{
         type: "rect", xref: "paper", x0: 0, x1: 1, layer: "below", line: {{ width: 0 }},
-        y0: log ? Math.log10(band.from) : band.from, y1: log ? Math.log10(band.to) : band.to,
-        fillcolor: band.colour, opacity: 0.1
+        y0: band.from, y1: band.to, fillcolor: band.colour, opacity: 0.1
       }};
     }});
+    // On a log axis, annotations (unlike shapes) take the logarithm of where they go.
     var labels = key.bands.map(function (band) {{
       return {{
         xref: "paper", x: 1, xanchor: "right", yref: "y", showarrow: false,
@@ -438,7 +438,11 @@ _PAGE = """<!DOCTYPE html>
     }});
     return {{
       margin: {{ t: 10, r: 10, b: 40, l: 10 }}, yaxis: axis, shapes: shapes,
-      annotations: key.bands.length ? labels : [], hovermode: "closest",
+      annotations: values.length ? labels : [{{
+        xref: "paper", yref: "paper", x: 0.5, y: 0.5, showarrow: false,
+        text: "nothing to compute from in any period", font: {{ color: "#57606a" }}
+      }}],
+      hovermode: "closest",
       xaxis: {{ type: "category", automargin: true }},
       legend: {{ orientation: "h", y: -0.2 }}, showlegend: true
     }};
