@@ -30,7 +30,7 @@ from tests.ingestion_server import IngestionServer
 from tests.reachability import first_reach
 from tests.test_properties import BASE, FILES, PATHS, History, touching
 from tests.test_properties import expected as expected_changes
-from tests.test_report import SEPTEMBER, loaded_in_a_browser
+from tests.test_report import SEPTEMBER, loaded_in_a_browser, shown_rows
 
 # linear's days: from its first deployment (4 September 2020) to the day after its last.
 LINEAR = ("--since", "2020-09-04", "--until", "2020-10-15")
@@ -489,6 +489,14 @@ def test_a_re_sync_finds_a_revert_of_a_release_sent_syncs_ago(
             "recovery_seconds": 3 * 86400 + 3 * 3600,
         }
     ]
+    # The page lists it too, with what marked it, for the systems chosen.
+    page = tmp_path / "report.html"
+    assert cli("report", "--store", store, *SEPTEMBER, "--html", page).exit_code == 0
+    dom = loaded_in_a_browser(page, tmp_path, "#systems=app")
+    assert shown_rows(dom, "failures-table") == [
+        ["app", "v1.1.0", "2020-09-03", "reverts", f'{revert[:12]} Revert "two"', "v1.4.0",
+         "3.1 days"],
+    ]  # fmt: skip
 
 
 # The report: "no data" where nothing was measured, and each system over its own span.

@@ -341,6 +341,29 @@ def test_the_page_follows_the_systems_chosen(cli: Cli, tmp_path: Path) -> None:
     assert shown_rows(api, "slowest-table")[0] == ["api", "a2", "d1", "2020-10-01", "1.0 day"]
 
 
+def test_several_systems_together_up_to_five() -> None:
+    def history(systems: int) -> History:
+        return History([Deployment(f"s{n}", "d", OCT_1 + n * HOUR, ()) for n in range(systems)])
+
+    def chosen(systems: int) -> list[tuple[str, ...]]:
+        report = build_report(history(systems), systems=[], since=None, until=None, now=OCT_1)
+        return list(report.selections)
+
+    # Three systems: each, each pair, and all three.
+    assert chosen(3) == [("s0",), ("s1",), ("s2",), ("s0", "s1"), ("s0", "s2"), ("s1", "s2"),
+                         ("s0", "s1", "s2")]  # fmt: skip
+    assert len(chosen(5)) == 2**5 - 1
+    # Six: each, and all, not 63 combinations.
+    assert chosen(6) == [*((f"s{n}",) for n in range(6)), tuple(f"s{n}" for n in range(6))]
+    # The keys of a selection of one are its system's; of all, all systems'.
+    report = build_report(
+        read_history([], [TWO_SYSTEMS]), systems=[], since=None, until=None, now=OCT_1 + 11 * DAY
+    )
+    assert report.selections[("api",)].keys == report.systems["api"]
+    assert report.selections[("api", "web")].keys == report.all
+    assert report.selections[("api", "web")].previous == report.previous_all
+
+
 def tiles(dom: str) -> dict[str, float | None]:
     found = dict(re.findall(r'<div class="tile" id="tile-(\w+)" data-value="([^"]*)"', dom))
     return {key: None if value == "null" else float(value) for key, value in found.items()}
