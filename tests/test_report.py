@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from pulse_backfill.report.build import build_report, read_history
+from pulse_backfill.report.figures import duration, per_day
 from pulse_backfill.report.keys import (
     DAY,
     HOUR,
@@ -452,6 +453,23 @@ def test_time_levels(seconds: float, lead: Level, recovery: Level) -> None:
 )  # fmt: skip
 def test_failure_levels(rate: float, level: Level) -> None:
     assert failure_level(rate) is level
+
+
+@pytest.mark.parametrize(
+    ("figure", "shown"),
+    [
+        (per_day(0.0), "0.00/day"),
+        (per_day(1 / 365), "0.0027/day"),  # a deployment a year is not none
+        (per_day(3 / 11), "0.27/day"),
+        (duration(59 * 60), "59 min"),
+        (duration(DAY), "1.0 day"),
+        (duration(1.5 * DAY), "1.5 days"),
+        (duration(1.04 * DAY), "1.0 day"),
+        (duration(295 * DAY), "9.7 months"),
+    ],
+)
+def test_figures_as_read(figure: str, shown: str) -> None:
+    assert figure == shown
 
 
 def test_frequency_levels_by_days_months_and_half_years() -> None:

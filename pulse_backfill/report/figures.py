@@ -57,7 +57,8 @@ def _plural(value: float, unit: str) -> str:
 
 
 def per_day(value: float) -> str:
-    return f"{value:.2f}/day"
+    # Under 0.01, two significant digits: a deployment in a year is 0.0027/day, not 0.00.
+    return f"{value:.2g}/day" if 0 < value < 0.005 else f"{value:.2f}/day"
 
 
 def percent(rate: float) -> str:
