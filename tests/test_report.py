@@ -339,6 +339,9 @@ def test_the_page_follows_the_systems_chosen(cli: Cli, tmp_path: Path) -> None:
         ["api", "d1", "2020-10-01", "2", "13.0 h"],
     ]
     assert len(shown_rows(every, "deployments-table")) == 9
+    # What failures are known from: api's note shown, web's hidden.
+    assert '<p class="note" data-system="api">api: failures from statuspage' in api
+    assert '<p class="note" data-system="web" hidden="">web: failures from statuspage' in api
     assert shown_rows(api, "slowest-table")[0] == ["api", "a2", "d1", "2020-10-01", "1.0 day"]
 
 

@@ -57,7 +57,8 @@ def report_command(
             show_default=False,
             rich_help_panel=OUTPUT,
             help="Also the four keys of each calendar week (ISO, Monday first), month or "
-            "quarter (UTC), as trends. \\[default: the whole period only]",
+            "quarter (UTC), as trends. \\[default: the whole period only; the page's trends by "
+            "week, month or quarter as the period's length asks]",
             case_sensitive=False,
         ),
     ] = None,
@@ -95,7 +96,8 @@ def report_command(
             metavar="FILE",
             show_default=False,
             rich_help_panel=OUTPUT,
-            help="Write a self-contained HTML page too.",
+            help="Write a self-contained HTML page too: a tile per key, a system selector, "
+            "trend charts, and the deployments, changes and failures behind them.",
         ),
     ] = None,
 ) -> None:

@@ -182,11 +182,13 @@ def against(key: Key, now: FourKeys, before: FourKeys, days: int) -> tuple[str, 
     return f"{change} in {previous}", better
 
 
-def failure_notes(report: Report) -> list[str]:
-    """What each system's failures are known from, or why they are not: under the table."""
+def failure_notes(report: Report, systems: Sequence[str] = ()) -> list[str]:
+    """What each system's failures (of `systems`, default all) are known from, or why they
+    are not: under the table."""
+    chosen = {n: k for n, k in report.systems.items() if not systems or n in systems}
     lines = []
-    unknown = [name for name, keys in report.systems.items() if not keys.failure_sources]
-    for name, keys in report.systems.items():
+    unknown = [name for name, keys in chosen.items() if not keys.failure_sources]
+    for name, keys in chosen.items():
         if keys.failure_sources:
             found = _count(keys.failed_deployments, "failed deployment")
             lines.append(f"{name}: failures from {', '.join(keys.failure_sources)} ({found})")

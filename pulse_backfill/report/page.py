@@ -90,8 +90,7 @@ def html_page(report: Report) -> str:
             for key in KEYS
         ),
         table=_table(report),
-        notes="".join(f"<p class='note'>{html.escape(line)}</p>" for line in failure_notes(report))
-        + f"<p class='note'>{html.escape(NAMES)}</p>",
+        notes=_notes(report),
         charts="".join(
             f"<section class='key'><h2>{html.escape(key.name.capitalize())} by "
             f"{report.trend_by}</h2><div class='chart' id='chart-{key.json}'></div>"
@@ -211,6 +210,18 @@ def _cell(key: Key, keys: FourKeys) -> dict[str, Any]:
         "counts": key.counts(keys),
         "no_data": why(key, keys),
     }
+
+
+def _notes(report: Report) -> str:
+    """What failures are known from: a note per system, which the selector follows; then
+    those of the systems with none, and the keys' names."""
+    notes = []
+    for name in report.systems:
+        for line in failure_notes(report, [name]):
+            notes.append(
+                f"<p class='note' data-system='{html.escape(name)}'>{html.escape(line)}</p>"
+            )
+    return "".join(notes) + f"<p class='note'>{html.escape(NAMES)}</p>"
 
 
 def _table(report: Report) -> str:
