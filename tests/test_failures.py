@@ -30,7 +30,10 @@ from tests.ingestion_server import IngestionServer
 from tests.reachability import first_reach
 from tests.test_properties import BASE, FILES, PATHS, History, touching
 from tests.test_properties import expected as expected_changes
-from tests.test_report import loaded_in_a_browser
+from tests.test_report import SEPTEMBER, loaded_in_a_browser, shown_rows
+
+# linear's days: from its first deployment (4 September 2020) to the day after its last.
+LINEAR = ("--since", "2020-09-04", "--until", "2020-10-15")
 
 
 def incidents(output: str) -> list[tuple[str, str, str, str]]:
@@ -474,7 +477,7 @@ def test_a_re_sync_finds_a_revert_of_a_release_sent_syncs_ago(
             "system": "app",
         }
     ]
-    assert json.loads(cli("report", "--store", store, "--json").stdout)["failures"] == [
+    assert json.loads(cli("report", "--store", store, *SEPTEMBER, "--json").stdout)["failures"] == [
         {
             "system": "app",
             "deployment": "v1.1.0",
@@ -486,6 +489,14 @@ def test_a_re_sync_finds_a_revert_of_a_release_sent_syncs_ago(
             "recovery_seconds": 3 * 86400 + 3 * 3600,
         }
     ]
+    # The page lists it too, with what marked it, for the systems chosen.
+    page = tmp_path / "report.html"
+    assert cli("report", "--store", store, *SEPTEMBER, "--html", page).exit_code == 0
+    dom = loaded_in_a_browser(page, tmp_path, "#systems=app")
+    assert shown_rows(dom, "failures-table") == [
+        ["app", "v1.1.0", "2020-09-03", "reverts", f'{revert[:12]} Revert "two"', "v1.4.0",
+         "3.1 days"],
+    ]  # fmt: skip
 
 
 # The report: "no data" where nothing was measured, and each system over its own span.
@@ -493,19 +504,21 @@ def test_a_re_sync_finds_a_revert_of_a_release_sent_syncs_ago(
 
 def test_no_data_is_no_level(cli: Cli, repos: dict[str, Path], store: Path, tmp_path: Path) -> None:
     assert cli("git", repos["linear"], "--store", store).exit_code == 0
-    text = cli("report", "--store", store)
+    text = cli("report", "--store", store, *LINEAR)
     assert text.exit_code == 0, text.output
     lines = text.stdout.splitlines()
     assert lines[2:4] == [
-        "system  frequency      lead time      recovery  fail rate  rework",
-        "linear  0.12/day high  1.0 days high  no data   no data    no data",
+        "system  frequency      lead time     recovery  fail rate  rework",
+        "linear  0.12/day high  1.0 day high  no data   no data    no data",
     ]
     assert lines[5:8] == [
         "linear: no data for failures: no incidents recorded and no failure rule run:",
         "  infer failures from the history with 'pulse-backfill git --infer-failures",
         "  reverts', or backfill incidents with 'pulse-backfill incidents'",
     ]
-    keys = json.loads(cli("report", "--store", store, "--json").stdout)["systems"]["linear"]
+    keys = json.loads(cli("report", "--store", store, *LINEAR, "--json").stdout)["systems"][
+        "linear"
+    ]
     hint = (
         "no incidents recorded and no failure rule run: infer failures from the history with "
         "'pulse-backfill git --infer-failures reverts', or backfill incidents with "
@@ -529,9 +542,9 @@ def test_no_data_is_no_level(cli: Cli, repos: dict[str, Path], store: Path, tmp_
         "'pulse-backfill git --infer-failures reverts'",
     }
     page = tmp_path / "report.html"
-    assert cli("report", "--store", store, "--html", page).exit_code == 0
+    assert cli("report", "--store", store, *LINEAR, "--html", page).exit_code == 0
     dom = loaded_in_a_browser(page, tmp_path)
-    row = re.search(r"<tr><th scope=\"row\">linear</th>(.*?)</tr>", dom)
+    row = re.search(r"<tr data-system=\"linear\"><th scope=\"row\">linear</th>(.*?)</tr>", dom)
     assert row is not None
     cells = re.findall(r"<td>(.*?)</td>", row.group(1))
     assert [re.sub(r"<[^>]+>", "", cell).strip() for cell in cells][2:] == [
@@ -546,10 +559,12 @@ def test_no_data_is_no_level(cli: Cli, repos: dict[str, Path], store: Path, tmp_
     assert (
         cli("git", repos["linear"], "--store", store, "--infer-failures", "reverts").exit_code == 0
     )
-    lines = cli("report", "--store", store).stdout.splitlines()
-    assert lines[3] == "linear  0.12/day high  1.0 days high  no failures  0% (0/5) elite  0% (0/5)"
+    lines = cli("report", "--store", store, *LINEAR).stdout.splitlines()
+    assert lines[3] == "linear  0.12/day high  1.0 day high  no failures  0% (0/5) elite  0% (0/5)"
     assert "linear: failures from reverts (0 failed deployments)" in lines
-    keys = json.loads(cli("report", "--store", store, "--json").stdout)["systems"]["linear"]
+    keys = json.loads(cli("report", "--store", store, *LINEAR, "--json").stdout)["systems"][
+        "linear"
+    ]
     assert keys["change_failure_rate"]["rate"] == 0.0
     assert keys["change_failure_rate"]["from"] == ["reverts"]
     assert keys["time_to_recover"]["no_data"] == "no incidents in this period"
@@ -560,7 +575,7 @@ def test_each_system_over_its_own_span(cli: Cli, repos: dict[str, Path], store: 
     assert cli("git", repos["linear"], "--store", store).exit_code == 0
     failures = cli("git", repos["failures"], "--store", store, "--since", "2020-09-20")
     assert failures.exit_code == 0, failures.output
-    report = json.loads(cli("report", "--store", store, "--json").stdout)
+    report = json.loads(cli("report", "--store", store, *LINEAR, "--json").stdout)
     until = report["period"]["until"]
     assert until == "2020-10-15T00:00:00Z"
     frequency = report["systems"]["failures"]["deployment_frequency"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import os
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from pulse_backfill.report.build import build_report, read_history
+from pulse_backfill.report.figures import duration, per_day
 from pulse_backfill.report.keys import (
     DAY,
     HOUR,
@@ -41,6 +43,9 @@ from tests.conftest import Cli
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "report"
 TWO_SYSTEMS = FIXTURES / "two-systems.ndjson"
 OCT_1 = 1601510400  # 2020-10-01T00:00:00Z
+# The fixture's days, from its first event to its last (the report's default is the last 90).
+SEPTEMBER = ("--since", "2020-09-01", "--until", "2020-11-01")  # the fixture repositories'
+OCTOBER = ("--since", "2020-10-01", "--until", "2020-10-12")
 
 
 def keys(per_day, deployments, level, lead, changes, lead_level, ttr, incidents, ttr_level,
@@ -94,7 +99,7 @@ def keys(per_day, deployments, level, lead, changes, lead_level, ttr, incidents,
 
 
 def test_two_systems_as_json(cli: Cli) -> None:
-    result = cli("report", "--from", TWO_SYSTEMS, "--json")
+    result = cli("report", "--from", TWO_SYSTEMS, *OCTOBER, "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     # The period: the first event's day (an incident of web at 05:00 on 1 October) to the day
@@ -127,11 +132,78 @@ def test_two_systems_as_json(cli: Cli) -> None:
 def test_two_systems_as_text(cli: Cli) -> None:
     # The golden file, after a change meant to alter the text (then read it before committing):
     # .venv/bin/pulse-backfill report --from fixtures/report/two-systems.ndjson \
+    #     --since 2020-10-01 --until 2020-10-12 \
     #     > fixtures/report/two-systems.txt
-    result = cli("report", "--from", TWO_SYSTEMS)
+    result = cli("report", "--from", TWO_SYSTEMS, *OCTOBER)
     assert result.exit_code == 0, result.output
     assert result.stdout == (FIXTURES / "two-systems.txt").read_text()
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
+
+
+def test_the_last_90_days_by_default(cli: Cli) -> None:
+    # Up to --until, or up to now: today included, the 89 days before it too.
+    now = OCT_1 + 10 * DAY + 5 * HOUR  # 2020-10-11T05:00:00Z
+    by_clock = build_report(
+        read_history([], [TWO_SYSTEMS]), systems=[], since=None, until=None, now=now
+    ).to_json()
+    result = cli("report", "--from", TWO_SYSTEMS, "--until", "2020-10-12", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report == by_clock
+    assert report["period"] == {
+        "since": "2020-07-14T00:00:00Z",
+        "until": "2020-10-12T00:00:00Z",
+        "days": 90,
+    }
+    # All 9 deployments over 90 days: on 9 days (not elite), in 1 of the 4 months July to
+    # October (not high), in the one half-year (medium).
+    assert report["all"]["deployment_frequency"] == {
+        "per_day": 9 / 90,
+        "deployments": 9,
+        "level": "medium",
+    }
+    # api over its own days: from its first event, 1 October, 11 days.
+    assert report["systems"]["api"]["deployment_frequency"]["per_day"] == 3 / 11
+    # The 90 days before, to compare with: nothing, and api not backfilled then.
+    assert report["previous"]["period"] == {
+        "since": "2020-04-15T00:00:00Z",
+        "until": "2020-07-14T00:00:00Z",
+        "days": 90,
+    }
+    assert report["previous"]["all"]["deployment_frequency"] == {
+        "per_day": 0.0,
+        "deployments": 0,
+        "level": "low",
+    }
+    assert report["previous"]["systems"]["api"]["deployment_frequency"] == {
+        "per_day": None,
+        "deployments": 0,
+        "level": None,
+        "no_data": "not backfilled in this period",
+    }
+    # --since alone runs to now.
+    since = build_report(
+        read_history([], [TWO_SYSTEMS]), systems=[], since=OCT_1, until=None, now=now
+    )
+    assert (since.period.since, since.period.until) == (OCT_1, OCT_1 + 11 * DAY)
+
+
+def test_the_deployments_and_slowest_changes_of_the_period(cli: Cli) -> None:
+    report = json.loads(cli("report", "--from", TWO_SYSTEMS, *OCTOBER, "--json").stdout)
+    # d1 shipped a2 (24 h) and a1 (2 h): median 13 h; w2 its one change 30 min after it.
+    assert report["deployments"][:2] == [
+        {"system": "api", "deployment": "d1", "deployed_at": "2020-10-01T10:00:00Z",
+         "changes": 2, "median_lead_time_seconds": 13 * HOUR},
+        {"system": "web", "deployment": "w2", "deployed_at": "2020-10-02T09:00:00Z",
+         "changes": 1, "median_lead_time_seconds": 1800.0},
+    ]  # fmt: skip
+    assert len(report["deployments"]) == 9
+    # api's slowest: the two of 24 h, the earlier deployment first, then 2 h and 30 min.
+    assert [
+        (c["change"], c["deployment"], c["lead_time_seconds"])
+        for c in report["slowest_changes"]
+        if c["system"] == "api"
+    ] == [("a2", "d1", DAY), ("a4", "d3", DAY), ("a1", "d1", 2 * HOUR), ("a3", "d2", 1800)]
 
 
 def test_one_system_over_chosen_days(cli: Cli) -> None:
@@ -151,8 +223,8 @@ def test_the_store_and_its_export_say_the_same(
 ) -> None:
     export = tmp_path / "events.ndjson"
     assert cli("git", repos["linear"], "--store", store, "--output", export).exit_code == 0
-    from_store = cli("report", "--store", store, "--json")
-    from_file = cli("report", "--from", export, "--json")
+    from_store = cli("report", "--store", store, *SEPTEMBER, "--json")
+    from_file = cli("report", "--from", export, *SEPTEMBER, "--json")
     assert from_store.exit_code == from_file.exit_code == 0
     assert json.loads(from_store.stdout) == json.loads(from_file.stdout)
     assert (
@@ -189,7 +261,9 @@ def test_no_store_yet(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_a_terminal_gets_a_table_and_charts_in_80_columns() -> None:
-    report = build_report(read_history([], [TWO_SYSTEMS]), systems=[], since=None, until=None)
+    report = build_report(
+        read_history([], [TWO_SYSTEMS]), systems=[], since=None, until=None, now=OCT_1 + 11 * DAY
+    )
     out = io.StringIO()
     show(report, Console(file=out, force_terminal=True, width=80, color_system=None))
     text = out.getvalue()
@@ -199,26 +273,148 @@ def test_a_terminal_gets_a_table_and_charts_in_80_columns() -> None:
     assert max(len(line) for line in text.splitlines()) <= 80
 
 
-def test_the_html_page_loads_in_a_real_browser(cli: Cli, tmp_path: Path) -> None:
+# The page, driven in headless Chromium: a link may choose the systems (page.html#systems=api),
+# which the page's script does by clicking their boxes, as a reader would.
+
+TILE_VALUES = {
+    "deployment_frequency": "per_day",
+    "lead_time": "median_seconds",
+    "time_to_recover": "mean_seconds",
+    "change_failure_rate": "rate",
+    "rework_rate": "rate",
+}
+
+
+def test_the_page_follows_the_systems_chosen(cli: Cli, tmp_path: Path) -> None:
     page = tmp_path / "report.html"
-    result = cli("report", "--from", TWO_SYSTEMS, "--html", page)
+    result = cli(
+        "report", "--from", TWO_SYSTEMS, *OCTOBER, "--by", "week", "--html", page, "--json"
+    )
     assert result.exit_code == 0, result.output
-    dom = loaded_in_a_browser(page, tmp_path)
-    assert 'data-charts="2"' in dom  # both charts drew bars
-    assert 'data-trends="0"' in dom  # none without --by
-    assert "api" in dom
-    assert "67% (2/3)" in dom
+    report = json.loads(result.stdout)
+    every = loaded_in_a_browser(page, tmp_path)
+    api = loaded_in_a_browser(page, tmp_path, "#systems=api")
+    assert 'data-selection="api,web"' in every
+    assert 'data-selection="api"' in api
+    assert 'data-charts="5"' in every  # a chart per key
+    assert 'data-charts="5"' in api
+    # The tiles: all systems' keys, then api's, as --json gives them.
+    assert tiles(every) == {key: report["all"][key][name] for key, name in TILE_VALUES.items()}
+    assert tiles(api) == {
+        key: report["systems"]["api"][key][name] for key, name in TILE_VALUES.items()
+    }
+    assert tile_text(every, "lead_time")[:3] == ["30 min", "median of 9 changes", "elite"]
+    assert tile_text(api, "lead_time")[:3] == ["13.0 h", "median of 4 changes", "high"]
+    assert tile_text(api, "rework_rate")[:2] == [
+        "no data",
+        "no failure rule run: infer failures from the history with 'pulse-backfill git "
+        "--infer-failures reverts'",
+    ]
+    assert tile_text(api, "change_failure_rate")[3] == (
+        "no data in the previous 11 days: no deployments in this period"
+    )
+    assert tile_text(every, "deployment_frequency")[3] == "↑ from 0.00/day in the previous 11 days"
+    # The charts: a line per system and one for both, then api's alone.
+    assert legend(every, "lead_time") == ["api", "web", "all systems"]
+    assert legend(api, "lead_time") == ["api"]
+    assert 'data-traces="15"' in every
+    assert 'data-traces="5"' in api
+    # The numbers per period under each chart follow: W40 is 1 to 4 October, W41 5 to 11.
+    assert period_rows(every, "lead_time") == [
+        ["period", "days", "api", "web", "all systems"],
+        ["2020-W40", "2020-10-01 to 2020-10-04", "2.0 h high median of 3 changes",
+         "30 min elite median of 1 change", "1.2 h high median of 4 changes"],
+        ["2020-W41", "2020-10-05 to 2020-10-11", "1.0 day high median of 1 change",
+         "12 min elite median of 4 changes", "15 min elite median of 5 changes"],
+    ]  # fmt: skip
+    assert period_rows(api, "lead_time") == [
+        ["period", "days", "api"],
+        ["2020-W40", "2020-10-01 to 2020-10-04", "2.0 h high median of 3 changes"],
+        ["2020-W41", "2020-10-05 to 2020-10-11", "1.0 day high median of 1 change"],
+    ]
+    # And the drill-down: web's deployments hidden, api's 3 shown, the latest first.
+    assert shown_rows(api, "deployments-table") == [
+        ["api", "d3", "2020-10-10", "1", "1.0 day"],
+        ["api", "d2", "2020-10-03", "1", "30 min"],
+        ["api", "d1", "2020-10-01", "2", "13.0 h"],
+    ]
+    assert len(shown_rows(every, "deployments-table")) == 9
+    # What failures are known from: api's note shown, web's hidden.
+    assert '<p class="note" data-system="api">api: failures from statuspage' in api
+    assert '<p class="note" data-system="web" hidden="">web: failures from statuspage' in api
+    assert shown_rows(api, "slowest-table")[0] == ["api", "a2", "d1", "2020-10-01", "1.0 day"]
 
 
-def loaded_in_a_browser(page: Path, tmp_path: Path) -> str:
-    """The page's DOM once headless Chromium has run its script; it must fetch nothing and
-    raise no script error."""
+def test_several_systems_together_up_to_five() -> None:
+    def history(systems: int) -> History:
+        return History([Deployment(f"s{n}", "d", OCT_1 + n * HOUR, ()) for n in range(systems)])
+
+    def chosen(systems: int) -> list[tuple[str, ...]]:
+        report = build_report(history(systems), systems=[], since=None, until=None, now=OCT_1)
+        return list(report.selections)
+
+    # Three systems: each, each pair, and all three.
+    assert chosen(3) == [("s0",), ("s1",), ("s2",), ("s0", "s1"), ("s0", "s2"), ("s1", "s2"),
+                         ("s0", "s1", "s2")]  # fmt: skip
+    assert len(chosen(5)) == 2**5 - 1
+    # Six: each, and all, not 63 combinations.
+    assert chosen(6) == [*((f"s{n}",) for n in range(6)), tuple(f"s{n}" for n in range(6))]
+    # The keys of a selection of one are its system's; of all, all systems'.
+    report = build_report(
+        read_history([], [TWO_SYSTEMS]), systems=[], since=None, until=None, now=OCT_1 + 11 * DAY
+    )
+    assert report.selections[("api",)].keys == report.systems["api"]
+    assert report.selections[("api", "web")].keys == report.all
+    assert report.selections[("api", "web")].previous == report.previous_all
+
+
+def tiles(dom: str) -> dict[str, float | None]:
+    found = dict(re.findall(r'<div class="tile" id="tile-(\w+)" data-value="([^"]*)"', dom))
+    return {key: None if value == "null" else float(value) for key, value in found.items()}
+
+
+def tile_text(dom: str, key: str) -> list[str]:
+    tile = re.search(rf'<div class="tile" id="tile-{key}"[^>]*>(.*?)</div>', dom)
+    assert tile is not None
+    return [html.unescape(text) for text in re.findall(r"<p[^>]*>(.*?)</p>", tile.group(1))]
+
+
+def legend(dom: str, key: str) -> list[str]:
+    chart = re.search(rf'<div class="chart[^"]*" id="chart-{key}".*?</svg></div></div>', dom)
+    assert chart is not None
+    return re.findall(r'<text class="legendtext"[^>]*>([^<]*)</text>', chart.group(0))
+
+
+def _cells(row: str) -> list[str]:
+    cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row)
+    return [" ".join(re.sub(r"<[^>]+>", " ", cell).split()) for cell in cells]
+
+
+def period_rows(dom: str, key: str) -> list[list[str]]:
+    table = re.search(rf'<table class="periods" id="periods-{key}">(.*?)</table>', dom)
+    assert table is not None
+    return [_cells(row) for row in re.findall(r"<tr>(.*?)</tr>", table.group(1))]
+
+
+def shown_rows(dom: str, table_id: str) -> list[list[str]]:
+    table = re.search(rf'<table class="drill" id="{table_id}">(.*?)</table>', dom)
+    assert table is not None
+    return [
+        _cells(row)
+        for attributes, row in re.findall(r"<tr( [^>]*)?>(.*?)</tr>", table.group(1))
+        if "data-system" in attributes and "hidden" not in attributes
+    ]
+
+
+def loaded_in_a_browser(page: Path, tmp_path: Path, fragment: str = "") -> str:
+    """The page's DOM once headless Chromium has run its script, with `fragment` in its URL;
+    it must fetch nothing (no name resolves, and it asks for none) and raise no script error."""
     browser = shutil.which("chromium")
     if browser is None:
         if os.environ.get("PULSE_BACKFILL_REQUIRE_BROWSER"):
             pytest.fail("chromium is not installed, and .ci/run requires it")
         pytest.skip("chromium is not installed (.ci/run installs Debian's chromium)")
-    source = page.read_text()
+    source = re.sub(r"<script\b.*?</script>", "", page.read_text(), flags=re.DOTALL)
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", source)  # nothing to fetch
     assert "<link" not in source
     assert "@import" not in source
@@ -226,13 +422,15 @@ def loaded_in_a_browser(page: Path, tmp_path: Path) -> str:
         [
             browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--host-resolver-rules=MAP * ~NOTFOUND", "--window-size=1280,2000",
             f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
-            "--dump-dom", page.as_uri(),
+            "--virtual-time-budget=5000", "--dump-dom", page.as_uri() + fragment,
         ],
         capture_output=True, text=True, timeout=120, check=True,
     )  # fmt: skip
     assert "data-errors" not in run.stdout  # no script error
     assert "Uncaught" not in run.stderr
+    assert 'data-fetched="0"' in run.stdout  # nothing asked of the network, nor of the disk
     return run.stdout
 
 
@@ -258,6 +456,23 @@ def test_time_levels(seconds: float, lead: Level, recovery: Level) -> None:
 )  # fmt: skip
 def test_failure_levels(rate: float, level: Level) -> None:
     assert failure_level(rate) is level
+
+
+@pytest.mark.parametrize(
+    ("figure", "shown"),
+    [
+        (per_day(0.0), "0.00/day"),
+        (per_day(1 / 365), "0.0027/day"),  # a deployment a year is not none
+        (per_day(3 / 11), "0.27/day"),
+        (duration(59 * 60), "59 min"),
+        (duration(DAY), "1.0 day"),
+        (duration(1.5 * DAY), "1.5 days"),
+        (duration(1.04 * DAY), "1.0 day"),
+        (duration(295 * DAY), "9.7 months"),
+    ],
+)
+def test_figures_as_read(figure: str, shown: str) -> None:
+    assert figure == shown
 
 
 def test_frequency_levels_by_days_months_and_half_years() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,9 +30,17 @@ from pulse_backfill.report.keys import (
 from pulse_backfill.report.trends import Granularity, calendar_periods, trends
 from pulse_backfill.report.view import show
 from tests.conftest import Cli
-from tests.test_report import FIXTURES, histories, keys, loaded_in_a_browser
+from tests.test_report import (
+    FIXTURES,
+    SEPTEMBER,
+    histories,
+    keys,
+    loaded_in_a_browser,
+    period_rows,
+)
 
 BY_MONTH = FIXTURES / "by-month.ndjson"
+SPAN = ("--since", "2021-01-15", "--until", "2021-05-10")  # its first event's day to its last
 MIN = 60
 
 
@@ -41,7 +50,7 @@ def nothing() -> dict[str, Any]:
 
 
 def test_each_month_worked_out_by_hand(cli: Cli) -> None:
-    result = cli("report", "--from", BY_MONTH, "--by", "month", "--json")
+    result = cli("report", "--from", BY_MONTH, *SPAN, "--by", "month", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["by"] == "month"
@@ -90,7 +99,7 @@ def test_each_month_worked_out_by_hand(cli: Cli) -> None:
     )
     assert every[3:] == shop[3:]
     # Beside the periods, the whole period's keys as without --by.
-    without = json.loads(cli("report", "--from", BY_MONTH, "--json").stdout)
+    without = json.loads(cli("report", "--from", BY_MONTH, *SPAN, "--json").stdout)
     assert {k: v for k, v in report.items() if k not in ("by", "periods")} == without
     assert "periods" not in without
 
@@ -98,11 +107,60 @@ def test_each_month_worked_out_by_hand(cli: Cli) -> None:
 def test_each_month_as_text(cli: Cli) -> None:
     # The golden file, after a change meant to alter the text (then read it before committing):
     # .venv/bin/pulse-backfill report --from fixtures/report/by-month.ndjson --by month \
+    #     --since 2021-01-15 --until 2021-05-10 \
     #     > fixtures/report/by-month.txt
-    result = cli("report", "--from", BY_MONTH, "--by", "month")
+    result = cli("report", "--from", BY_MONTH, *SPAN, "--by", "month")
     assert result.exit_code == 0, result.output
     assert result.stdout == (FIXTURES / "by-month.txt").read_text()
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
+
+
+def test_the_numbers_by_period_are_those_of_json(cli: Cli) -> None:
+    text = cli("report", "--from", BY_MONTH, *SPAN, "--by", "month").stdout.splitlines()
+    report = json.loads(cli("report", "--from", BY_MONTH, *SPAN, "--by", "month", "--json").stdout)
+    months = ["2021-01", "2021-02", "2021-03", "2021-04", "2021-05"]
+    numbers = text[text.index("The numbers by month") :]
+    for name in ["billing", "shop", "all systems"]:
+        start = numbers.index(name) + 2  # its name, the header, then a row per period
+        rows = [re.split(r"\s{2,}", line) for line in numbers[start : start + len(months)]]
+        expected = [
+            [month, *_cells(p["all"] if name == "all systems" else p["systems"][name])]
+            for month, p in zip(months, report["periods"], strict=True)
+        ]
+        assert rows == expected, name
+
+
+def _cells(keys: dict[str, Any]) -> list[str]:
+    """A row of the terminal's table, from --json's figures, formatted here by hand."""
+
+    def shown(value: str | None, level: str | None) -> str:
+        return "no data" if value is None else f"{value} {level}" if level else value
+
+    def hours(seconds: float) -> str:
+        if seconds < HOUR:
+            return f"{seconds / MIN:.0f} min"
+        if seconds < DAY:
+            return f"{seconds / HOUR:.1f} h"
+        days = f"{seconds / DAY:.1f}"
+        return f"{days} day" if days == "1.0" else f"{days} days"
+
+    frequency, lead = keys["deployment_frequency"], keys["lead_time"]
+    recovery, rate = keys["time_to_recover"], keys["change_failure_rate"]
+    rework = keys["rework_rate"]
+    return [
+        shown(None if frequency["per_day"] is None else f"{frequency['per_day']:.2f}/day",
+              frequency["level"]),
+        shown(None if lead["median_seconds"] is None else hours(lead["median_seconds"]),
+              lead["level"]),
+        "no failures" if recovery.get("no_data") == "no incidents in this period"
+        else shown(None if recovery["mean_seconds"] is None else hours(recovery["mean_seconds"]),
+                   recovery["level"]),
+        shown(None if rate["rate"] is None
+              else f"{rate['rate']:.0%} ({rate['failed_deployments']}/{rate['deployments']})",
+              rate["level"]),
+        shown(None if rework["rate"] is None
+              else f"{rework['rate']:.0%} ({rework['recoveries']}/{rework['deployments']})", None),
+    ]  # fmt: skip
 
 
 def _epoch(text: str) -> int:
@@ -139,13 +197,15 @@ def test_quarters_and_months_across_a_year() -> None:
 
 
 def test_week_and_quarter_from_the_command_line(cli: Cli) -> None:
-    weeks = json.loads(cli("report", "--from", BY_MONTH, "--by", "week", "--json").stdout)
+    weeks = json.loads(cli("report", "--from", BY_MONTH, *SPAN, "--by", "week", "--json").stdout)
     starts = [p["since"][:10] for p in weeks["periods"]]
     assert starts[:2] == ["2021-01-15", "2021-01-18"]  # a Friday, then Monday
     assert starts[-1] == "2021-05-03"
     assert weeks["periods"][-1]["days"] == 7
     assert sum(p["all"]["deployment_frequency"]["deployments"] for p in weeks["periods"]) == 7
-    quarters = json.loads(cli("report", "--from", BY_MONTH, "--by", "QUARTER", "--json").stdout)
+    quarters = json.loads(
+        cli("report", "--from", BY_MONTH, *SPAN, "--by", "QUARTER", "--json").stdout
+    )
     assert [(p["since"][:10], p["days"]) for p in quarters["periods"]] == [
         ("2021-01-15", 76),
         ("2021-04-01", 39),
@@ -153,7 +213,7 @@ def test_week_and_quarter_from_the_command_line(cli: Cli) -> None:
 
 
 def test_a_period_that_is_not_one_of_them(cli: Cli) -> None:
-    result = cli("report", "--from", BY_MONTH, "--by", "year")
+    result = cli("report", "--from", BY_MONTH, *SPAN, "--by", "year")
     assert result.exit_code == 2
     assert result.stderr.splitlines()[-1] == (
         "Error: Invalid value for '--by': 'year' is not one of 'week', 'month', 'quarter'. "
@@ -211,10 +271,14 @@ def test_several_stores_report_as_one(cli: Cli, repos: dict[str, Path], tmp_path
     export = tmp_path / "release-branches.ndjson"
     assert cli("git", repos["release-branches"], "--output", export, "--dry-run").exit_code == 0
 
-    both = json.loads(cli("report", "--store", first, "--store", second, "--json").stdout)
-    alone = json.loads(cli("report", "--store", second, "--json").stdout)
+    both = json.loads(
+        cli("report", "--store", first, "--store", second, *SEPTEMBER, "--json").stdout
+    )
+    alone = json.loads(cli("report", "--store", second, *SEPTEMBER, "--json").stdout)
     assert both == alone  # what the first store holds, the second holds too: counted once
-    mixed = cli("report", "--store", first, "--from", export, "--from", export, "--json")
+    mixed = cli(
+        "report", "--store", first, "--from", export, "--from", export, *SEPTEMBER, "--json"
+    )
     assert mixed.exit_code == 0, mixed.output
     assert json.loads(mixed.stdout)["systems"] == alone["systems"]
 
@@ -233,21 +297,27 @@ def test_several_stores_from_the_environment(
 
 def test_the_trend_page_in_a_real_browser(cli: Cli, tmp_path: Path) -> None:
     page = tmp_path / "trends.html"
-    result = cli("report", "--from", BY_MONTH, "--by", "month", "--html", page)
+    result = cli("report", "--from", BY_MONTH, *SPAN, "--by", "month", "--html", page)
     assert result.exit_code == 0, result.output
     dom = loaded_in_a_browser(page, tmp_path)
-    assert 'data-trends="5"' in dom  # a chart per key, rework rate's empty (no failure rule)
-    # A point per period with a value, for shop, billing and all systems: frequency has one
-    # in every period but billing's first two, before its first deployment (13), lead time
-    # 4 + 1 + 4, recovery time 3 + 1 + 4 (March has billing's), fail rate 4 + 1 + 4.
-    points = 13 + 9 + 8 + 9
-    assert f'data-points="{points}"' in dom
-    assert f'data-tooltips="{points}"' in dom  # each with its tooltip
-    assert 'data-charts="2"' in dom  # and today's charts
-    assert (
-        "<title>shop, 2021-02 (2021-02-01 to 2021-02-28, 28 days): failed deployment recovery "
-        "time 30 min, elite; mean of 1 incident</title>"
-    ) in dom
+    assert 'data-charts="5"' in dom  # a chart per key, rework rate's empty (no failure rule)
+    # billing, shop and both: a line each in every chart.
+    assert 'data-traces="15"' in dom
+    assert period_rows(dom, "time_to_recover")[:3] == [
+        ["period", "days", "billing", "shop", "all systems"],
+        ["2021-01", "2021-01-15 to 2021-01-31", "no failures", "3.0 h high mean of 1 incident",
+         "3.0 h high mean of 1 incident"],
+        ["2021-02", "2021-02-01 to 2021-02-28", "no failures", "30 min elite mean of 1 incident",
+         "30 min elite mean of 1 incident"],
+    ]  # fmt: skip
+    # Before its first deployment, billing has no deployment frequency, and the page says why.
+    assert period_rows(dom, "deployment_frequency")[1][2] == "no data"
+    assert "no data: not backfilled in this period" in dom
+    shop = loaded_in_a_browser(page, tmp_path, "#systems=shop")
+    assert 'data-traces="5"' in shop
+    assert period_rows(shop, "time_to_recover")[1] == [
+        "2021-01", "2021-01-15 to 2021-01-31", "3.0 h high mean of 1 incident"
+    ]  # fmt: skip
 
 
 def test_a_terminal_gets_a_trend_line_per_key_in_80_columns() -> None:
@@ -260,13 +330,20 @@ def test_a_terminal_gets_a_trend_line_per_key_in_80_columns() -> None:
         history.deployments.append(Deployment("app", f"d{n}", time, (f"c{n}",)))
         if n % 40 == 0:
             history.incidents.append(Incident("app", f"i{n}", time + HOUR, time + 3 * HOUR))
-    report = build_report(history, systems=[], since=None, until=None, by=Granularity.WEEK)
+    span = Period.spanning(history)
+    assert span is not None
+    report = build_report(
+        history, systems=[], since=span.since, until=span.until, now=0, by=Granularity.WEEK
+    )
     out = io.StringIO()
     show(report, Console(file=out, force_terminal=True, width=80, color_system="standard"))
     text = out.getvalue()
     lines = Text.from_ansi(text).plain.splitlines()
     assert max(len(line) for line in lines) <= 80
     assert "2019-W01 to 2021-W24, a mark per 7 weeks; ·: nothing to compute from" in lines
+    # 129 weeks in 64 columns, 30 months in 30.
+    assert "Deployments per week (a column per 3 weeks, their sum)" in lines
+    assert "Median lead time per month" in lines
     frequency = next(line for line in lines if line.startswith("  deploy frequency"))
     marks = frequency.split()[2]
     assert len(marks) == 19  # ceil(129 / 7)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -37,7 +38,7 @@ def report_command(
             show_default=False,
             rich_help_panel=READ,
             help="Start of the period (inclusive); as git takes dates too ('90 days ago'), in "
-            "UTC. \\[default: the first event's day]",
+            "UTC. \\[default: 90 days before --until]",
         ),
     ] = None,
     until: Annotated[
@@ -46,7 +47,7 @@ def report_command(
             metavar="DATE",
             show_default=False,
             rich_help_panel=READ,
-            help="End of the period (exclusive). \\[default: the day after the last]",
+            help="End of the period (exclusive). \\[default: tomorrow, UTC: today included]",
         ),
     ] = None,
     by: Annotated[
@@ -56,7 +57,8 @@ def report_command(
             show_default=False,
             rich_help_panel=OUTPUT,
             help="Also the four keys of each calendar week (ISO, Monday first), month or "
-            "quarter (UTC), as trends. \\[default: the whole period only]",
+            "quarter (UTC), as trends. \\[default: the whole period only; the page's trends by "
+            "week, month or quarter as the period's length asks]",
             case_sensitive=False,
         ),
     ] = None,
@@ -94,7 +96,8 @@ def report_command(
             metavar="FILE",
             show_default=False,
             rich_help_panel=OUTPUT,
-            help="Write a self-contained HTML page too.",
+            help="Write a self-contained HTML page too: a tile per key, a system selector, "
+            "trend charts, and the deployments, changes and failures behind them.",
         ),
     ] = None,
 ) -> None:
@@ -113,6 +116,7 @@ def report_command(
         systems=system or [],
         since=parse_date_option(since, "--since"),
         until=parse_date_option(until, "--until"),
+        now=int(time.time()),
         by=by,
     )
     if html_file is not None:

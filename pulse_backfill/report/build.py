@@ -17,6 +17,7 @@ from pulse_backfill.errors import UsageError, read_user_file
 from pulse_backfill.pulse.events import IDENTIFIER_FIELD, EventKind
 from pulse_backfill.pulse.export import read_events
 from pulse_backfill.report.keys import (
+    DAY,
     UNKNOWN_SYSTEM,
     Deployment,
     Failure,
@@ -24,12 +25,34 @@ from pulse_backfill.report.keys import (
     History,
     Incident,
     Period,
+    Shipped,
+    SlowChange,
     Timeline,
+    midnight,
     monthly_lead_time,
+    shipped,
+    slowest_changes,
     weekly_deployments,
 )
-from pulse_backfill.report.trends import Granularity, PeriodKeys, trends
+from pulse_backfill.report.trends import Granularity, PeriodKeys, calendar_periods, trends
 from pulse_backfill.store import StoreContents, read_store
+
+DEFAULT_DAYS = 90  # Pulse's dashboards show a rolling 90-day window
+# Up to this many systems, the keys of every combination of them are computed, for the page's
+# selector; beyond, those of each system and of all (2^n grows fast).
+COMBINED_SYSTEMS = 5
+SLOWEST_CHANGES = 20  # per system
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Some systems' keys together: over the window, the window before it of the same length,
+    and each calendar period of the window."""
+
+    systems: tuple[str, ...]
+    keys: FourKeys
+    previous: FourKeys
+    periods: list[FourKeys]
 
 
 @dataclass(frozen=True)
@@ -39,16 +62,37 @@ class Report:
     all: FourKeys
     weekly_deployments: list[tuple[int, int]]
     monthly_lead_time: list[tuple[str, float | None]]
-    by: Granularity | None = None
-    periods: list[PeriodKeys] = field(default_factory=list)  # with `by`, in time order
+    by: Granularity | None = None  # as asked: the terminal's trends and --json's periods
+    periods: list[PeriodKeys] = field(default_factory=list)  # by `trend_by`, in time order
     failures: list[Failure] = field(default_factory=list)  # those of the period, in time order
+    trend_by: Granularity = Granularity.WEEK  # `by`, else chosen for the period's length
+    previous: Period | None = None  # the window of the same length just before
+    previous_systems: dict[str, FourKeys] = field(default_factory=dict)
+    previous_all: FourKeys | None = None
+    # By the systems' names, sorted: one each, all, and every combination up to
+    # COMBINED_SYSTEMS systems.
+    selections: dict[tuple[str, ...], Selection] = field(default_factory=dict)
+    deployments: list[Shipped] = field(default_factory=list)  # the period's, in time order
+    slowest: list[SlowChange] = field(default_factory=list)  # each system's, slowest first
 
     def to_json(self) -> dict[str, Any]:
         by = {} if self.by is None else {"by": str(self.by), "periods": self.periods_json()}
+        previous = (
+            {}
+            if self.previous is None or self.previous_all is None
+            else {
+                "previous": {
+                    "period": self.previous.to_json(),
+                    "systems": {n: k.to_json() for n, k in self.previous_systems.items()},
+                    "all": self.previous_all.to_json(),
+                }
+            }
+        )
         return {
             "period": self.period.to_json(),
             "systems": {name: keys.to_json() for name, keys in self.systems.items()},
             "all": self.all.to_json(),
+            **previous,
             "deployments_per_week": [
                 {"week": Period(week, week).to_json()["since"][:10], "deployments": count}
                 for week, count in self.weekly_deployments
@@ -58,6 +102,8 @@ class Report:
                 for month, median in self.monthly_lead_time
             ],
             "failures": [failure.to_json() for failure in self.failures],
+            "deployments": [deployment.to_json() for deployment in self.deployments],
+            "slowest_changes": [change.to_json() for change in self.slowest],
             **by,
         }
 
@@ -116,8 +162,11 @@ def build_report(
     systems: Sequence[str],
     since: int | None,
     until: int | None,
+    now: int,
     by: Granularity | None = None,
 ) -> Report:
+    """The report over [since, until): by default the last DEFAULT_DAYS days up to `now`, today
+    included, as Pulse's dashboards show."""
     if systems:
         unknown = sorted(set(systems) - set(history.systems))
         if unknown:
@@ -126,30 +175,73 @@ def build_report(
                 f"no events for --system {', '.join(unknown)}: the systems here are {known}"
             )
         history = history.only(systems)
-    span = Period.spanning(history)
-    if span is None:
+    if Period.spanning(history) is None:
         raise UsageError(
             "there are no deployments or incidents to report on: backfill with "
             "'pulse-backfill git' first"
         )
-    period = Period(since if since is not None else span.since, until or span.until)
+    if until is None:
+        until = midnight(now) + DAY
+    period = Period(until - DEFAULT_DAYS * DAY if since is None else since, until)
     if period.since >= period.until:
         raise UsageError("--since must be before --until")
+    previous = Period(2 * period.since - period.until, period.since)
+    trend_by = by or default_granularity(period)
+    names = history.systems
+    timelines = {name: Timeline(history.only([name])) for name in names}
+    together = Timeline(history)
     return Report(
         period=period,
-        systems={
-            name: Timeline(history.only([name])).four_keys(period) for name in history.systems
-        },
-        all=Timeline(history).four_keys(period),
+        systems={name: timeline.four_keys(period) for name, timeline in timelines.items()},
+        all=together.four_keys(period),
         weekly_deployments=weekly_deployments(history, period),
         monthly_lead_time=monthly_lead_time(history, period),
         by=by,
-        periods=[] if by is None else trends(history, period, by),
+        periods=trends(history, period, trend_by),
         failures=sorted(
             (f for f in history.failures if f.deployed_at in period),
             key=lambda f: (f.deployed_at, f.system, f.deployment),
         ),
+        trend_by=trend_by,
+        previous=previous,
+        previous_systems={name: t.four_keys(previous) for name, t in timelines.items()},
+        previous_all=together.four_keys(previous),
+        selections=_selections(history, period, previous, trend_by),
+        deployments=shipped(history, period),
+        slowest=[
+            change
+            for name in names
+            for change in slowest_changes(history.only([name]), period, SLOWEST_CHANGES)
+        ],
     )
+
+
+def default_granularity(period: Period) -> Granularity:
+    """The page's trends without --by: weeks up to half a year, months up to three years."""
+    if period.days <= 183:
+        return Granularity.WEEK
+    if period.days <= 3 * 366:
+        return Granularity.MONTH
+    return Granularity.QUARTER
+
+
+def _selections(
+    history: History, period: Period, previous: Period, by: Granularity
+) -> dict[tuple[str, ...], Selection]:
+    names = history.systems
+    sizes = range(1, len(names) + 1) if len(names) <= COMBINED_SYSTEMS else (1, len(names))
+    windows = calendar_periods(period, by)
+    selections = {}
+    for size in sizes:
+        for chosen in itertools.combinations(names, size):
+            timeline = Timeline(history.only(chosen))
+            selections[chosen] = Selection(
+                chosen,
+                timeline.four_keys(period),
+                timeline.four_keys(previous),
+                [timeline.four_keys(window) for window in windows],
+            )
+    return selections
 
 
 def _history(events: Iterable[tuple[str, EventKind, dict[str, Any]]]) -> History:

@@ -44,14 +44,21 @@ def duration(seconds: float | None) -> str:
     elif seconds < DAY:
         text = f"{seconds / HOUR:.1f} h"
     elif seconds < 60 * DAY:
-        text = f"{seconds / DAY:.1f} days"
+        text = _plural(seconds / DAY, "day")
     else:
-        text = f"{seconds / (30.44 * DAY):.1f} months"
+        text = _plural(seconds / (30.44 * DAY), "month")
     return sign + text
 
 
+def _plural(value: float, unit: str) -> str:
+    """'1.0 day', '1.5 days': singular only where the number shown is one."""
+    shown = f"{value:.1f}"
+    return f"{shown} {unit}{'' if shown == '1.0' else 's'}"
+
+
 def per_day(value: float) -> str:
-    return f"{value:.2f}/day"
+    # Under 0.01, two significant digits: a deployment in a year is 0.0027/day, not 0.00.
+    return f"{value:.2g}/day" if 0 < value < 0.005 else f"{value:.2f}/day"
 
 
 def percent(rate: float) -> str:
@@ -144,11 +151,44 @@ KEYS = (
 )
 
 
-def failure_notes(report: Report) -> list[str]:
-    """What each system's failures are known from, or why they are not: under the table."""
+# Each key's levels, written out: what a tile states beside its level.
+THRESHOLDS = {
+    "deployment_frequency": "elite: a deployment on more than half the days; high: in more "
+    "than half the months; medium: in more than half the half-years; low: fewer",
+    "lead_time": "elite under 1 hour, high under 1 week, medium under 6 months, low beyond",
+    "time_to_recover": "elite under 1 hour, high under 1 day, medium under 1 week, low beyond",
+    "change_failure_rate": "elite up to 15%, high up to 30%, low above (Pulse names no medium)",
+    "rework_rate": "DORA gives it no levels yet",
+}
+
+
+def why(key: Key, keys: FourKeys) -> str | None:
+    """Why `key` has no value in `keys`, or None where it has one."""
+    return None if key.value(keys) is not None else keys.missing.get(key.json, NO_DATA)
+
+
+def against(key: Key, now: FourKeys, before: FourKeys, days: int) -> tuple[str, bool | None]:
+    """`key` against the window of `days` days before: '↓ from 2.0 days in the previous 90
+    days', and whether that is better (None: no change, or nothing to compare)."""
+    previous = f"the previous {_count(days, 'day')}"
+    was, is_ = key.value(before), key.value(now)
+    if was is None:
+        if is_ is None and why(key, before) == why(key, now):
+            return f"nor in {previous}", None
+        return f"no data in {previous}: {why(key, before)}", None
+    if is_ is None:
+        return f"{key.shown(was)} in {previous}", None
+    change, better = direction(key, [was, is_])
+    return f"{change} in {previous}", better
+
+
+def failure_notes(report: Report, systems: Sequence[str] = ()) -> list[str]:
+    """What each system's failures (of `systems`, default all) are known from, or why they
+    are not: under the table."""
+    chosen = {n: k for n, k in report.systems.items() if not systems or n in systems}
     lines = []
-    unknown = [name for name, keys in report.systems.items() if not keys.failure_sources]
-    for name, keys in report.systems.items():
+    unknown = [name for name, keys in chosen.items() if not keys.failure_sources]
+    for name, keys in chosen.items():
         if keys.failure_sources:
             found = _count(keys.failed_deployments, "failed deployment")
             lines.append(f"{name}: failures from {', '.join(keys.failure_sources)} ({found})")

@@ -417,6 +417,88 @@ def failure_level(rate: float) -> Level:
     return Level.LOW
 
 
+@dataclass(frozen=True)
+class Shipped:
+    """A deployment of the report's period, with what it shipped."""
+
+    system: str
+    identifier: str
+    time: int
+    changes: int
+    lead_times: int  # its changes whose time is known
+    median_lead_time: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "system": self.system,
+            "deployment": self.identifier,
+            "deployed_at": rfc3339(self.time),
+            "changes": self.changes,
+            "median_lead_time_seconds": self.median_lead_time,
+        }
+
+
+@dataclass(frozen=True)
+class SlowChange:
+    """A change, the deployment that shipped it, and how long that took."""
+
+    system: str
+    change: str  # its id: the commit, for changes from git
+    deployment: str
+    deployed_at: int
+    lead_time: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "system": self.system,
+            "change": self.change,
+            "deployment": self.deployment,
+            "deployed_at": rfc3339(self.deployed_at),
+            "lead_time_seconds": self.lead_time,
+        }
+
+
+def shipped(history: History, period: Period) -> list[Shipped]:
+    """The period's deployments in time order, each with its changes' median lead time."""
+    deployments = []
+    for d in sorted(history.deployments, key=lambda d: (d.time, d.system, d.identifier)):
+        if d.time in period:
+            leads = _leads(history, d)
+            deployments.append(
+                Shipped(
+                    d.system,
+                    d.identifier,
+                    d.time,
+                    len(d.changes),
+                    len(leads),
+                    float(statistics.median(leads)) if leads else None,
+                )
+            )
+    return deployments
+
+
+def slowest_changes(history: History, period: Period, count: int) -> list[SlowChange]:
+    """The `count` changes the period's deployments shipped that took longest, slowest first
+    (ties: the earlier deployment, then the change's id)."""
+    changes = [
+        SlowChange(d.system, change, d.identifier, d.time, d.time - history.change_times[key])
+        for d in history.deployments
+        if d.time in period
+        for change in d.changes
+        if (key := (d.system, change)) in history.change_times
+    ]
+    changes.sort(key=lambda c: (-c.lead_time, c.deployed_at, c.change))
+    return changes[:count]
+
+
+def _leads(history: History, deployment: Deployment) -> list[int]:
+    return [
+        deployment.time - history.change_times[(deployment.system, change)]
+        for change in deployment.changes
+        if (deployment.system, change) in history.change_times
+    ]
+
+
 def weekly_deployments(history: History, period: Period) -> list[tuple[int, int]]:
     """(Monday, deployments that week) for every week the period touches."""
     first = midnight(period.since) - datetime.fromtimestamp(period.since, UTC).weekday() * DAY
@@ -432,11 +514,7 @@ def monthly_lead_time(history: History, period: Period) -> list[tuple[str, float
     leads: dict[tuple[int, int], list[int]] = {month: [] for month in _months(period)}
     for d in history.deployments:
         if d.time in period:
-            leads[_month(d.time)].extend(
-                d.time - history.change_times[(d.system, c)]
-                for c in d.changes
-                if (d.system, c) in history.change_times
-            )
+            leads[_month(d.time)].extend(_leads(history, d))
     return [
         (f"{year:04d}-{month:02d}", float(statistics.median(values)) if values else None)
         for (year, month), values in sorted(leads.items())

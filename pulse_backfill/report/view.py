@@ -31,7 +31,7 @@ from pulse_backfill.report.figures import (
     trend_line,
     trend_rows,
 )
-from pulse_backfill.report.keys import FourKeys, Level
+from pulse_backfill.report.keys import NO_FAILURES, FourKeys, Level
 
 CHART_HEIGHT = 8
 CHART_WIDTH = 64  # columns of bars: with the axis, the chart fits in 80 columns
@@ -64,8 +64,40 @@ def plain_text(report: Report) -> list[str]:
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
     lines += ["", *notes(report), "", *_charts(report, plain=True)]
-    if report.periods:
+    if report.by is not None:
         lines += ["", *(_plain(line) for line in trend_lines(report))]
+        lines += ["", *period_tables(report)]
+    return lines
+
+
+def period_tables(report: Report) -> list[str]:
+    """With --by, the figures behind the trend lines: per system (and all systems), a row per
+    period, as the table above; then why each "no data" is one."""
+    assert report.by is not None
+    names = [period_name(p.period, report.by) for p in report.periods]
+    lines = [f"The numbers by {report.by}"]
+    reasons: dict[str, None] = {}
+    for name, periods in trend_rows(report):
+        table = [["period", *HEADERS[1:]]] + [
+            [period, *(f"{figure} {level or ''}".strip() for figure, level in cells(keys))]
+            for period, keys in zip(names, periods, strict=True)
+        ]
+        for keys in periods:  # "no failures" says its own
+            reasons.update(dict.fromkeys(r for r in keys.missing.values() if r != NO_FAILURES))
+        widths = [max(len(row[i]) for row in table) for i in range(len(HEADERS))]
+        lines += ["", name]
+        lines += [
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            for row in table
+        ]
+    if reasons:
+        lines += [""] + [
+            wrapped
+            for reason in reasons
+            for wrapped in textwrap.wrap(
+                f"no data: {reason}", 80, subsequent_indent="  ", break_on_hyphens=False
+            )
+        ]
     return lines
 
 
@@ -94,13 +126,20 @@ def _charts(report: Report, *, plain: bool) -> list[str]:
     weeks = report.weekly_deployments
     week_labels = (day(weeks[0][0]), day(weeks[-1][0])) if weeks else ("", "")
     months = report.monthly_lead_time
-    lines = ["Deployments per week"]
+    # A column holds several weeks or months where there are more than it has columns: say so,
+    # or its heights read as one week's.
+    lines = ["Deployments per week" + _held(len(weeks), "week", "their sum")]
     lines += column_chart([float(c) for _, c in weeks], week_labels, _count, sum, plain=plain)
-    lines += ["", "Median lead time per month"]
+    lines += ["", "Median lead time per month" + _held(len(months), "month", "their mean")]
     lines += column_chart(
         [m for _, m in months], (months[0][0], months[-1][0]), duration, _mean, plain=plain
     )
     return lines
+
+
+def _held(count: int, unit: str, merged: str) -> str:
+    size = math.ceil(count / CHART_WIDTH)
+    return f" (a column per {size} {unit}s, {merged})" if size > 1 else ""
 
 
 def column_chart(
@@ -179,8 +218,9 @@ def show(report: Report, console: Console) -> None:
         "\n".join(["", *notes(report), "", ""]),
         ("\n".join(_charts(report, plain=False)), "bright_blue"),
     )
-    trends = [Text.assemble(*line) for line in trend_lines(report)] if report.periods else []
-    console.print(Group(table, charts, *([Text(), *trends] if trends else [])))
+    trends = [Text.assemble(*line) for line in trend_lines(report)] if report.by is not None else []
+    numbers = [Text(), *(Text(line) for line in period_tables(report))] if report.by else []
+    console.print(Group(table, charts, *([Text(), *trends, *numbers] if trends else [])))
 
 
 # With --by: per system, a line per key, its periods as marks coloured by their level.
