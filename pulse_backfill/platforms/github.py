@@ -94,7 +94,7 @@ def deployments(
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="statuses") as pool:
         times = list(pool.map(success, listed))
     return [
-        github_deployment(item, time, f"deployment {item.get('id')}")
+        github_deployment(item, time, "GitHub")
         for item, time in zip(listed, times, strict=True)
         if time is not None
     ]
@@ -129,7 +129,7 @@ def workflow_runs(
         if not isinstance(runs, list):
             raise FetchError(f"GitHub answered unexpectedly for the runs of {workflow}")
         for run in runs:
-            row = github_run(run, f"run {run.get('id')}")
+            row = github_run(run, "GitHub")
             if row is not None:
                 rows[row.identifier] = row
     return list(rows.values())
@@ -188,9 +188,7 @@ def releases(
                             missing=_repository(api, repo)):  # fmt: skip
         page = _items(answer.data, what)
         for item in page:
-            row = github_release(
-                item, include_prereleases=include_prereleases, where=f"release {item.get('id')}"
-            )
+            row = github_release(item, include_prereleases=include_prereleases, where="GitHub")
             if row is not None:
                 rows.append(row)
         if after is not None and page and _created(page[-1]) < after - LOOKBACK:

@@ -63,7 +63,7 @@ def deployments(
                             missing=lambda: api.not_found(f"project {project}")):  # fmt: skip
         for item in _items(answer.data, what):
             try:
-                row = gitlab_deployment(item, f"deployment {item.get('iid')}")
+                row = gitlab_deployment(item, "GitLab")
             except AnswerError as error:
                 raise FetchError(f"GitLab answered unexpectedly for {what}: {error}") from None
             if row is not None:
