@@ -119,10 +119,10 @@ def _from_platform(
     holds them exactly as a whole listing gives them."""
     name = access.repository(source.platform, repository.remote_url(), repository.label)
     after = known[-1].time if known else None
-    rows = deployment_rows(access, source, name, after=after, now=int(time.time()))
+    ids = {d.id for d in known}
+    rows = deployment_rows(access, source, name, after=after, known=ids, now=int(time.time()))
     if not known:
         return _deployed(repository, rows)
-    ids = {d.id for d in known}
     found = _deployed(repository, [row for row in rows if row.identifier not in ids])
     found.deployed = sorted([*known, *found.deployed], key=lambda d: (d.time, d.id))
     return found

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -93,17 +93,29 @@ def path_of(url: str) -> str | None:
 
 
 def deployment_rows(
-    access: PlatformAccess, source: PlatformSource, repository: str, *, after: int | None, now: int
+    access: PlatformAccess,
+    source: PlatformSource,
+    repository: str,
+    *,
+    after: int | None,
+    known: Container[str] = frozenset(),
+    now: int,
 ) -> list[ExportedDeployment]:
     """The rows `source` gives, as a CD export's: its successful deployments, each an id, a
     commit (an id or a tag) and a time. `after`: the time of the last deployment a sync knew,
-    for a re-sync to ask only for what is newer."""
+    for a re-sync to ask only for what is newer; `known`: the ids it knew (which it may leave
+    out)."""
     with access.api(source.platform) as api:
         try:
             match (source.platform, source.kind):
                 case ("github", "deployments"):
                     return github.deployments(
-                        api, repository, source.environment, after=after, workers=access.workers
+                        api,
+                        repository,
+                        source.environment,
+                        after=after,
+                        known=known,
+                        workers=access.workers,
                     )
                 case ("github", "actions"):
                     return github.workflow_runs(

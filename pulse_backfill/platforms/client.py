@@ -6,6 +6,7 @@ change costs a 304 and no quota. The only HTTP of `platforms`.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -173,11 +174,12 @@ class Api:
                 self.requests += 1
             wait = rate_limit_wait(response.status_code, response.headers, self._clock())
             if wait is not None:
-                self._pause(wait, "rate limit is reached")
+                self._pause(wait, f"{self.platform.name}'s rate limit is reached")
                 continue
             if response.status_code in _RETRIED and failures < _RETRIES:
                 failures += 1
-                self._pause(0.5 * 2 ** (failures - 1), f"answered {response.status_code}")
+                said = f"{self.platform.name} answered {response.status_code}"
+                self._pause(0.5 * 2 ** (failures - 1), said)
                 continue
             break
         if response.status_code == 304 and kept is not None:
@@ -212,10 +214,9 @@ class Api:
         """Everyone waits `seconds` (once said), unless that is past the run's budget."""
         now = self._clock()
         resume = now + seconds
-        name = self.platform.name
         if resume > self._deadline:
             raise FetchError(
-                f"{name}'s {why}: it asks to wait until {rfc3339(int(resume))}, beyond the run's "
+                f"{why}: it asks to wait until {rfc3339(int(resume))}, beyond the run's "
                 f"time budget (--retry-max-time {self._budget:g} s): run again then"
             )
         with self._lock:
@@ -224,9 +225,7 @@ class Api:
             said = self._resume_at > now  # already waiting: say only a longer wait
             self._resume_at = resume
         if not said:
-            self._say(
-                f"{name}'s {why}: waiting {seconds:.0f} s, until {rfc3339(int(resume + 0.999))}"
-            )
+            self._say(f"{why}: waiting {math.ceil(seconds)} s, until {rfc3339(math.ceil(resume))}")
 
     def _refused(
         self,

@@ -4,7 +4,7 @@ deployments of an environment, a workflow's runs, its releases, its issues with 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -64,10 +64,17 @@ def _items(answer_data: Any, what: str) -> list[Any]:
 
 
 def deployments(
-    api: Api, repo: str, environment: str, *, after: int | None, workers: int = 16
+    api: Api,
+    repo: str,
+    environment: str,
+    *,
+    after: int | None,
+    known: Container[str] = frozenset(),
+    workers: int = 16,
 ) -> list[ExportedDeployment]:
-    """The deployments of `environment` that succeeded, each at its first success. With
-    `after` (a re-sync), only those created since a day before it are asked about."""
+    """The deployments of `environment` that succeeded, each at its first success: one request
+    for each one's statuses, `workers` at once. With `after` (a re-sync), only those created
+    since a day before it and not `known` (ids a sync already has) are asked about."""
     what = f"the deployments of {repo}"
     listed: list[Any] = []
     params: dict[str, str | int] = {"environment": environment, "per_page": PAGE}
@@ -78,7 +85,11 @@ def deployments(
         if after is not None and page and _created(page[-1]) < after - LOOKBACK:
             break  # newest first: the rest were asked about before
     if after is not None:
-        listed = [item for item in listed if _created(item) >= after - LOOKBACK]
+        listed = [
+            item
+            for item in listed
+            if _created(item) >= after - LOOKBACK and str(item.get("id")) not in known
+        ]
 
     def success(item: Any) -> int | None:
         identifier = str(item.get("id"))
@@ -124,7 +135,7 @@ def workflow_runs(
     path = f"repos/{repo}/actions/workflows/{quote(workflow, safe='')}/runs"
     rows: dict[str, ExportedDeployment] = {}
     start = GITHUB_EPOCH if after is None else after - LOOKBACK
-    for answer in _runs(api, repo, workflow, path, branch, start, now):
+    for answer in _runs(api, repo, workflow, path, branch, start, None, now):
         runs = answer.data.get("workflow_runs") if isinstance(answer.data, dict) else None
         if not isinstance(runs, list):
             raise FetchError(f"GitHub answered unexpectedly for the runs of {workflow}")
@@ -136,21 +147,32 @@ def workflow_runs(
 
 
 def _runs(
-    api: Api, repo: str, workflow: str, path: str, branch: str, start: int, end: int
+    api: Api,
+    repo: str,
+    workflow: str,
+    path: str,
+    branch: str,
+    start: int,
+    end: int | None,
+    now: int,
 ) -> Iterator[Any]:
+    """The pages of runs created from `start` to `end` (None: from `start` on, a query whose
+    address stays the same from one re-sync to the next, so that it costs a 304)."""
     what = f"the runs of workflow {workflow} of {repo}"
+    created = f">={rfc3339(start)}" if end is None else f"{rfc3339(start)}..{rfc3339(end)}"
     params: dict[str, str | int] = {
         "branch": branch,
         "status": "success",
         "per_page": PAGE,
-        "created": f"{rfc3339(start)}..{rfc3339(end)}",
+        "created": created,
     }
     first = api.get(path, params, what=what, missing=lambda: _no_workflow(api, repo, workflow))
     total = first.data.get("total_count") if isinstance(first.data, dict) else None
-    if isinstance(total, int) and total > RUNS_LIMIT and end > start:
-        middle = start + (end - start) // 2
-        yield from _runs(api, repo, workflow, path, branch, start, middle)
-        yield from _runs(api, repo, workflow, path, branch, middle + 1, end)
+    last = now if end is None else end
+    if isinstance(total, int) and total > RUNS_LIMIT and last > start:
+        middle = start + (last - start) // 2
+        yield from _runs(api, repo, workflow, path, branch, start, middle, now)
+        yield from _runs(api, repo, workflow, path, branch, middle + 1, end, now)
         return
     yield first
     following = first.next
