@@ -61,6 +61,7 @@ def test_git_help_in_panels_with_examples(cli: Cli) -> None:
     assert panels == [
         "What to read",
         "Which deployments",
+        "Platform",
         "Failures",
         "The events",
         "Sending",

@@ -567,6 +567,27 @@ def test_an_empty_token_of_a_platform_not_asked_is_no_mistake(
     assert result.exit_code == 0, result.stderr
 
 
+def test_platform_options_belong_to_platform_sources(
+    cli: Cli, repos: dict[str, Path], tmp_path: Path
+) -> None:
+    path = repos["deploy-branch"]
+    result = dry(cli, path, "--deployments-from", "branch:production", "--github-repo", "o/n")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "Error: --github-repo belongs to --deployments-from github:..., not branch:production: "
+        "leave it out"
+    ]
+    # What a GitHub Actions job always sets is no mistake.
+    result = dry(
+        cli,
+        path,
+        "--deployments-from",
+        "branch:production",
+        env={"GITHUB_SERVER_URL": "https://github.com"},
+    )
+    assert result.exit_code == 0, result.stderr
+
+
 def test_missing_repository_and_workflow(
     cli: Cli, api: PlatformApi, repos: dict[str, Path], tmp_path: Path
 ) -> None:

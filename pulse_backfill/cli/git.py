@@ -182,7 +182,9 @@ def _check_source_options(
         for field in fields(group):
             if field.name == "include_prereleases" and "github:releases" in kinds:
                 continue  # which releases count, as for tags
-            if ctx.get_parameter_source(field.name) in _GIVEN:
+            given = ctx.get_parameter_source(field.name)
+            # GITHUB_SERVER_URL is set in every GitHub Actions job, whatever it asks.
+            if given in _GIVEN and not (kind == "github" and given is _ENVIRONMENT):
                 option = "--" + field.name.replace("_", "-")
                 raise UsageError(
                     f"{option} belongs to --deployments-from {source}, not {deployments_from}: "
@@ -198,7 +200,8 @@ def _kinds(deployments_from: str, repositories: Sequence[RepoSpec]) -> set[str]:
     return kinds | ({"github:releases"} & sources)
 
 
-_GIVEN = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+_ENVIRONMENT = ParameterSource.ENVIRONMENT
+_GIVEN = (ParameterSource.COMMANDLINE, _ENVIRONMENT)
 
 
 EXAMPLES = """Examples:

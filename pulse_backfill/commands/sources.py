@@ -40,7 +40,6 @@ def source_of(
         spec.deployments_from or deployments_from, rules=rules, fields=fields, option=option
     )
     if spec.tag_prefix is not None and not isinstance(source, TagSource):
-        # (--include-prereleases, which github:releases takes, is no --repos line's option.)
         raise UsageError(
             f"{where}--tag-prefix belongs to --deployments-from tags, not {source}: leave it out"
         )
