@@ -208,8 +208,8 @@ EXAMPLES = """Examples:
   pulse-backfill git ~/src/api --since 2024-01-01 --dry-run
   PULSE_API_KEY=... pulse-backfill git ~/src/api --since "90 days ago" --infer-failures reverts
   pulse-backfill git ~/src/shop --deployments-from branch:production
-  GITHUB_TOKEN=... pulse-backfill git ~/src/shop --deployments-from github:actions:deploy.yml
-  pulse-backfill git --repos repos.txt --jobs 8 --quiet --json"""
+  pulse-backfill git --repos repos.txt --jobs 8 --quiet --json
+  GITHUB_TOKEN=... pulse-backfill git . --deployments-from github:actions:deploy.yml"""
 
 
 @takes_groups
