@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -766,6 +768,35 @@ def test_github_issues_as_incidents(
         "127 incidents from GitHub octo/shop: 126 resolved to send, 1 unresolved" in result.stderr
     )
     assert TOKEN not in result.stdout + result.stderr
+    # Later: the open one was closed. A re-sync asks only for issues updated since the last
+    # listing (less five minutes), and still gives them all.
+    now = int(time.time())
+    repo.issues[1].update(state="closed", closed_at=iso(now), updated_at=iso(now))
+    api.seen.clear()
+    again = cli(
+        "incidents",
+        "github",
+        "--github-repo",
+        "octo/shop",
+        "--github-url",
+        api.github_url,
+        "--cache-dir",
+        tmp_path / "cache",
+        "--dry-run",
+        "--output",
+        "-",
+        env={"GITHUB_TOKEN": TOKEN},
+    )
+    assert again.exit_code == 0, again.stderr
+    (asked,) = api.seen
+    since = re.search(r"[?&]since=([^&]+)", asked.path)
+    assert since is not None
+    assert now - 300 - 5 <= parse_time(unquote(since[1]), "since") <= now - 300
+    assert [json.loads(line)["incident_id"] for line in again.stdout.splitlines()] == [
+        "1",
+        "2",
+        *map(str, range(5, 130)),
+    ]
 
 
 def test_gitlab_incidents(

@@ -212,7 +212,7 @@ def github_command(
         timeout=options.send.settings.timeout,
     )
     repository = access.repository("github", _origin(github.github_repo), "the working folder")
-    issues = platform_incidents(access, "github", repository, label=label, after=None)
+    issues = platform_incidents(access, "github", repository, label=label, now=int(time.time()))
     fetched = Fetched([Incident(i.identifier, i.created, i.resolved) for i in issues], [])
     _send(ctx, fetched, source="github", where=f"GitHub {repository}")
 
@@ -235,7 +235,7 @@ def gitlab_command(
         timeout=options.send.settings.timeout,
     )
     project = access.repository("gitlab", _origin(gitlab.gitlab_project), "the working folder")
-    issues = platform_incidents(access, "gitlab", project, label="", after=None)
+    issues = platform_incidents(access, "gitlab", project, label="", now=int(time.time()))
     fetched = Fetched([Incident(i.identifier, i.created, i.resolved) for i in issues], [])
     _send(ctx, fetched, source="gitlab", where=f"GitLab {project}")
 

@@ -4,6 +4,7 @@ call that turns a `github:`/`gitlab:` source into a CD export's rows."""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections.abc import Callable, Container
@@ -134,13 +135,37 @@ def deployment_rows(
             raise FetchError(f"{api.platform.name} answered unexpectedly: {error}") from None
 
 
+# How far before the last listing a re-sync asks again: clocks differ, and an issue updated
+# while the last listing was read may have been left out of it.
+RELISTED = 300
+
+
 def incidents(
-    access: PlatformAccess, platform: str, repository: str, *, label: str, after: int | None
+    access: PlatformAccess, platform: str, repository: str, *, label: str, now: int
 ) -> list[Issue]:
+    """Every incident of the repository, open and closed. The cache keeps what the last run
+    listed, so a re-sync asks only for the issues updated since (closed ones included), and
+    merges them in: a run that could not deliver leaves nothing behind for the next."""
     with access.api(platform) as api:
+        key = json.dumps([api.platform.api, repository, label, api.viewer])
+        kept = None if api.cache is None else api.cache.listing(key)
+        known: dict[str, Issue] = {}
+        after = None
+        if kept is not None:
+            document = json.loads(kept)
+            after = int(document["asked"]) - RELISTED
+            known = {i: Issue(i, int(c), None if r is None else int(r))
+                     for i, c, r in document["issues"]}  # fmt: skip
         try:
             if platform == "github":
-                return github.issues(api, repository, label, after=after)
-            return gitlab.incidents(api, repository, after=after)
+                found = github.issues(api, repository, label, after=after)
+            else:
+                found = gitlab.incidents(api, repository, after=after)
         except TableError as error:
             raise FetchError(f"{api.platform.name} answered unexpectedly: {error}") from None
+        known.update((issue.identifier, issue) for issue in found)
+        issues = list(known.values())
+        if api.cache is not None:
+            listed = [[i.identifier, i.created, i.resolved] for i in issues]
+            api.cache.keep_listing(key, json.dumps({"asked": now, "issues": listed}))
+        return issues

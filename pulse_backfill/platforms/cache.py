@@ -22,6 +22,10 @@ CREATE TABLE IF NOT EXISTS answers (
     body BLOB NOT NULL,
     next TEXT,
     PRIMARY KEY (url, viewer)
+);
+CREATE TABLE IF NOT EXISTS listings (
+    key TEXT PRIMARY KEY,
+    document TEXT NOT NULL
 )
 """
 
@@ -51,7 +55,7 @@ class AnswerCache:
             # A cache: losing its last answers to a crash costs requests, not correctness.
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=OFF")
-            self._db.execute(_SCHEMA)
+            self._db.executescript(_SCHEMA)
             self._db.commit()
         except (OSError, sqlite3.Error) as error:
             raise UsageError(
@@ -73,6 +77,19 @@ class AnswerCache:
                 "INSERT OR REPLACE INTO answers (url, viewer, etag, body, next) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (url, viewer, kept.etag, kept.body, kept.next),
+            )
+            self._db.commit()
+
+    def listing(self, key: str) -> str | None:
+        """What a source's last listing gave, as `keep_listing` kept it."""
+        with self._lock:
+            row = self._db.execute("SELECT document FROM listings WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def keep_listing(self, key: str, document: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO listings (key, document) VALUES (?, ?)", (key, document)
             )
             self._db.commit()
 

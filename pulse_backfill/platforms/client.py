@@ -123,6 +123,15 @@ class Api:
         if self._cache is not None:
             self._cache.close()
 
+    @property
+    def cache(self) -> AnswerCache | None:
+        return self._cache
+
+    @property
+    def viewer(self) -> str:
+        """Who asks: a fingerprint of the token, never the token."""
+        return self._viewer
+
     def url(self, path: str, params: Params | None = None) -> str:
         address = f"{self.platform.api.rstrip('/')}/{path.lstrip('/')}"
         return f"{address}?{urlencode(dict(params))}" if params else address
