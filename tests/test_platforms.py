@@ -556,6 +556,25 @@ def test_an_empty_token_is_a_mistake(
     assert result.stderr.splitlines() == [f"Error: {line.replace('EMPTY', str(empty))}"]
 
 
+def test_a_token_is_not_sent_in_the_clear(cli: Cli, repos: dict[str, Path], tmp_path: Path) -> None:
+    result = run_platform(
+        cli,
+        tmp_path,
+        repos["deploy-branch"],
+        "github:deployments",
+        "--github-repo",
+        "o/n",
+        "--github-url",
+        "http://github.example.com",
+        env={"GITHUB_TOKEN": TOKEN},
+    )
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "Error: --github-url http://github.example.com/api/v3 is plain http://: the token would "
+        "travel unencrypted; pass its https:// address"
+    ]
+
+
 def test_an_empty_token_of_a_platform_not_asked_is_no_mistake(
     cli: Cli, repos: dict[str, Path], tmp_path: Path
 ) -> None:

@@ -11,6 +11,7 @@ from urllib.parse import quote, urlsplit
 
 from pulse_backfill.dates import rfc3339
 from pulse_backfill.documents.deployments import ExportedDeployment
+from pulse_backfill.documents.tables import parse_time
 from pulse_backfill.errors import FetchError, UsageError
 from pulse_backfill.platforms.client import Api, Platform, Token
 from pulse_backfill.platforms.rows import (
@@ -112,8 +113,6 @@ def deployments(
 
 
 def _created(item: Any) -> int:
-    from pulse_backfill.documents.tables import parse_time
-
     return parse_time(item.get("created_at"), "a deployment's created_at")
 
 
