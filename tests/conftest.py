@@ -27,7 +27,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No CI detection, no user settings, no colour, a fixed width: outputs are exact."""
     for name in [*VARIABLES, "PULSE_API_KEY", "PULSE_BASE_URL", "PULSE_BACKFILL_STORE",
                  "PULSE_BACKFILL_JOBS", "PULSE_BACKFILL_SHARD",
-                 "PULSE_BACKFILL_GIT_TIMEOUT"]:  # fmt: skip
+                 "PULSE_BACKFILL_GIT_TIMEOUT", "GH_TOKEN", "GITHUB_TOKEN", "GITLAB_TOKEN",
+                 "GITHUB_SERVER_URL", "PULSE_BACKFILL_CACHE_DIR"]:  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "100")

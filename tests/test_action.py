@@ -42,9 +42,14 @@ def evaluate(text: str, inputs: dict[str, str]) -> str:
     return EXPRESSION.sub(value, text)
 
 
-def run_step(workspace: Path, inputs: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def run_step(
+    workspace: Path, inputs: dict[str, str], more_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The action's run step, with `inputs`, and `more_env` (what the calling step's `env:`
+    and the runner set) in its environment."""
     run = step("run")
     env = {name: evaluate(str(value), inputs) for name, value in run["env"].items()}
+    env.update(more_env or {})
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"  # the installed one
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "GITHUB_"))}
     return subprocess.run(

@@ -61,6 +61,7 @@ def test_git_help_in_panels_with_examples(cli: Cli) -> None:
     assert panels == [
         "What to read",
         "Which deployments",
+        "Platform",
         "Failures",
         "The events",
         "Sending",
@@ -68,12 +69,13 @@ def test_git_help_in_panels_with_examples(cli: Cli) -> None:
         "Options",
     ]
     examples = text[text.index("Examples:") :].splitlines()
-    assert [line.strip() for line in examples[1:5]] == [
+    assert [line.strip() for line in examples[1:6]] == [
         "pulse-backfill git ~/src/api --since 2024-01-01 --dry-run",
         'PULSE_API_KEY=... pulse-backfill git ~/src/api --since "90 days ago" --infer-failures '
         "reverts",
         "pulse-backfill git ~/src/shop --deployments-from branch:production",
         "pulse-backfill git --repos repos.txt --jobs 8 --quiet --json",
+        "GITHUB_TOKEN=... pulse-backfill git . --deployments-from github:actions:deploy.yml",
     ]
 
 

@@ -146,3 +146,66 @@ def test_the_indexed_job_runs_each_shard_once(manifest: Path, tmp_path: Path) ->
     taken = [location for store in stores for location in synced_in(store)]
     listed = [line.split()[0] for line in manifest.read_text().splitlines()]
     assert sorted(taken) == sorted(listed)  # each repository in one shard, once
+
+
+def test_the_deployments_workflow_asks_github_with_its_own_token(
+    repos: dict[str, Path], tmp_path: Path
+) -> None:
+    """The workflow's step, run as the runner would run it: a checkout whose origin is the
+    repository on GitHub, the workflow's GITHUB_TOKEN in the step's environment, GitHub (here
+    the loopback API, as GITHUB_SERVER_URL names a GitHub Enterprise Server) giving the runs of
+    its deployment workflow; run again with nothing new, it costs 304s."""
+    from fixtures.platform_api import ApiThread, GitHubRepo, PlatformApi
+
+    flow = workflow("github-actions-deployments.yml")
+    assert flow["permissions"] == {"actions": "read", "contents": "read"}
+    (uses,) = action_steps(flow["jobs"])
+    assert set(uses["with"]) <= set(ACTION["inputs"])
+    assert uses["env"] == {"GITHUB_TOKEN": "${{ secrets.GITHUB_TOKEN }}"}
+    args = uses["with"]["args"].split()
+    source = args[args.index("--deployments-from") + 1]
+    assert source.startswith("github:actions:")
+    cache = next(
+        s for s in flow["jobs"]["sync"]["steps"] if s.get("uses", "").startswith("actions/cache")
+    )
+    for kept in (uses["with"]["store"], args[args.index("--cache-dir") + 1]):
+        assert kept.startswith(cache["with"]["path"] + "/")
+    workspace = tmp_path / "workspace"
+    subprocess.run(
+        ["git", "clone", "--quiet", str(repos["deploy-branch"]), str(workspace)], check=True
+    )
+    subprocess.run(
+        ["git", "-C", str(workspace), "remote", "set-url", "origin",
+         "https://github.com/octo/shop.git"],
+        check=True,
+    )  # fmt: skip
+    token = "ghs_WORKFLOW_token_0123456789"
+    line = subprocess.run(
+        ["git", "-C", str(workspace), "log", "--first-parent", "--reverse", "--format=%H %ct",
+         "origin/production"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split("\n")  # fmt: skip
+    with ApiThread(PlatformApi()) as api:
+        api.github_token = token
+        repo = api.github["octo/shop"] = GitHubRepo(default_branch="main")
+        for entry in filter(None, line):
+            commit, committed = entry.split()
+            repo.run(source.split(":")[2], commit, int(committed) + 60, int(committed) + 600)
+        inputs = {name: str(value) for name, value in uses["with"].items() if name != "api-key"}
+        inputs["since"] = "2020-01-01"  # the fixture's history is older than the example's
+        runner = {"GITHUB_TOKEN": token, "GITHUB_SERVER_URL": api.base_url}
+        first = run_step(workspace, inputs, runner)
+        assert first.returncode == 0, first.stderr
+        summary = json.loads(first.stdout.splitlines()[-1])["repositories"][0]
+        assert summary["deployments_from"] == source
+        assert summary["deployments"]["derived"] == 3
+        assert token not in first.stdout + first.stderr
+        # The next night asks for the runs since a day before the last deployment (a new
+        # query), and the default branch again (unchanged); the night after, both are 304s.
+        for statuses in ([200, 304], [304, 304]):
+            api.seen.clear()
+            again = run_step(workspace, inputs, runner)
+            assert again.returncode == 0, again.stderr
+            summary = json.loads(again.stdout.splitlines()[-1])["repositories"][0]
+            assert summary["sync"] == "up to date"
+            assert sorted(seen.status for seen in api.seen) == statuses

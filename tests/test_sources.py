@@ -153,12 +153,14 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
         (
             ["--deployments-from", "releases"],
             "Error: --deployments-from 'releases' is not a source of deployments: pass tags, "
-            "branch:NAME or file:PATH",
+            "branch:NAME, file:PATH, github:deployments[:ENVIRONMENT], "
+            "github:actions:WORKFLOW[@BRANCH], github:releases or gitlab:deployments[:ENVIRONMENT]",
         ),
         (
             ["--deployments-from", "branch:"],
             "Error: --deployments-from 'branch:' is not a source of deployments: pass tags, "
-            "branch:NAME or file:PATH",
+            "branch:NAME, file:PATH, github:deployments[:ENVIRONMENT], "
+            "github:actions:WORKFLOW[@BRANCH], github:releases or gitlab:deployments[:ENVIRONMENT]",
         ),
         (
             ["--deployments-from", "branch:staging"],

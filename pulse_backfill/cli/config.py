@@ -33,6 +33,8 @@ FILE_NAME = "pulse-backfill.toml"
 _SECRETS = {
     "api-key": "name a file that holds it with api-key-file, or set PULSE_API_KEY",
     "token": "set it in the environment (PAGERDUTY_TOKEN)",
+    "github-token": "name a file that holds it with github-token-file, or set GITHUB_TOKEN",
+    "gitlab-token": "name a file that holds it with gitlab-token-file, or set GITLAB_TOKEN",
 }
 
 

@@ -30,6 +30,7 @@ from pulse_backfill.cli.options import (
     parse_teams,
     say_dates,
 )
+from pulse_backfill.cli.platforms import GitHubOptions, GitLabOptions, platform_access
 from pulse_backfill.commands.backfill import run_git_backfill
 from pulse_backfill.commands.runs import GitBackfillSettings
 from pulse_backfill.derive.derivation import ChangeTime, DerivationOptions
@@ -39,6 +40,9 @@ from pulse_backfill.errors import UsageError, read_user_file
 from pulse_backfill.git import process
 from pulse_backfill.git.manifest import LINE_FORMAT, RepoSpec, Shard, parse_repo_list
 from pulse_backfill.git.remote import DEFAULT_GIT_TIMEOUT, default_cache_dir
+
+# Beside the clones in --cache-dir: GitHub's and GitLab's answers and their ETags.
+API_ANSWERS = "api-answers"
 
 
 @dataclass(frozen=True)
@@ -166,15 +170,21 @@ def _check_source_options(
     ctx: typer.Context, deployments_from: str, repositories: Sequence[RepoSpec]
 ) -> None:
     """Options that belong to one source are a mistake where no repository uses it."""
-    kinds = {(spec.deployments_from or deployments_from).partition(":")[0] for spec in repositories}
+    kinds = _kinds(deployments_from, repositories)
     for group, kind, source in (
         (ReleaseTags, "tags", "tags"),
         (ExportColumns, "file", "file:PATH"),
+        (GitHubOptions, "github", "github:..."),
+        (GitLabOptions, "gitlab", "gitlab:..."),
     ):
         if kind in kinds:
             continue
         for field in fields(group):
-            if ctx.get_parameter_source(field.name) in _GIVEN:
+            if field.name == "include_prereleases" and "github:releases" in kinds:
+                continue  # which releases count, as for tags
+            given = ctx.get_parameter_source(field.name)
+            # GITHUB_SERVER_URL is set in every GitHub Actions job, whatever it asks.
+            if given in _GIVEN and not (kind == "github" and given is _ENVIRONMENT):
                 option = "--" + field.name.replace("_", "-")
                 raise UsageError(
                     f"{option} belongs to --deployments-from {source}, not {deployments_from}: "
@@ -182,14 +192,24 @@ def _check_source_options(
                 )
 
 
-_GIVEN = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+def _kinds(deployments_from: str, repositories: Sequence[RepoSpec]) -> set[str]:
+    """The kinds of source the repositories use (`tags`, `file`, `github`...), and
+    `github:releases` when one does."""
+    sources = {spec.deployments_from or deployments_from for spec in repositories}
+    kinds = {source.partition(":")[0] for source in sources}
+    return kinds | ({"github:releases"} & sources)
+
+
+_ENVIRONMENT = ParameterSource.ENVIRONMENT
+_GIVEN = (ParameterSource.COMMANDLINE, _ENVIRONMENT)
 
 
 EXAMPLES = """Examples:
   pulse-backfill git ~/src/api --since 2024-01-01 --dry-run
   PULSE_API_KEY=... pulse-backfill git ~/src/api --since "90 days ago" --infer-failures reverts
   pulse-backfill git ~/src/shop --deployments-from branch:production
-  pulse-backfill git --repos repos.txt --jobs 8 --quiet --json"""
+  pulse-backfill git --repos repos.txt --jobs 8 --quiet --json
+  GITHUB_TOKEN=... pulse-backfill git . --deployments-from github:actions:deploy.yml"""
 
 
 @takes_groups
@@ -233,7 +253,8 @@ def git_command(
             metavar="PATH",
             show_default=False,
             rich_help_panel=READ,
-            help="Where clones of repository URLs are kept between runs. "
+            help="Where clones of repository URLs (and GitHub's and GitLab's answers) are kept "
+            "between runs. "
             "\\[default: the user's cache folder]",
         ),
     ] = None,
@@ -265,7 +286,9 @@ def git_command(
             metavar="SOURCE",
             rich_help_panel=DEPLOYMENTS,
             help="Where deployments come from: tags (release tags), branch:NAME (each commit "
-            "on its first-parent line), or file:PATH|URL (a CD system's export).",
+            "on its first-parent line), file:PATH|URL (a CD system's export), "
+            "github:deployments[:ENVIRONMENT], github:actions:WORKFLOW[@BRANCH], "
+            "github:releases or gitlab:deployments[:ENVIRONMENT].",
         ),
     ] = "tags",
     since: Annotated[
@@ -290,6 +313,8 @@ def git_command(
     ] = None,
     tags: ReleaseTags = ReleaseTags(),
     export: ExportColumns = ExportColumns(),
+    github: GitHubOptions = GitHubOptions(),  # noqa: B008
+    gitlab: GitLabOptions = GitLabOptions(),  # noqa: B008
     change_time: Annotated[
         ChangeTime,
         typer.Option(
@@ -353,6 +378,15 @@ def git_command(
     reporting.check(recording)
     repositories = _repositories(repo or [], repos_file)
     _check_source_options(ctx, deployments_from, repositories)
+    kinds = _kinds(deployments_from, repositories)
+    cache = cache_dir or default_cache_dir()
+    platform = platform_access(
+        github=github if "github" in kinds else None,
+        gitlab=gitlab if "gitlab" in kinds else None,
+        cache_dir=cache / API_ANSWERS,
+        budget=sending.retry_max_time,
+        timeout=sending.timeout,
+    )
     settings = sending.settings_of(
         GitBackfillSettings,
         ctx,
@@ -362,7 +396,7 @@ def git_command(
         infer_failures=infer_failures,
         export_fields=export.fields(),
         paths=parse_paths(path, "--path"),
-        cache_dir=cache_dir or default_cache_dir(),
+        cache_dir=cache,
         git_timeout=git_timeout,
         tag_rules=tags.rules(),
         derivation=DerivationOptions(
@@ -376,6 +410,7 @@ def git_command(
         teams=parse_teams(teams),
         jobs=jobs,
         shard=None if shard is None else Shard.parse(shard),
+        platform=platform,
     )
     options = settings.derivation
     if options.since is not None and options.until is not None and options.since >= options.until:

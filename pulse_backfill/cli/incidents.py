@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -28,9 +29,17 @@ from pulse_backfill.cli.options import (
     parse_date_option,
     say_dates,
 )
+from pulse_backfill.cli.platforms import (
+    PLATFORM,
+    GitHubOptions,
+    GitLabOptions,
+    platform_access,
+)
 from pulse_backfill.commands.sending import send_events
-from pulse_backfill.errors import UsageError
-from pulse_backfill.incidents.records import FileFields, select_incidents
+from pulse_backfill.errors import PulseBackfillError, UsageError
+from pulse_backfill.git.remote import default_cache_dir
+from pulse_backfill.git.repository import Repository
+from pulse_backfill.incidents.records import FileFields, Incident, select_incidents
 from pulse_backfill.incidents.sources import (
     PAGERDUTY_API,
     Fetched,
@@ -38,7 +47,10 @@ from pulse_backfill.incidents.sources import (
     pagerduty,
     statuspage,
 )
+from pulse_backfill.platforms.access import incidents as platform_incidents
 from pulse_backfill.urls import shown_location
+
+API_ANSWERS = "api-answers"  # as `git` keeps them, in its --cache-dir
 
 incidents_app = typer.Typer(
     cls=PersistentOptionsGroup,
@@ -46,9 +58,12 @@ incidents_app = typer.Typer(
     epilog="""Examples:
   pulse-backfill incidents statuspage https://status.example.com --system api
   PAGERDUTY_TOKEN=... pulse-backfill incidents pagerduty --since "1 year ago" --service PIJ90N7
-  pulse-backfill incidents file incidents.csv --created-field opened --resolved-field closed""",
+  pulse-backfill incidents file incidents.csv --created-field opened --resolved-field closed
+  GITHUB_TOKEN=... pulse-backfill incidents github --label incident --system shop
+  GITLAB_TOKEN=... pulse-backfill incidents gitlab --gitlab-project acme/shop""",
     add_completion=False,  # as the root's: it is built on its own (cli._LAZY_GROUPS)
-    help="Backfill incidents from a status page, PagerDuty or a file; only resolved ones are sent.",
+    help="Backfill incidents from a status page, PagerDuty, GitHub or GitLab issues, or a file; "
+    "only resolved ones are sent.",
 )
 
 
@@ -162,6 +177,83 @@ def pagerduty_command(
         timeout=options.send.settings.timeout,
     )
     _send(ctx, fetched, source="pagerduty", where="PagerDuty")
+
+
+CacheDir = Annotated[
+    Path | None,
+    typer.Option(
+        envvar="PULSE_BACKFILL_CACHE_DIR",
+        metavar="PATH",
+        show_default=False,
+        rich_help_panel=PLATFORM,
+        help="Where the platform's answers and their ETags are kept between runs, so that "
+        "asking again costs 304s. \\[default: the user's cache folder]",
+    ),
+]
+
+
+@incidents_app.command("github", cls=Command)
+@takes_groups
+def github_command(
+    ctx: typer.Context,
+    label: Annotated[
+        str,
+        typer.Option(
+            metavar="LABEL",
+            rich_help_panel=PLATFORM,
+            help="Issues with this label are incidents.",
+        ),
+    ] = "incident",
+    cache_dir: CacheDir = None,
+    github: GitHubOptions = GitHubOptions(),  # noqa: B008
+) -> None:
+    """Issues with a label (not pull requests): opened at their creation, resolved when
+    closed. The repository is the working folder's origin unless --github-repo names it."""
+    options = _Options.of(ctx)
+    access = platform_access(
+        github=github,
+        gitlab=None,
+        cache_dir=(cache_dir or default_cache_dir()) / API_ANSWERS,
+        budget=options.send.settings.retry.max_time,
+        timeout=options.send.settings.timeout,
+    )
+    repository = access.repository("github", _origin(github.github_repo), "the working folder")
+    issues = platform_incidents(access, "github", repository, label=label, now=int(time.time()))
+    fetched = Fetched([Incident(i.identifier, i.created, i.resolved) for i in issues], [])
+    _send(ctx, fetched, source="github", where=f"GitHub {repository}")
+
+
+@incidents_app.command("gitlab", cls=Command)
+@takes_groups
+def gitlab_command(
+    ctx: typer.Context,
+    cache_dir: CacheDir = None,
+    gitlab: GitLabOptions = GitLabOptions(),  # noqa: B008
+) -> None:
+    """Issues of type incident: opened at their creation, resolved when closed. The project is
+    the working folder's origin unless --gitlab-project names it."""
+    options = _Options.of(ctx)
+    access = platform_access(
+        github=None,
+        gitlab=gitlab,
+        cache_dir=(cache_dir or default_cache_dir()) / API_ANSWERS,
+        budget=options.send.settings.retry.max_time,
+        timeout=options.send.settings.timeout,
+    )
+    project = access.repository("gitlab", _origin(gitlab.gitlab_project), "the working folder")
+    issues = platform_incidents(access, "gitlab", project, label="", now=int(time.time()))
+    fetched = Fetched([Incident(i.identifier, i.created, i.resolved) for i in issues], [])
+    _send(ctx, fetched, source="gitlab", where=f"GitLab {project}")
+
+
+def _origin(given: str | None) -> str | None:
+    """The working folder's origin, when the repository is not named."""
+    if given is not None:
+        return None
+    try:
+        return Repository(Path(".")).remote_url()
+    except PulseBackfillError:
+        return None
 
 
 @incidents_app.command("file", cls=Command)

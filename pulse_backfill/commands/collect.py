@@ -22,7 +22,13 @@ from pulse_backfill.commands.sync import (
 )
 from pulse_backfill.derive.derivation import DerivationOptions
 from pulse_backfill.derive.failures import FailureRules
-from pulse_backfill.derive.sources import BranchSource, DeploymentSource, FileSource, TagSource
+from pulse_backfill.derive.sources import (
+    BranchSource,
+    DeploymentSource,
+    FileSource,
+    PlatformSource,
+    TagSource,
+)
 from pulse_backfill.git.manifest import RepoSpec
 from pulse_backfill.git.remote import cache_path, is_remote, mirror, repository_name
 from pulse_backfill.git.repository import Repository
@@ -112,6 +118,7 @@ def derive_one(
                 timeout=settings.timeout,
                 rules=rules,
                 store=None if syncs is None else syncs.failures_before(origin),
+                platform=settings.platform,
             )
     report.sync = derived.mode
     report.derivation = derived.derivation
@@ -234,6 +241,8 @@ def _origin(
             how = ["branch", name]
         case FileSource(export, fields):
             how = ["file", shown_location(export), *vars(fields).values()]
+        case PlatformSource():
+            how = [str(source), source.include_prereleases]
     recipe = json.dumps(
         [
             system,

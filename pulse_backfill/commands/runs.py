@@ -23,6 +23,7 @@ from pulse_backfill.git.remote import (
     repository_name,
 )
 from pulse_backfill.git.repository import Repository
+from pulse_backfill.platforms.access import PlatformAccess
 from pulse_backfill.pulse.events import EventKind
 from pulse_backfill.urls import shown_location
 
@@ -44,6 +45,7 @@ class GitBackfillSettings(SendSettings):
     git_timeout: float = DEFAULT_GIT_TIMEOUT  # seconds a clone or fetch may make no progress
     jobs: int = 4  # repositories fetched and derived at once
     shard: Shard | None = None  # only the repositories of this shard
+    platform: PlatformAccess = field(default_factory=PlatformAccess)  # GitHub's, GitLab's
 
     def source_of(self, spec: RepoSpec) -> DeploymentSource:
         return source_of(

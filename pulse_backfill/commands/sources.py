@@ -3,6 +3,7 @@ one derivation takes (`derive.sources`)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -13,15 +14,17 @@ from pulse_backfill.derive.sources import (
     DeploymentSource,
     ExportFields,
     FileSource,
+    PlatformSource,
     TagSource,
     parse_source,
 )
-from pulse_backfill.documents.deployments import parse_export
+from pulse_backfill.documents.deployments import ExportedDeployment, parse_export
 from pulse_backfill.documents.fetch import read_document
 from pulse_backfill.documents.tables import TableError
 from pulse_backfill.errors import RepositoryError, UsageError
 from pulse_backfill.git.manifest import RepoSpec
 from pulse_backfill.git.repository import Repository
+from pulse_backfill.platforms.access import PlatformAccess, deployment_rows
 
 
 def source_of(
@@ -58,9 +61,11 @@ def find_deployments(
     *,
     known: Sequence[DeployedCommit] = (),
     timeout: float,
+    platform: PlatformAccess | None = None,
 ) -> FoundDeployments:
     """Every deployment of `source`, in deployment order. `known`: what the last sync found,
-    so a deploy branch's line is listed from there on."""
+    so a deploy branch's line is listed from there on, and a platform is asked only for what
+    is newer. `platform`: how to ask GitHub or GitLab."""
     match source:
         case TagSource(rules):
             tags, warnings = repository.read_tags()
@@ -77,6 +82,8 @@ def find_deployments(
             return FoundDeployments(deployed if whole else [*known, *deployed])
         case FileSource():
             return _exported(repository, source, timeout)
+        case PlatformSource():
+            return _from_platform(repository, source, platform or PlatformAccess(), known)
 
 
 def _branch_tip(repository: Repository, source: BranchSource) -> str:
@@ -97,6 +104,32 @@ def _exported(repository: Repository, source: FileSource, timeout: float) -> Fou
         rows = parse_export(text, source.fields, csv_hint=csv_hint)
     except TableError as error:
         raise UsageError(f"--deployments-from {source}: {error}") from None
+    return _deployed(repository, rows)
+
+
+def _from_platform(
+    repository: Repository,
+    source: PlatformSource,
+    access: PlatformAccess,
+    known: Sequence[DeployedCommit],
+) -> FoundDeployments:
+    """A platform's deployments, as a CD export's rows. In a re-sync, only those the platform
+    gives since the last known one are asked for, and added to the known ones: the sync point
+    holds them exactly as a whole listing gives them."""
+    name = access.repository(source.platform, repository.remote_url(), repository.label)
+    after = known[-1].time if known else None
+    ids = {d.id for d in known}
+    rows = deployment_rows(access, source, name, after=after, known=ids, now=int(time.time()))
+    if not known:
+        return _deployed(repository, rows)
+    found = _deployed(repository, [row for row in rows if row.identifier not in ids])
+    found.deployed = sorted([*known, *found.deployed], key=lambda d: (d.time, d.id))
+    return found
+
+
+def _deployed(repository: Repository, rows: Sequence[ExportedDeployment]) -> FoundDeployments:
+    """The rows' deployments in deployment order (time, then id); a row whose commit is not in
+    the repository is skipped with a warning."""
     found = FoundDeployments([])
     for row, commit in zip(rows, repository.commits_named([r.commit for r in rows]), strict=True):
         if commit is None:

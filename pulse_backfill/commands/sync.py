@@ -43,6 +43,7 @@ from pulse_backfill.derive.reach import Reach
 from pulse_backfill.derive.sources import DeploymentSource
 from pulse_backfill.errors import UsageError
 from pulse_backfill.git.repository import Repository
+from pulse_backfill.platforms.access import PlatformAccess
 
 
 class SyncMode(StrEnum):
@@ -98,6 +99,7 @@ def derive_repository(
     timeout: float = 30.0,
     rules: FailureRules = NO_RULES,
     store: FailuresBefore | None = None,
+    platform: PlatformAccess | None = None,
 ) -> RepositoryDerivation:
     """The repository's deployments; only those after `previous` when the history allows.
 
@@ -105,10 +107,11 @@ def derive_repository(
     asked only when there are new deployments to derive. `on_deployment`: see `derive`.
     `on_read` is told how many commits of git's log were read so far, every few thousand.
     `timeout`: for a deployments export at a URL. `rules`: the failures to look for; in a
-    re-sync, `store` says what the earlier syncs found.
+    re-sync, `store` says what the earlier syncs found. `platform`: how to ask GitHub or
+    GitLab, for their sources.
     """
     known = previous.deployments if previous is not None else ()
-    found = find_deployments(repository, source, known=known, timeout=timeout)
+    found = find_deployments(repository, source, known=known, timeout=timeout, platform=platform)
     if not found.deployed and not found.tags and not repository.has_commits():
         raise UsageError(f"{repository.path} has no commits yet: nothing to backfill")
     deployed = before_until(found.deployed, options)

@@ -117,6 +117,16 @@ class Repository:
             commits.append((commit_id, int(author_time)))
         return commits
 
+    def remote_url(self, name: str = "origin") -> str | None:
+        """The URL of the remote `name`, as its config says (None when it has none)."""
+        try:
+            url = process.run(
+                ["git", "--git-dir", self.git_dir, "config", "--get", f"remote.{name}.url"]
+            )
+        except GitCommandError:
+            return None
+        return url.decode().strip() or None
+
     def has_commits(self) -> bool:
         return bool(self._git("rev-list", "-n", "1", "--all").strip())
 
