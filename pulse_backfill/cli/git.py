@@ -207,7 +207,6 @@ _GIVEN = (ParameterSource.COMMANDLINE, _ENVIRONMENT)
 EXAMPLES = """Examples:
   pulse-backfill git ~/src/api --since 2024-01-01 --dry-run
   PULSE_API_KEY=... pulse-backfill git ~/src/api --since "90 days ago" --infer-failures reverts
-  pulse-backfill git ~/src/shop --deployments-from branch:production
   pulse-backfill git --repos repos.txt --jobs 8 --quiet --json
   GITHUB_TOKEN=... pulse-backfill git . --deployments-from github:actions:deploy.yml"""
 

@@ -59,6 +59,11 @@ class PanelledHelp:
             console.print(Padding(Text(command.epilog), 1))
 
 
+def examples(*lines: str) -> str:
+    """A command's examples, as its help ends with them."""
+    return "Examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
 class Command(PanelledHelp, TyperCommand):
     pass
 

@@ -17,7 +17,7 @@ from pulse_backfill.cli.display import (
     done_line,
     failure_lines,
 )
-from pulse_backfill.cli.help import Command
+from pulse_backfill.cli.help import Command, examples
 from pulse_backfill.cli.options import (
     TEXT,
     PersistentOptionsGroup,
@@ -56,7 +56,6 @@ incidents_app = typer.Typer(
     cls=PersistentOptionsGroup,
     no_args_is_help=True,
     epilog="""Examples:
-  pulse-backfill incidents statuspage https://status.example.com --system api
   PAGERDUTY_TOKEN=... pulse-backfill incidents pagerduty --since "1 year ago" --service PIJ90N7
   pulse-backfill incidents file incidents.csv --created-field opened --resolved-field closed
   GITHUB_TOKEN=... pulse-backfill incidents github --label incident --system shop
@@ -123,7 +122,14 @@ def _incidents(
     ctx.obj = _Options(SendOptions(settings, reporting, system or None), start, end)
 
 
-@incidents_app.command("statuspage", cls=Command)
+@incidents_app.command(
+    "statuspage",
+    cls=Command,
+    epilog=examples(
+        "pulse-backfill incidents statuspage https://status.example.com --system api",
+        "pulse-backfill incidents statuspage https://status.example.com --dry-run --output -",
+    ),
+)
 def statuspage_command(
     ctx: typer.Context,
     url: Annotated[
@@ -140,7 +146,14 @@ def statuspage_command(
     _send(ctx, fetched, source="statuspage", where=shown_location(url))
 
 
-@incidents_app.command("pagerduty", cls=Command)
+@incidents_app.command(
+    "pagerduty",
+    cls=Command,
+    epilog=examples(
+        'PAGERDUTY_TOKEN=... pulse-backfill incidents pagerduty --since "1 year ago"',
+        "pulse-backfill incidents pagerduty --since 2024-01-01 --service PIJ90N7",
+    ),
+)
 def pagerduty_command(
     ctx: typer.Context,
     token: Annotated[
@@ -192,7 +205,14 @@ CacheDir = Annotated[
 ]
 
 
-@incidents_app.command("github", cls=Command)
+@incidents_app.command(
+    "github",
+    cls=Command,
+    epilog=examples(
+        "GITHUB_TOKEN=... pulse-backfill incidents github --label incident --github-repo acme/shop",
+        'pulse-backfill incidents github --label sev1 --since "90 days ago" --dry-run --output -',
+    ),
+)
 @takes_groups
 def github_command(
     ctx: typer.Context,
@@ -223,7 +243,14 @@ def github_command(
     _send(ctx, fetched, source="github", where=f"GitHub {repository}")
 
 
-@incidents_app.command("gitlab", cls=Command)
+@incidents_app.command(
+    "gitlab",
+    cls=Command,
+    epilog=examples(
+        "GITLAB_TOKEN=... pulse-backfill incidents gitlab --gitlab-project acme/shop",
+        "pulse-backfill incidents gitlab --gitlab-url https://gitlab.example.com",
+    ),
+)
 @takes_groups
 def gitlab_command(
     ctx: typer.Context,
@@ -256,7 +283,15 @@ def _origin(given: str | None) -> str | None:
         return None
 
 
-@incidents_app.command("file", cls=Command)
+@incidents_app.command(
+    "file",
+    cls=Command,
+    epilog=examples(
+        "pulse-backfill incidents file incidents.csv --created-field opened \\",
+        "    --resolved-field closed",
+        "pulse-backfill incidents file https://ops.example.com/incidents.json --system api",
+    ),
+)
 def file_command(
     ctx: typer.Context,
     location: Annotated[

@@ -12,7 +12,7 @@ import typer
 
 from pulse_backfill.cli.declare import takes_groups
 from pulse_backfill.cli.display import Display, delivery_lines, done_line, failure_lines
-from pulse_backfill.cli.help import Command, Group
+from pulse_backfill.cli.help import Command, Group, examples
 from pulse_backfill.cli.options import (
     TEXT,
     Number,
@@ -53,7 +53,13 @@ push_app = typer.Typer(
     help="Push single events, as the standard CLI (pulse-event-cli) does, or a reviewed export.",
 )
 git_app = typer.Typer(
-    cls=Group, no_args_is_help=True, help="Push events worked out from git history."
+    cls=Group,
+    no_args_is_help=True,
+    help="Push events worked out from git history.",
+    epilog=examples(
+        "pulse-backfill push git deployment --previous-deployment-ref v1.2.2 \\",
+        '    --identifier v1.2.3 --timestamp "$(date +%s)"',
+    ),
 )
 push_app.add_typer(git_app, name="git")
 
@@ -98,7 +104,14 @@ def _push(
     ctx.obj = SendOptions(sending.settings(ctx), reporting, system or None)
 
 
-@push_app.command("change", cls=Command)
+@push_app.command(
+    "change",
+    cls=Command,
+    epilog=examples(
+        'pulse-backfill push change --identifier "$SHA" --timestamp "$(date +%s)"',
+        'pulse-backfill push change --identifier "$SHA" --timestamp 1602253523 --system api',
+    ),
+)
 def change_command(
     ctx: typer.Context,
     identifier: Identifier,
@@ -123,7 +136,14 @@ def change_command(
     )
 
 
-@push_app.command("deployment", cls=Command)
+@push_app.command(
+    "deployment",
+    cls=Command,
+    epilog=examples(
+        'pulse-backfill push deployment --identifier 1.2.3 --timestamp "$(date +%s)" SHA1 SHA2',
+        "pulse-backfill push deployment --identifier 1.2.3 --timestamp 1602253523 --teams web SHA1",
+    ),
+)
 def deployment_command(
     ctx: typer.Context,
     identifier: Identifier,
@@ -156,7 +176,14 @@ def deployment_command(
     _send(ctx, [event])
 
 
-@push_app.command("incident", cls=Command)
+@push_app.command(
+    "incident",
+    cls=Command,
+    epilog=examples(
+        "pulse-backfill push incident --identifier INC-7 --timestampCreated 1602253523 \\",
+        "    --timestampResolved 1602257123",
+    ),
+)
 def incident_command(
     ctx: typer.Context,
     identifier: Identifier,
@@ -195,7 +222,15 @@ def incident_command(
     _send(ctx, [event])
 
 
-@push_app.command("events", cls=Command)
+@push_app.command(
+    "events",
+    cls=Command,
+    epilog=examples(
+        "pulse-backfill git ~/src/api --dry-run --output events.ndjson",
+        "pulse-backfill push events events.ndjson",
+        "pulse-backfill push events - < events.ndjson",
+    ),
+)
 def events_command(
     ctx: typer.Context,
     file: Annotated[
@@ -217,7 +252,16 @@ def events_command(
     _send(ctx, read_events(text, source, SendOptions.of(ctx).system))
 
 
-@git_app.command("deployment", cls=Command)
+@git_app.command(
+    "deployment",
+    cls=Command,
+    epilog=examples(
+        "pulse-backfill push git deployment --previous-deployment-ref v1.2.2 \\",
+        '    --identifier v1.2.3 --timestamp "$(date +%s)"',
+        "pulse-backfill push git deployment --previous-deployment-ref v1.2.2 \\",
+        "    --identifier v1.2.3 --timestamp 1602253523 --dry-run services/api",
+    ),
+)
 def git_deployment_command(
     ctx: typer.Context,
     previous_deployment_ref: Annotated[
