@@ -584,3 +584,25 @@ def test_each_system_over_its_own_span(cli: Cli, repos: dict[str, Path], store: 
     assert frequency["per_day"] == 11 / 25
     assert report["period"]["days"] == 41
     assert report["systems"]["linear"]["deployment_frequency"]["per_day"] == 5 / 41
+
+
+def test_a_window_without_deployments_says_where_they_are(
+    cli: Cli, repos: dict[str, Path], store: Path
+) -> None:
+    # The fixture's releases are from 2020: the last 90 days hold none of them.
+    assert cli("git", repos["linear"], "--store", store).exit_code == 0
+    hint = (
+        "No deployment in this period: the history's are from 2020-09-04 to before 2020-10-15; "
+        "pass --since 2020-09-04 --until 2020-10-15 to report on them"
+    )
+    assert json.loads(cli("report", "--store", store, "--json").stdout)["hint"] == hint
+    shown = " ".join(line.strip() for line in cli("report", "--store", store).stdout.splitlines())
+    assert hint in shown
+    within = cli("report", "--store", store, "--since", "2020-09-04", "--until", "2020-10-15")
+    assert "No deployment in this period" not in within.stdout
+    assert (
+        json.loads(cli("report", "--store", store, "--since", "2020-09-04", "--json").stdout)[
+            "hint"
+        ]
+        is None
+    )

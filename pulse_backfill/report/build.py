@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
+from pulse_backfill.dates import rfc3339
 from pulse_backfill.derive.failures import parse_rules
 from pulse_backfill.errors import UsageError, read_user_file
 from pulse_backfill.pulse.events import IDENTIFIER_FIELD, EventKind
@@ -74,6 +75,8 @@ class Report:
     selections: dict[tuple[str, ...], Selection] = field(default_factory=dict)
     deployments: list[Shipped] = field(default_factory=list)  # the period's, in time order
     slowest: list[SlowChange] = field(default_factory=list)  # each system's, slowest first
+    # Where the history's deployments are, when the period holds none of them.
+    hint: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         by = {} if self.by is None else {"by": str(self.by), "periods": self.periods_json()}
@@ -102,6 +105,7 @@ class Report:
                 for month, median in self.monthly_lead_time
             ],
             "failures": [failure.to_json() for failure in self.failures],
+            "hint": self.hint,
             "deployments": [deployment.to_json() for deployment in self.deployments],
             "slowest_changes": [change.to_json() for change in self.slowest],
             **by,
@@ -186,6 +190,14 @@ def build_report(
     if period.since >= period.until:
         raise UsageError("--since must be before --until")
     previous = Period(2 * period.since - period.until, period.since)
+    hint = None
+    deployed = sorted(d.time for d in history.deployments)
+    if deployed and not any(time in period for time in deployed):
+        first, after = rfc3339(deployed[0])[:10], rfc3339(midnight(deployed[-1]) + DAY)[:10]
+        hint = (
+            f"No deployment in this period: the history's are from {first} to before {after}; "
+            f"pass --since {first} --until {after} to report on them"
+        )
     trend_by = by or default_granularity(period)
     names = history.systems
     timelines = {name: Timeline(history.only([name])) for name in names}
@@ -213,6 +225,7 @@ def build_report(
             for name in names
             for change in slowest_changes(history.only([name]), period, SLOWEST_CHANGES)
         ],
+        hint=hint,
     )
 
 

@@ -78,6 +78,7 @@ def html_page(report: Report) -> str:
             f"From {day(report.period.since)} to {day(report.period.until - DAY)}, compared "
             f"with the {_days(report.period.days)} before ({day(compared.since)} to "
             f"{day(compared.until - DAY)}); the trends by {report.trend_by}."
+            + (f" {report.hint}." if report.hint else "")
         ),
         choices="".join(
             f"<label class='choice'><input type='checkbox' name='system' "

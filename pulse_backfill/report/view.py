@@ -109,7 +109,7 @@ def notes(report: Report) -> list[str]:
     80 columns."""
     lines = [
         wrapped
-        for note in [*failure_notes(report), NAMES]
+        for note in [*([report.hint] if report.hint else []), *failure_notes(report), NAMES]
         for wrapped in textwrap.wrap(note, 80, subsequent_indent="  ", break_on_hyphens=False)
     ]
     failures = report.failures
