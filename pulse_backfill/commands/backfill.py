@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from pulse_backfill.commands.sending import (
     ndjson,
     open_store,
 )
+from pulse_backfill.delivery.cancel import Cancel
 from pulse_backfill.delivery.outcomes import DeliveryReport, Undelivered
 from pulse_backfill.derive.derivation import Status
 from pulse_backfill.errors import PulseBackfillError, StoreError
@@ -91,7 +91,7 @@ class Summary(SendSummary):
 def run_git_backfill(
     settings: GitBackfillSettings,
     listener: RunListener,
-    cancel: threading.Event | None = None,
+    cancel: Cancel | None = None,
 ) -> Summary:
     """Derive, record, deliver. Setting `cancel` stops starting new requests (Ctrl-C).
 
@@ -104,7 +104,7 @@ def run_git_backfill(
     the others go on.
     """
     started = time.monotonic()
-    cancel = cancel or threading.Event()
+    cancel = cancel or Cancel()
     with ExitStack() as stack:
         # Take the store first: a rival run is reported before any work is done.
         store = open_store(settings, listener, stack)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
@@ -13,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, Self
 
+from pulse_backfill.delivery.cancel import Cancel
 from pulse_backfill.delivery.outcomes import DeliveryListener, DeliveryReport, Undelivered
 from pulse_backfill.delivery.policy import RetryPolicy
 from pulse_backfill.errors import UsageError
@@ -135,7 +135,7 @@ def send_events(
     settings: SendSettings,
     events: Sequence[Event],
     listener: SendListener,
-    cancel: threading.Event | None = None,
+    cancel: Cancel | None = None,
     *,
     origin: str | None = None,
 ) -> SendSummary:
@@ -156,7 +156,7 @@ def send_events(
             if settings.api_key:
                 target = store.target(settings.base_url, settings.api_key)
                 summary.delivery = deliver(
-                    settings, store, target, events, rows, listener, cancel or threading.Event()
+                    settings, store, target, events, rows, listener, cancel or Cancel()
                 )
             else:
                 summary.waiting = store.count_waiting(rows)
@@ -171,7 +171,7 @@ def deliver(
     events: Sequence[Event],
     row_ids: Sequence[int],
     listener: SendListener,
-    cancel: threading.Event,
+    cancel: Cancel,
 ) -> DeliveryReport:
     """Deliver to the target what it has not acknowledged, under the settings' policy.
 
