@@ -6,7 +6,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -18,9 +18,9 @@ from pulse_backfill.commands.collect import (
 )
 from pulse_backfill.commands.runs import GitBackfillSettings, RepoReport
 from pulse_backfill.commands.sending import (
+    Delivery,
     SendListener,
     SendSummary,
-    deliver,
     ndjson,
     open_store,
 )
@@ -119,6 +119,7 @@ def run_git_backfill(
         target = None
         if store is not None and settings.api_key:
             target = store.target(settings.base_url, settings.api_key)
+        delivery = stack.enter_context(closing(Delivery(settings, listener, cancel)))
         # Deriving only what is new needs the store's word on what was, and every event for
         # --output and --force.
         resync = store is not None and settings.output is None and not settings.force
@@ -171,7 +172,7 @@ def run_git_backfill(
             # server that stays down) later ones are still recorded, for the next run.
             stopped = summary.delivery is not None and summary.delivery.stopped is not None
             if store is not None and target is not None and events and not stopped:
-                report_of_one = deliver(settings, store, target, events, rows, listener, cancel)
+                report_of_one = delivery.deliver(store, target, events, rows)
                 summary.delivery = merge(summary.delivery, report_of_one)
             elif stopped:
                 summary.delivery = merge(summary.delivery, _not_sent(events))

@@ -85,6 +85,9 @@ class IngestionClient:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
         await self._client.aclose()
 
     def url(self, system: str | None) -> str:
