@@ -62,7 +62,7 @@ class IngestionClient:
                 return aiohttp.ClientSession(connector=connector, middlewares=(self._sent_as_is,))
 
             transport = AiohttpTransport(
-                verify=tls,
+                verify=tls,  # else it loads certifi's bundle, for a session it does not make
                 client=session,
                 proxy=_checked_proxy(environment_proxy(self._endpoint)),
             )
