@@ -7,9 +7,9 @@ machine, then for each added latency and --concurrency measures the events per s
 `pulse-backfill git` delivers (the delivery phase; derivation is timed by bench_derive.py).
 Beside it runs a replica of today's way, the integration guide's script: a shell loop that
 starts one process per event (curl), each with a fresh connection, over a sample of the events.
-With --network stock (or both), the same delivery goes over the stock httpx.AsyncClient (one
-client, its pool sized by --concurrency, httpx's own network backend) instead of the client's
-own connections (pulse_backfill.delivery.network): the figures that decide whether they stay.
+The client is httpx's AsyncClient over aiohttp's connections (httpx-aiohttp's transport). With
+--network stock (or both), the same client goes over httpx's own transport (httpcore on anyio,
+its pool sized by --concurrency) instead: the figures that decide which one delivers.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -44,25 +45,13 @@ KEY = "bench-key"
 
 
 class StockClient(client_module.IngestionClient):
-    """The same requests, over one stock httpx.AsyncClient."""
+    """The same client over httpx's own transport (httpcore on anyio), its pool sized by
+    --concurrency, in place of aiohttp's connections."""
 
-    def __init__(self, *, concurrency: int = 1, timeout: float = 30.0, **kwargs: object) -> None:
-        super().__init__(concurrency=1, timeout=timeout, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *, concurrency: int = 1, **kwargs: Any) -> None:
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        self._client = httpx.AsyncClient(
-            headers=self._headers, timeout=timeout, limits=limits, follow_redirects=False
-        )
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self._client.aclose()
-        await super().__aexit__(*exc_info)
-
-    async def send(self, event: Event) -> client_module.Answer:
-        try:
-            response = await self._client.post(self.url(event.system), content=event.encode())
-        except httpx.HTTPError as error:
-            return client_module.Answer(None, str(error))
-        return client_module.Answer(response.status_code, None if response.is_success else "!")
+        transport = httpx.AsyncHTTPTransport(limits=limits)
+        super().__init__(concurrency=concurrency, transport=transport, **kwargs)
 
 
 class Timer(Display):

@@ -133,6 +133,27 @@ def test_sigterm_with_requests_that_never_end_still_ends_within_seconds(
     assert len(bodies) - len(set(bodies)) <= 8  # at most those in flight at SIGTERM
 
 
+def test_sigterm_during_a_long_retry_after_ends_the_run_at_once(
+    cli: Cli, big_repo: Path, server: IngestionServer, store: Path
+) -> None:
+    # The first event is told to come back in 100 s (within its 120 s): the run waits, with
+    # nothing in flight, until SIGTERM, which must end the wait rather than be looked for later.
+    server.faults.append(Fault(429, headers=(("retry-after", "100"),)))
+    process = run_in_background(big_repo, server, store, 8)
+    deadline = time.monotonic() + 30
+    while not server.requests:
+        assert time.monotonic() < deadline, "the run never got going"
+        time.sleep(0.01)
+    time.sleep(0.3)
+    stopped = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 143
+    assert time.monotonic() - stopped < 5  # nothing was in flight: no grace to wait out
+    assert "Interrupted: what was not acknowledged goes with the next run." in stderr.splitlines()
+    assert len(server.requests) == 1
+
+
 def test_quiet_shows_what_went_wrong_and_nothing_else(
     cli: Cli, repos: dict[str, Path], server: IngestionServer, store: Path
 ) -> None:

@@ -162,3 +162,40 @@ def test_a_connection_the_server_closed_while_idle_is_replaced_not_failed() -> N
         answers = asyncio.run(two_requests_a_pause_apart(server.base_url))
         assert answers == [Answer(202), Answer(202)]
         assert [request.json()["change_id"] for request in server.requests] == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "detail"),
+    [
+        (b"HELLO\r\n\r\n", "RemoteProtocolError: Bad status line: Expected HTTP/, RTSP/ or ICE/:"),
+        (b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n", "RemoteProtocolError: Invalid header token:"),
+        (b"", "NetworkError: Server disconnected"),
+    ],
+)
+def test_an_answer_that_is_not_http_is_a_failed_attempt_told_without_the_key(
+    answer: bytes, detail: str
+) -> None:
+    # A loopback server that reads the request, writes `answer` and hangs up.
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    async def one_attempt() -> Answer:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with (
+            server,
+            IngestionClient(
+                base_url=f"http://127.0.0.1:{port}", api_key=KEY, environment="_unknown_"
+            ) as client,
+        ):
+            return await client.send(change_event("a" * 40, 0, system=None))
+
+    got = asyncio.run(one_attempt())
+    assert got.status is None
+    assert got.detail.startswith(detail)
+    assert KEY not in got.detail
+    assert not got.untrusted
+    assert not got.tls_failed

@@ -19,6 +19,7 @@ from typer._click.types import ParamType
 from pulse_backfill.cli.help import Group
 from pulse_backfill.commands.sending import DEFAULT_CONCURRENCY, SendSettings
 from pulse_backfill.dates import is_relative, parse_date, rfc3339
+from pulse_backfill.delivery.cancel import Cancel
 from pulse_backfill.delivery.policy import RetryPolicy
 from pulse_backfill.errors import UsageError, read_user_file
 from pulse_backfill.pulse.endpoint import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, check_base_url
@@ -348,7 +349,7 @@ def parse_teams(value: str | None) -> tuple[str, ...]:
     return tuple(team.strip() for team in value.split(",") if team.strip())
 
 
-class Interruption(threading.Event):
+class Interruption(Cancel):
     """Set by Ctrl-C or SIGTERM (what cron, systemd, CI runners and Kubernetes send before they
     kill): no new requests start, those in flight finish. `signal` says which came."""
 

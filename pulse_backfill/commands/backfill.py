@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter, deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -24,12 +23,13 @@ from pulse_backfill.commands.runs import (
     default_system,
 )
 from pulse_backfill.commands.sending import (
+    Delivery,
     SendListener,
     SendSummary,
-    deliver,
     ndjson,
     open_store,
 )
+from pulse_backfill.delivery.cancel import Cancel
 from pulse_backfill.delivery.outcomes import DeliveryReport, Undelivered
 from pulse_backfill.derive.derivation import Status
 from pulse_backfill.errors import PulseBackfillError, StoreError
@@ -97,7 +97,7 @@ class Summary(SendSummary):
 def run_git_backfill(
     settings: GitBackfillSettings,
     listener: RunListener,
-    cancel: threading.Event | None = None,
+    cancel: Cancel | None = None,
 ) -> Summary:
     """Derive, record, deliver. Setting `cancel` stops starting new requests (Ctrl-C).
 
@@ -110,7 +110,7 @@ def run_git_backfill(
     the others go on.
     """
     started = time.monotonic()
-    cancel = cancel or threading.Event()
+    cancel = cancel or Cancel()
     with ExitStack() as stack:
         # Take the store first: a rival run is reported before any work is done.
         store = open_store(settings, listener, stack)
@@ -126,6 +126,7 @@ def run_git_backfill(
         target = None
         if store is not None and settings.api_key:
             target = store.target(settings.base_url, settings.api_key)
+        delivery = stack.enter_context(closing(Delivery(settings, listener, cancel)))
         # Deriving only what is new needs the store's word on what was, and every event for
         # --output and --force.
         resync = store is not None and settings.output is None and not settings.force
@@ -184,7 +185,7 @@ def run_git_backfill(
             stopped = summary.delivery is not None and summary.delivery.stopped is not None
             if store is not None and target is not None and events and not stopped:
                 listener.repository_phase(report, "sending", 0, len(events))
-                report_of_one = deliver(settings, store, target, events, rows, listener, cancel)
+                report_of_one = delivery.deliver(store, target, events, rows)
                 summary.delivery = merge(summary.delivery, report_of_one)
             elif stopped:
                 summary.delivery = merge(summary.delivery, _not_sent(events))

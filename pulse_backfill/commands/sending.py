@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol, Self
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, Self
 
+from pulse_backfill.delivery.cancel import Cancel
 from pulse_backfill.delivery.outcomes import DeliveryListener, DeliveryReport, Undelivered
 from pulse_backfill.delivery.policy import RetryPolicy
 from pulse_backfill.errors import UsageError
@@ -20,6 +20,11 @@ from pulse_backfill.pulse.endpoint import DEFAULT_TIMEOUT, endpoint
 from pulse_backfill.pulse.environment import detect_environment
 from pulse_backfill.pulse.events import Event, EventKind
 from pulse_backfill.store import Store
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from pulse_backfill.delivery.client import IngestionClient
 
 STDOUT = "-"
 DEFAULT_CONCURRENCY = 8
@@ -136,7 +141,7 @@ def send_events(
     settings: SendSettings,
     events: Sequence[Event],
     listener: SendListener,
-    cancel: threading.Event | None = None,
+    cancel: Cancel | None = None,
     *,
     origin: str | None = None,
 ) -> SendSummary:
@@ -157,9 +162,9 @@ def send_events(
             rows = store.record(events, origin=origin)
             if settings.api_key:
                 target = store.target(settings.base_url, settings.api_key)
-                summary.delivery = deliver(
-                    settings, store, target, events, rows, listener, cancel or threading.Event()
-                )
+                delivery = Delivery(settings, listener, cancel or Cancel())
+                stack.enter_context(closing(delivery))
+                summary.delivery = delivery.deliver(store, target, events, rows)
             else:
                 summary.waiting = store.count_waiting(rows)
                 if origin is not None:
@@ -169,51 +174,61 @@ def send_events(
     return summary
 
 
-def deliver(
-    settings: SendSettings,
-    store: Store,
-    target: int,
-    events: Sequence[Event],
-    row_ids: Sequence[int],
-    listener: SendListener,
-    cancel: threading.Event,
-) -> DeliveryReport:
-    """Deliver to the target what it has not acknowledged, under the settings' policy.
+class Delivery:
+    """A run's deliveries to its target: one event loop and one client for them all, so that a
+    run of many repositories loads the machine's certificates and opens its connections once.
+    Close it when the run ends."""
 
-    The listener's display goes on until the caller stops it: a run may deliver several times.
-    """
-    # Imported here: the HTTP stack (httpx, asyncio) is a third of the start-up, and runs that
-    # send nothing (a dry run, a run without a key) never need it.
-    import asyncio
+    def __init__(self, settings: SendSettings, listener: SendListener, cancel: Cancel) -> None:
+        self._settings = settings
+        self._listener = listener
+        self._cancel = cancel
+        self._runner: asyncio.Runner | None = None
+        self._client: IngestionClient | None = None
 
-    from pulse_backfill.delivery.client import IngestionClient
-    from pulse_backfill.delivery.scheduler import Deliverer
+    def deliver(
+        self, store: Store, target: int, events: Sequence[Event], row_ids: Sequence[int]
+    ) -> DeliveryReport:
+        """Deliver to the target what it has not acknowledged, under the settings' policy.
 
-    assert settings.api_key
-    api_key = settings.api_key
+        The listener's display goes on until the caller stops it: a run may deliver several
+        times.
+        """
+        # Imported here: the HTTP stack (httpx, aiohttp, asyncio) is a third of the start-up,
+        # and runs that send nothing (a dry run, a run without a key) never need it.
+        import asyncio
 
-    async def run() -> DeliveryReport:
-        async with IngestionClient(
-            base_url=settings.base_url,
-            api_key=api_key,
-            environment=detect_environment(settings.environment),
-            timeout=settings.timeout,
-            concurrency=settings.concurrency,
-        ) as client:
-            deliverer = Deliverer(
-                sender=client,
-                store=store,
-                target=target,
-                listener=listener,
-                policy=settings.retry,
-                key_source=settings.key_source,
+        from pulse_backfill.delivery.client import IngestionClient
+        from pulse_backfill.delivery.scheduler import Deliverer
+
+        settings = self._settings
+        assert settings.api_key
+        if self._runner is None or self._client is None:
+            self._client = IngestionClient(  # first: it may refuse the settings
+                base_url=settings.base_url,
+                api_key=settings.api_key,
+                environment=detect_environment(settings.environment),
+                timeout=settings.timeout,
                 concurrency=settings.concurrency,
-                cancel=cancel,
             )
-            return await deliverer.deliver(events, row_ids, force=settings.force)
+            self._runner = asyncio.Runner()
+        deliverer = Deliverer(
+            sender=self._client,
+            store=store,
+            target=target,
+            listener=self._listener,
+            policy=settings.retry,
+            key_source=settings.key_source,
+            concurrency=settings.concurrency,
+            cancel=self._cancel,
+        )
+        self._listener.start_delivery(events)
+        return self._runner.run(deliverer.deliver(events, row_ids, force=settings.force))
 
-    listener.start_delivery(events)
-    return asyncio.run(run())
+    def close(self) -> None:
+        if self._runner is not None and self._client is not None:
+            with self._runner:  # then the loop closes
+                self._runner.run(self._client.aclose())
 
 
 @contextmanager

@@ -11,10 +11,9 @@ Pure: the caller passes the time.
 
 from __future__ import annotations
 
-from pulse_backfill.delivery.policy import RetryPolicy, retry_delay
+import math
 
-# How long a request waits for the probe's answer before it asks again.
-_WAIT_FOR_PROBE = 0.05
+from pulse_backfill.delivery.policy import RetryPolicy, retry_delay
 
 
 class Circuit:
@@ -32,11 +31,11 @@ class Circuit:
 
     def wait(self, now: float) -> float:
         """0 when a request may go now (while the server is down: as the probe); else how
-        long to wait before asking again."""
+        long to wait before asking again: infinity while the probe is out (until its answer)."""
         if not self.down:
             return 0.0
         if self.probing:
-            return _WAIT_FOR_PROBE
+            return math.inf
         if now < self.next_probe:
             return self.next_probe - now
         self.probing = True

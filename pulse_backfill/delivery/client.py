@@ -1,18 +1,21 @@
-"""One HTTP request per event, as the standard CLI sends it."""
+"""One HTTP request per event, as the standard CLI sends it: httpx's client, over aiohttp's
+connections (httpx-aiohttp's transport)."""
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 import urllib.request
 from urllib.parse import urlencode, urljoin, urlsplit
 
+import aiohttp
 import httpx
+from httpx_aiohttp import AiohttpTransport
+from yarl import URL
 
 from pulse_backfill import __version__
-from pulse_backfill.delivery.network import AsyncioTransport
 from pulse_backfill.delivery.outcomes import Answer
 from pulse_backfill.delivery.policy import parse_retry_after
+from pulse_backfill.errors import UsageError
 from pulse_backfill.pulse.endpoint import (
     DEFAULT_TIMEOUT,
     check_base_url,
@@ -23,6 +26,7 @@ from pulse_backfill.pulse.events import Event
 from pulse_backfill.urls import is_loopback
 
 MAX_CONNECT_TIMEOUT = 10.0  # a host that does not accept in this long will not
+KEEPALIVE_EXPIRY = 5.0  # seconds an idle connection is kept, as httpx's default limits say
 
 
 class IngestionClient:
@@ -41,41 +45,50 @@ class IngestionClient:
     ) -> None:
         self._endpoint = endpoint(check_base_url(base_url))
         self._api_key = api_key
-        # One single-connection transport per request in flight: httpcore's pool scans all its
-        # connections on every request, which costs more than the requests once there are dozens.
-        # They share one TLS context: loading the CA bundle takes tens of milliseconds.
-        # Requests go to the transport itself: the client layer above it (cookies, auth,
-        # redirects, hooks) does nothing we use, at about a tenth of the CPU a request costs.
-        # Bypassing the client means reading the proxy settings here, as the client would.
-        # The transport runs on asyncio's streams, not anyio: see `network`.
-        tls = ssl.create_default_context()
-        proxy = environment_proxy(self._endpoint)
-        self._transports: list[httpx.AsyncBaseTransport] = [
-            transport or AsyncioTransport(tls, proxy) for _ in range(concurrency)
-        ]
-        self._timeout = httpx.Timeout(timeout, connect=min(timeout, MAX_CONNECT_TIMEOUT)).as_dict()
-        # Built once: each request copies them rather than validating them again.
-        self._headers = httpx.Headers(
-            {
+        # Each system's URL, parsed once; and as aiohttp must send it (`_sent_as_is`).
+        self._urls: dict[str | None, httpx.URL] = {}
+        self._as_sent: dict[URL, URL] = {}
+        if transport is None:
+            # Certificates from the machine's store (OpenSSL's defaults, which SSL_CERT_FILE
+            # and SSL_CERT_DIR replace), not the certifi bundle httpx would load. httpx reads
+            # the environment's proxies only for its own transports, aiohttp's trust_env on
+            # every request (in a thread) with ~/.netrc's credentials: the proxy is read here.
+            tls = ssl.create_default_context()
+
+            def session() -> aiohttp.ClientSession:
+                connector = aiohttp.TCPConnector(
+                    ssl=tls, limit=concurrency, keepalive_timeout=KEEPALIVE_EXPIRY
+                )
+                return aiohttp.ClientSession(connector=connector, middlewares=(self._sent_as_is,))
+
+            transport = AiohttpTransport(
+                verify=tls,  # else it loads certifi's bundle, for a session it does not make
+                client=session,
+                proxy=_checked_proxy(environment_proxy(self._endpoint)),
+            )
+        connect = min(timeout, MAX_CONNECT_TIMEOUT)
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            # A 3xx is an answer (follow_redirects is off): the base URL is wrong. aiohttp takes
+            # "pool" as the bound of a whole new connection (TCP, proxy, TLS), "connect" of TCP.
+            timeout=httpx.Timeout(timeout, connect=connect, pool=connect),
+            headers={
                 "Content-Type": "application/json",
                 "Environment": environment,
                 "CLI-Version": __version__,
                 "User-Agent": f"pulse-backfill/{__version__}",
                 "Accept": "*/*",
-            }
+            },
         )
-        self._urls: dict[str | None, httpx.URL] = {}  # parsed once per system, not per event
-        self._idle: asyncio.Queue[httpx.AsyncBaseTransport] = asyncio.Queue()
-        for idle in self._transports:
-            self._idle.put_nowait(idle)
 
     async def __aenter__(self) -> IngestionClient:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        # A transport passed in (tests) serves every slot: close it once.
-        for transport in {id(t): t for t in self._transports}.values():
-            await transport.aclose()
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
 
     def url(self, system: str | None) -> str:
         # Go's url.Values.Encode: keys sorted, values query-escaped.
@@ -88,30 +101,20 @@ class IngestionClient:
         """One attempt to deliver `event`."""
         url = self._urls.get(event.system)
         if url is None:
-            url = self._urls[event.system] = httpx.URL(self.url(event.system))
-        transport = await self._idle.get()
-        request = httpx.Request(
-            "POST",
-            url,
-            headers=self._headers,
-            content=event.encode(),
-            extensions={"timeout": self._timeout},
-        )
+            text = self.url(event.system)
+            url = self._urls[event.system] = httpx.URL(text)
+            self._as_sent[URL(text)] = URL(text, encoded=True)
         try:
-            response = await transport.handle_async_request(request)
-            try:
-                await response.aread()
-            finally:
-                await response.aclose()
-        except httpx.HTTPError as error:
+            response = await self._client.post(url, content=event.encode())
+        # aiohttp's errors that the transport does not translate (an answer that is not HTTP)
+        # come through as they are.
+        except (httpx.HTTPError, aiohttp.ClientError) as error:
             return Answer(
                 None,
                 self._redact(_describe(error)),
                 untrusted=_caused_by(error, ssl.SSLCertVerificationError) is not None,
                 tls_failed=_tls_failed(error),
             )
-        finally:
-            self._idle.put_nowait(transport)
         if response.is_success:
             return Answer(response.status_code)
         detail = f"{response.status_code} {response.reason_phrase}"
@@ -128,6 +131,14 @@ class IngestionClient:
             location=self._redact(location) if location else None,
         )
 
+    async def _sent_as_is(
+        self, request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+    ) -> aiohttp.ClientResponse:
+        """The request line with the query encoded as Go encodes it, byte for byte: the
+        transport hands aiohttp a string, which it parses and requotes."""
+        request.url = self._as_sent.get(request.url, request.url)
+        return await handler(request)
+
     def _redact(self, text: str) -> str:
         return redact(text, self._api_key)
 
@@ -139,6 +150,19 @@ def environment_proxy(url: str) -> str | None:
     if is_loopback(url) or urllib.request.proxy_bypass(parts.hostname or ""):
         return None
     return urllib.request.getproxies().get(parts.scheme)
+
+
+def _checked_proxy(proxy: str | None) -> httpx.Proxy | None:
+    """The proxy, with its credentials taken out of its URL; one aiohttp can use (not SOCKS)."""
+    if proxy is None:
+        return None
+    scheme = urlsplit(proxy).scheme
+    if scheme not in ("http", "https"):
+        raise UsageError(
+            f"the proxy the environment names is {scheme}://: name an http:// or https:// "
+            "proxy in HTTPS_PROXY or HTTP_PROXY, or leave the host out with NO_PROXY"
+        )
+    return httpx.Proxy(proxy)
 
 
 def _caused_by(error: BaseException, kind: type[BaseException]) -> BaseException | None:
@@ -167,9 +191,19 @@ def _tls_failed(error: BaseException) -> bool:
     )
 
 
-def _describe(error: httpx.HTTPError) -> str:
-    """A network error in a few words: its kind, and what the OS or peer said."""
-    reason = str(error)
-    if not reason:
-        reason = "no answer within --timeout" if isinstance(error, httpx.TimeoutException) else "?"
-    return f"{type(error).__name__}: {reason}"
+def _describe(error: Exception) -> str:
+    """A network error in a few words: its kind, as httpx names it, and what the OS, OpenSSL or
+    the peer said."""
+    # httpx-aiohttp 0.2.0 calls every failure to connect, and a connection dropped later, a
+    # ConnectTimeout (its map keeps aiohttp's broadest match): aiohttp's own error says which.
+    cause = error.__cause__ if isinstance(error, httpx.HTTPError) else error
+    match cause:
+        case aiohttp.ServerTimeoutError():
+            return f"{type(error).__name__}: no answer within --timeout"
+        case aiohttp.ClientConnectorError():  # refused, no such host, a failed TLS handshake
+            return f"ConnectError: {cause.os_error}"
+        case aiohttp.ClientConnectionError():  # dropped or reset once connected
+            return f"NetworkError: {cause}"
+        case aiohttp.ClientResponseError():  # an answer that is not HTTP
+            return f"RemoteProtocolError: {' '.join(cause.message.split())}"
+    return f"{type(error).__name__}: {error or '?'}"

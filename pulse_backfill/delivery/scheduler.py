@@ -9,12 +9,14 @@ order; a deployment goes in deployment order, once every one of its changes was 
 from __future__ import annotations
 
 import asyncio
-import threading
+import math
 import time
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from pulse_backfill.delivery.cancel import Cancel
 from pulse_backfill.delivery.circuit import Circuit
 from pulse_backfill.delivery.outcomes import (
     Answer,
@@ -35,7 +37,6 @@ from pulse_backfill.delivery.policy import (
 from pulse_backfill.pulse.events import Event
 from pulse_backfill.store import Store
 
-_CANCEL_POLL = 0.05  # how often a wait looks for Ctrl-C
 # After Ctrl-C or SIGTERM, how long requests in flight may take to finish (a scheduler sends
 # SIGKILL some seconds after SIGTERM); those still out are recorded as not delivered.
 GRACE = 5.0
@@ -56,12 +57,16 @@ class Deliverer:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     key_source: str = "--api-key"
     concurrency: int = 1
-    cancel: threading.Event = field(default_factory=threading.Event)
+    cancel: Cancel = field(default_factory=Cancel)
     clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
         self.circuit = Circuit(self.policy)
         self.last_acknowledged = self.clock()  # or the delivery's start
+        # Waits end early on these: the stop (`cancel`, told to the event loop), and an answer
+        # (set and replaced at each), which those waiting for a probe's answer wait for.
+        self._stop = asyncio.Event()
+        self._answer = asyncio.Event()
 
     async def send_one(self, event: Event) -> Result:
         """One event, tried until acknowledged, refused, or out of time (`policy.max_time`)."""
@@ -113,14 +118,21 @@ class Deliverer:
                 return None
             probe = self.circuit.down
             wait = self.circuit.wait(self.clock())
-            if not wait or self.clock() - started >= self.policy.max_time:
+            left = self.policy.max_time - (self.clock() - started)
+            if not wait or left <= 0:
                 return probe and not wait
-            if await self._pause(min(wait, self.policy.max_time)):
+            if wait == math.inf:  # a probe is out: until its answer
+                stopped = await self._pause(left, self._answer)
+            else:
+                stopped = await self._pause(min(wait, self.policy.max_time))
+            if stopped:
                 return None
 
     def _answered(self, ok: bool, probe: bool, answer: Answer) -> None:
         was_down = self.circuit.down
         self.circuit.answered(self.clock(), ok=ok, probe=probe, retry_after=answer.retry_after)
+        self._answer.set()
+        self._answer = asyncio.Event()
         if self.circuit.down != was_down:
             self.listener.outage(None if ok else answer.detail)
 
@@ -138,20 +150,31 @@ class Deliverer:
             Outcome.EXPIRED, f"{detail} (no success in {attempts}, {took:.0f} s)", attempt
         )
 
-    async def _pause(self, seconds: float) -> bool:
-        """Wait `seconds`, or less if cancelled; whether it was cancelled."""
-        until = self.clock() + seconds
-        while not self.cancel.is_set():
-            left = until - self.clock()
-            if left <= 0:
-                return False
-            await asyncio.sleep(min(left, _CANCEL_POLL))
-        return True
+    async def _pause(self, seconds: float, until: asyncio.Event | None = None) -> bool:
+        """Wait `seconds`, or less if `until` is set first (the stop always ends it); whether
+        the run is stopping."""
+        with suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await (until or self._stop).wait()
+        return self.cancel.is_set()
+
+    def _stopping(self, run: _Run) -> None:
+        """In the event loop, once cancelled: every wait ends, and the run hears of it."""
+        self._stop.set()
+        self._answer.set()
+        run.finished.put_nowait(None)
 
     async def deliver(
         self, events: Sequence[Event], row_ids: Sequence[int], *, force: bool = False
     ) -> DeliveryReport:
         """Send what the target has not acknowledged; a deployment only after its changes."""
+        loop = asyncio.get_running_loop()
+
+        def cancelled() -> None:
+            # In a signal handler or another thread: the loop is woken through its self-pipe.
+            with suppress(RuntimeError):  # closed: that delivery is over
+                loop.call_soon_threadsafe(self._stopping, run)
+
         run = _Run(self, self.store.acknowledged(self.target) if not force else set())
         for event, row in zip(events, row_ids, strict=True):
             run.add(event, row)
@@ -160,7 +183,11 @@ class Deliverer:
             sent_before = {change for event, _ in run.dependent for change in _required(event)}
             sent_before -= run.acked_changes | run.queued_changes
             run.acked_changes |= self.store.acknowledged_changes(self.target, sent_before)
-        await run.go()
+        forget = self.cancel.subscribe(cancelled)
+        try:
+            await run.go()
+        finally:
+            forget()
         return run.report
 
 
@@ -178,9 +205,13 @@ class _Run:
         self.independent: list[tuple[Event, int]] = []  # changes, incidents: any order will do
         self.dependent: list[tuple[Event, int]] = []  # deployments: in order, after their changes
         self.in_flight: dict[asyncio.Task[Result], tuple[Event, int]] = {}
-        # Finished requests arrive here: cheaper than asyncio.wait over every task in flight,
-        # which subscribes to all of them on each round.
-        self.finished: asyncio.Queue[asyncio.Task[Result]] = asyncio.Queue()
+        # Finished requests arrive here, and None when the run is cancelled: cheaper than
+        # asyncio.wait over every task in flight, which subscribes to all of them on each round.
+        self.finished: asyncio.Queue[asyncio.Task[Result] | None] = asyncio.Queue()
+        self.tasks = asyncio.TaskGroup()
+        # Once cancelled, when what is still in flight is cancelled too (event loop time).
+        self.grace_ends: float | None = None
+        self.grace_over = False
         self.stopping = False
         # One request until one is acknowledged: a wrong key or a dead server costs one request.
         self.window = 1
@@ -199,11 +230,13 @@ class _Run:
             self.independent.append((event, row))
 
     async def go(self) -> None:
-        watch = asyncio.create_task(self._watch_for_interruption())
         try:
-            await self._go()
-        finally:
-            watch.cancel()
+            async with self.tasks:
+                await self._go()
+        except BaseExceptionGroup as errors:
+            # The run's own error (a store that fails) ends it as it would without a group, which
+            # has cancelled what was in flight. The requests raise none of their own.
+            raise errors.exceptions[0] from None
 
     async def _go(self) -> None:
         next_independent = next_dependent = 0
@@ -240,10 +273,7 @@ class _Run:
             self._start(starting)
             if not self.in_flight:
                 break
-            done = [await self.finished.get()]
-            while not self.finished.empty():
-                done.append(self.finished.get_nowait())
-            acked = [row for row in map(self._finish, done) if row is not None]
+            acked = [row for row in map(self._finish, await self._finished()) if row is not None]
         reason = "not sent: interrupted" if self.report.interrupted else "not sent: the run stopped"
         for event, _ in [*self.independent[next_independent:], *self.dependent[next_dependent:]]:
             # Without a stop, a deployment can only be left waiting on a change never sent.
@@ -252,18 +282,29 @@ class _Run:
             else:
                 self.report.undelivered.append(Undelivered(event.kind, event.identifier, reason))
 
-    async def _watch_for_interruption(self) -> None:
-        """Once interrupted, what is in flight has `GRACE` seconds to finish; then it is
-        cancelled, and goes with the next run."""
-        while not self.d.cancel.is_set():
-            await asyncio.sleep(_CANCEL_POLL)
-        await asyncio.sleep(GRACE)
-        for task in list(self.in_flight):
-            task.cancel()
+    async def _finished(self) -> list[asyncio.Task[Result]]:
+        """The requests that finished, waiting for one. Once cancelled, what is in flight has
+        `GRACE` seconds to finish; then it is cancelled, and goes with the next run."""
+        while True:
+            try:
+                async with asyncio.timeout_at(self.grace_ends):
+                    done = [await self.finished.get()]
+            except TimeoutError:
+                self.grace_ends, self.grace_over = None, True
+                for task in self.in_flight:
+                    task.cancel()
+                continue
+            while not self.finished.empty():
+                done.append(self.finished.get_nowait())
+            if None in done and not self.grace_over and self.grace_ends is None:
+                self.grace_ends = asyncio.get_running_loop().time() + GRACE
+            tasks = [task for task in done if task is not None]
+            if tasks:
+                return tasks
 
     def _start(self, starting: list[tuple[Event, int]]) -> None:
         for event, row in starting:
-            task = asyncio.create_task(self.d.send_one(event))
+            task = self.tasks.create_task(self.d.send_one(event))
             task.add_done_callback(self.finished.put_nowait)
             self.in_flight[task] = (event, row)
 
