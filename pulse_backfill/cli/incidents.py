@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -229,18 +229,7 @@ def github_command(
 ) -> None:
     """Issues with a label (not pull requests): opened at their creation, resolved when
     closed. The repository is the working folder's origin unless --github-repo names it."""
-    options = _Options.of(ctx)
-    access = platform_access(
-        github=github,
-        gitlab=None,
-        cache_dir=(cache_dir or default_cache_dir()) / API_ANSWERS,
-        budget=options.send.settings.retry.max_time,
-        timeout=options.send.settings.timeout,
-    )
-    repository = access.repository("github", _origin(github.github_repo), "the working folder")
-    issues = platform_incidents(access, "github", repository, label=label, now=int(time.time()))
-    fetched = Fetched([Incident(i.identifier, i.created, i.resolved) for i in issues], [])
-    _send(ctx, fetched, source="github", where=f"GitHub {repository}")
+    _issues(ctx, "github", github.github_repo, cache_dir, label, github=github)
 
 
 @incidents_app.command(
@@ -259,18 +248,33 @@ def gitlab_command(
 ) -> None:
     """Issues of type incident: opened at their creation, resolved when closed. The project is
     the working folder's origin unless --gitlab-project names it."""
+    _issues(ctx, "gitlab", gitlab.gitlab_project, cache_dir, "", gitlab=gitlab)
+
+
+def _issues(
+    ctx: typer.Context,
+    platform: Literal["github", "gitlab"],
+    named: str | None,
+    cache_dir: Path | None,
+    label: str,
+    *,
+    github: GitHubOptions | None = None,
+    gitlab: GitLabOptions | None = None,
+) -> None:
+    """A platform's issues as incidents, of the repository `named` or the working folder's."""
     options = _Options.of(ctx)
     access = platform_access(
-        github=None,
+        github=github,
         gitlab=gitlab,
         cache_dir=(cache_dir or default_cache_dir()) / API_ANSWERS,
         budget=options.send.settings.retry.max_time,
         timeout=options.send.settings.timeout,
     )
-    project = access.repository("gitlab", _origin(gitlab.gitlab_project), "the working folder")
-    issues = platform_incidents(access, "gitlab", project, label="", now=int(time.time()))
+    repository = access.repository(platform, _origin(named), "the working folder")
+    issues = platform_incidents(access, platform, repository, label=label, now=int(time.time()))
     fetched = Fetched([Incident(i.identifier, i.created, i.resolved) for i in issues], [])
-    _send(ctx, fetched, source="gitlab", where=f"GitLab {project}")
+    name = "GitHub" if platform == "github" else "GitLab"
+    _send(ctx, fetched, source=platform, where=f"{name} {repository}")
 
 
 def _origin(given: str | None) -> str | None:
