@@ -41,7 +41,6 @@ from pulse_backfill.urls import display_url, shown_location
 class DerivedRepository:
     derived: RepositoryDerivation
     origin: str  # its key in the store
-    dry_lines: NdjsonLines | None  # a dry run's lines, formatted as it derived
 
 
 def open_repository(location: str, cache_dir: Path, git_timeout: float) -> Repository:
@@ -83,11 +82,6 @@ def derive_one(
             settings.teams,
             rules,
         )
-        # A dry run's lines are formatted as the derivation makes each deployment, while git
-        # still streams, and written in order once it is done.
-        dry_lines = None
-        if store_path is None and settings.output is not None:
-            dry_lines = NdjsonLines(system=report.system, teams=settings.teams)
         with ExitStack() as stack:
             syncs = None
             if store_path is not None and resync:
@@ -100,7 +94,6 @@ def derive_one(
                 paths=paths,
                 previous=None if previous is None else SyncPoint.from_json(previous),
                 reached_before=lambda: frozenset() if syncs is None else syncs.reached(origin),
-                on_deployment=None if dry_lines is None else dry_lines.format_ahead,
                 timeout=settings.timeout,
                 rules=rules,
                 store=None if syncs is None else syncs.failures_before(origin),
@@ -117,7 +110,7 @@ def derive_one(
         "deployment": len(sent),
         "incident": len(derived.failures),
     }
-    return DerivedRepository(derived, origin, dry_lines)
+    return DerivedRepository(derived, origin)
 
 
 def record_one(
@@ -134,8 +127,9 @@ def record_one(
     incidents = failure_incidents(derived.failures, system=report.system)
     if store is None:
         # A dry run holds no event: it writes a large history without building one per commit.
-        if write is not None and one.dry_lines is not None:
-            for chunk in one.dry_lines.in_order(derived.derivation):
+        if write is not None:
+            lines = NdjsonLines(system=report.system, teams=settings.teams)
+            for chunk in lines.in_order(derived.derivation):
                 write(chunk)
             for incident in incidents:
                 write(incident.ndjson_line())

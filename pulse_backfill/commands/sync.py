@@ -20,12 +20,10 @@ from typing import Protocol
 from pulse_backfill.commands.sources import FoundDeployments, find_deployments
 from pulse_backfill.derive.derivation import (
     ChangeTime,
-    Deployment,
     Derivation,
     DerivationOptions,
     Status,
     before_until,
-    build,
     derive,
     is_baseline,
 )
@@ -92,7 +90,6 @@ def derive_repository(
     paths: Sequence[str] = (),
     previous: SyncPoint | None = None,
     reached_before: Callable[[], Container[str]] = frozenset,
-    on_deployment: Callable[[Deployment], object] | None = None,
     timeout: float = 30.0,
     rules: FailureRules = NO_RULES,
     store: FailuresBefore | None = None,
@@ -100,9 +97,9 @@ def derive_repository(
     """The repository's deployments; only those after `previous` when the history allows.
 
     `reached_before` gives the commits (hex ids) the deployments of `previous` reach; it is
-    asked only when there are new deployments to derive. `on_deployment`: see `derive`.
-    `timeout`: for a deployments export at a URL. `rules`: the failures to look for; in a
-    re-sync, `store` says what the earlier syncs found.
+    asked only when there are new deployments to derive. `timeout`: for a deployments export
+    at a URL. `rules`: the failures to look for; in a re-sync, `store` says what the earlier
+    syncs found.
     """
     known = previous.deployments if previous is not None else ()
     found = find_deployments(repository, source, known=known, timeout=timeout)
@@ -125,7 +122,6 @@ def derive_repository(
             deployed[first_new:],
             options,
             paths,
-            on_deployment,
             deployed[:first_new],
             before,
         )
@@ -212,7 +208,6 @@ def _derive(
     deployed: Sequence[DeployedCommit],
     options: DerivationOptions,
     paths: Sequence[str],
-    on_deployment: Callable[[Deployment], object] | None,
     known: Sequence[DeployedCommit] = (),
     known_commits: Container[str] = frozenset(),
 ) -> tuple[Derivation, list[str]]:
@@ -224,20 +219,10 @@ def _derive(
     # A whole history's commits that change the paths are known before it is read.
     touching = repository.touching(tips, paths) if paths and not known else None
     with repository.history_log(tips, exclude=exclude, committer_time=committer_time) as log:
-        if not (paths and known):
-            derivation, reach = derive(
-                deployed,
-                log,
-                options,
-                earlier=len(known),
-                known=known_commits,
-                touching=touching,
-                on_deployment=on_deployment,
-            )
-            return derivation, reach.read_ids()
         reach = Reach(tips, known=known_commits).run(log)
-    # In a re-sync, git must compare the new commits with the old ones they stand on (see
-    # Repository.touching): the log has named them.
-    touching = repository.touching(tips, paths, exclude=reach.boundary())
-    derivation = build(deployed, reach, options, earlier=len(known), touching=touching)
+    if paths and known:
+        # In a re-sync, git must compare the new commits with the old ones they stand on (see
+        # Repository.touching): the log has named them.
+        touching = repository.touching(tips, paths, exclude=reach.boundary())
+    derivation = derive(deployed, reach, options, earlier=len(known), touching=touching)
     return derivation, reach.read_ids()
