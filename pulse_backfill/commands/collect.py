@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 from pulse_backfill.commands.runs import GitBackfillSettings, RepoReport
@@ -134,25 +135,31 @@ def record_one(
             for incident in incidents:
                 write(incident.ndjson_line())
         return [], [], {}
-    events = list(events_in_order(derived.derivation, system=report.system, teams=settings.teams))
-    events += incidents
+    full = derived.mode is SyncMode.FULL
+    made = chain(
+        events_in_order(derived.derivation, system=report.system, teams=settings.teams), incidents
+    )
+    # Held only to be written or delivered too: otherwise each goes into the store as it is
+    # made, as a large history's events take more memory than its whole derivation.
+    held = write is not None or (target is not None and full)
+    events = list(made) if held else []
     if write is not None:
         for event in events:
             write(event.ndjson_line())
     report.origin = one.origin
     rows = store.record(
-        events,
+        events if held else made,
         origin=one.origin,
         point=derived.point.to_json(),
         reached=derived.reached,
-        whole=derived.mode is SyncMode.FULL,
+        whole=full,
         shipped=derived.shipped,
         failures=derived.failures,
         facts=OriginFacts(report.system, report.rules, settings.derivation.since),
     )
     if target is None:
         return [], [], {}
-    if derived.mode is SyncMode.FULL:
+    if full:
         return events, rows, {}  # the delivery counts those acknowledged before among them
     # Only what the target has not acknowledged is delivered: the rest was, by earlier runs.
     already = store.count_acknowledged(one.origin, target)

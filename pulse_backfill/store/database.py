@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
@@ -80,9 +81,10 @@ class Store:
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
-            # Change ids are hashes, so index inserts land all over the file: a larger page
-            # cache than the 2 MB default records a large history about twice as fast.
-            self._db.execute("PRAGMA cache_size = -32768")
+            # Change ids are hashes, so index inserts land all over the file: an 8 MB page
+            # cache records a large history a sixth faster than the 2 MB default. More is
+            # memory for nothing: 32 MB took 30 MB more to record Rails' history no faster.
+            self._db.execute("PRAGMA cache_size = -8192")
             # Look-ups of many events go through temporary tables: in memory, not in TMPDIR.
             self._db.execute("PRAGMA temp_store = MEMORY")
             migrate(self._db)
@@ -148,7 +150,7 @@ class Store:
     @_guarded
     def record(
         self,
-        events: Sequence[Event],
+        events: Iterable[Event],
         *,
         origin: str | None = None,
         point: str | None = None,
@@ -196,7 +198,7 @@ class Store:
                 )
         return ids
 
-    def _upsert(self, events: Sequence[Event], now: int, origin_id: int | None) -> list[int]:
+    def _upsert(self, events: Iterable[Event], now: int, origin_id: int | None) -> list[int]:
         """Insert `events`, or update those recorded before; their row ids, in order.
 
         Staged in a temporary table, a batch at a time, and upserted by one statement each:
@@ -211,8 +213,8 @@ class Store:
             " system TEXT, kind TEXT, identifier TEXT, body TEXT)"
         )
         ids: list[int] = []
-        for start in range(0, len(events), _BATCH):
-            batch = events[start : start + _BATCH]
+        remaining = iter(events)
+        while batch := list(islice(remaining, _BATCH)):
             db.executemany(
                 "INSERT INTO temp.recording VALUES (?, ?, ?, ?, ?)",
                 (
@@ -251,7 +253,9 @@ class Store:
         shipped each as a change: one statement that splits their bytes, laid end to end,
         beside a JSON list of their deployments (a quarter of the time of a row at a time)."""
         for length in sorted({len(commit) for commit in reached}):  # SHA-1 or SHA-256
-            commits = [commit for commit in reached if len(commit) == length]
+            # In order, the index's pages fill one after another: a third faster than in
+            # git's order.
+            commits = sorted(commit for commit in reached if len(commit) == length)
             self._db.execute(
                 "INSERT OR IGNORE INTO reached (origin, commit_id, shipped_by)"
                 " SELECT ?1, substr(?2, key * ?3 + 1, ?3), value FROM json_each(?4)",
