@@ -12,6 +12,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from itertools import islice
@@ -206,7 +207,8 @@ class Store:
         the time of an executemany on git's history). A new event gets the id after the
         store's last, in order, so when a batch is all new (a first sync) its ids are known
         without looking them up; otherwise they are looked up, at a cost that follows the
-        batch, not the store."""
+        batch, not the store. Making the next batch's rows while SQLite upserts one takes a
+        first sync 4% less time (git's and Rails' histories, in pairs)."""
         db = self._db
         db.execute(
             "CREATE TEMP TABLE IF NOT EXISTS recording (position INTEGER PRIMARY KEY,"
@@ -214,38 +216,48 @@ class Store:
         )
         ids: list[int] = []
         remaining = iter(events)
-        while batch := list(islice(remaining, _BATCH)):
-            db.executemany(
-                "INSERT INTO temp.recording VALUES (?, ?, ?, ?, ?)",
-                (
-                    (n, e.system or "", e.kind, e.identifier, e.payload.decode("utf-8"))
-                    for n, e in enumerate(batch)
-                ),
-            )
-            (last,) = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
-            # WHERE true: SQLite's grammar needs it between a SELECT and ON CONFLICT.
-            db.execute(
-                "INSERT INTO events (id, system, kind, identifier, body, recorded_at, origin)"
-                " SELECT ? + 1 + position, system, kind, identifier, body, ?, ?"
-                " FROM temp.recording WHERE true"
-                " ON CONFLICT (system, kind, identifier) DO UPDATE SET body = excluded.body,"
-                " origin = excluded.origin"
-                " WHERE body IS NOT excluded.body OR origin IS NOT excluded.origin",
-                (last, now, origin_id),
-            )
-            (new,) = db.execute("SELECT count(*) FROM events WHERE id > ?", (last,)).fetchone()
-            if new == len(batch):
-                ids.extend(range(last + 1, last + 1 + len(batch)))
-            else:
-                ids.extend(
-                    int(row[0])
-                    for row in db.execute(
-                        "SELECT e.id FROM temp.recording r JOIN events e ON e.system = r.system"
-                        " AND e.kind = r.kind AND e.identifier = r.identifier"
-                        " ORDER BY r.position"
-                    )
+
+        def rows() -> list[tuple[int, str, str, str, str]]:
+            """The next batch, as rows of the staging table."""
+            batch = islice(remaining, _BATCH)
+            return [
+                (n, e.system or "", e.kind, e.identifier, e.payload.decode("utf-8"))
+                for n, e in enumerate(batch)
+            ]
+
+        with ThreadPoolExecutor(1, thread_name_prefix="events") as maker:
+            batch = rows()
+            while batch:
+                db.executemany("INSERT INTO temp.recording VALUES (?, ?, ?, ?, ?)", batch)
+                # SQLite upserts a batch without holding the interpreter's lock: the next one
+                # is made meanwhile, on another thread. Not while binding, which takes the lock
+                # back row by row: the two threads would wait on each other.
+                coming = maker.submit(rows)
+                (last,) = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
+                # WHERE true: SQLite's grammar needs it between a SELECT and ON CONFLICT.
+                db.execute(
+                    "INSERT INTO events (id, system, kind, identifier, body, recorded_at, origin)"
+                    " SELECT ? + 1 + position, system, kind, identifier, body, ?, ?"
+                    " FROM temp.recording WHERE true"
+                    " ON CONFLICT (system, kind, identifier) DO UPDATE SET body = excluded.body,"
+                    " origin = excluded.origin"
+                    " WHERE body IS NOT excluded.body OR origin IS NOT excluded.origin",
+                    (last, now, origin_id),
                 )
-            db.execute("DELETE FROM temp.recording")
+                (new,) = db.execute("SELECT count(*) FROM events WHERE id > ?", (last,)).fetchone()
+                if new == len(batch):
+                    ids.extend(range(last + 1, last + 1 + len(batch)))
+                else:
+                    ids.extend(
+                        int(row[0])
+                        for row in db.execute(
+                            "SELECT e.id FROM temp.recording r JOIN events e ON e.system = r.system"
+                            " AND e.kind = r.kind AND e.identifier = r.identifier"
+                            " ORDER BY r.position"
+                        )
+                    )
+                db.execute("DELETE FROM temp.recording")
+                batch = coming.result()
         return ids
 
     def _reach(self, origin_id: int, reached: Sequence[str], shipped: Mapping[str, int]) -> None:
