@@ -8,6 +8,12 @@ known when its line arrives. When a line comes before one of its children (clock
 lowers it later and the lower value is passed down to the ancestors already read. The answer is
 the same for the lines in any order: dates decide nothing.
 
+The deployments are made once git's last line is read. Telling each one final while git still
+streams, so that a dry run formats its --output lines meanwhile, was tried and left out: on a
+quiet machine it took 7 to 9% off a dry run of git's or Rails' history, under this project's
+usual load 0 to 10%, and as a layer of its own over this pass it cost more than it saved (3 to
+6% more CPU).
+
 Pure: it reads log lines, wherever they come from. Each line is a commit id, its change time
 (epoch seconds) and its parents' ids, separated by spaces.
 """
