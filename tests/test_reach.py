@@ -1,8 +1,7 @@
 """The one pass (`reach`) on graphs of any shape, its lines in any order: no git here.
 
 Whatever order the lines come in (git's date order, a shuffle, dates that lie), each commit goes
-to the first deployment that reaches it, as the plain model says; and what the pass tells final
-while it reads is final, unless it says in the end that a later line moved it.
+to the first deployment that reaches it, as the plain model says.
 """
 
 from __future__ import annotations
@@ -25,58 +24,34 @@ def split(reach: Reach) -> list[set[str]]:
     return [{reach.ids[slot] for slot in slots} for slots in reach.shipped]
 
 
-class Told:
-    """What the pass tells final, as it was then."""
-
-    def __init__(self) -> None:
-        self.lists: dict[int, list[int]] = {}
-
-    def __call__(self, position: int, commits: list[int]) -> None:
-        assert position not in self.lists, "told twice"
-        self.lists[position] = list(commits)
-
-
-def run(lines: Sequence[bytes], tips: Sequence[str], **kwargs: object) -> tuple[Reach, Told]:
-    told = Told()
-    reach = Reach(tips, on_final=told, **kwargs)  # type: ignore[arg-type]
-    return reach.run(lines), told
+def run(lines: Sequence[bytes], tips: Sequence[str], **kwargs: object) -> Reach:
+    return Reach(tips, **kwargs).run(lines)  # type: ignore[arg-type]
 
 
 def test_a_line_of_commits_split_by_tags_in_gits_order() -> None:
     log = [line("c4", 40, "c3"), line("c3", 30, "c2"), line("c2", 20, "c1"), line("c1", 10)]
-    reach, told = run(log, ["c1", "c3", "c4"])
+    reach = run(log, ["c1", "c3", "c4"])
     assert split(reach) == [{"c1"}, {"c2", "c3"}, {"c4"}]
     assert sorted(reach.times[slot] for slot in reach.shipped[1]) == [20, 30]
-    # Each was final as soon as its last commit was read, newest first.
-    assert list(told.lists) == [2, 1, 0]
-    assert not any(reach.moved)
 
 
 def test_a_commit_listed_before_its_child_goes_to_the_childs_deployment() -> None:
     # c2 is dated before its parent c1 (clock skew): git lists c1 first. c1 is then taken for
     # v2 (c3's), until c2 comes and shows that v1 reaches it.
     log = [line("c3", 50, "c1"), line("c1", 40, "c0"), line("c2", 10, "c1"), line("c0", 5)]
-    reach, told = run(log, ["c2", "c3"])
+    reach = run(log, ["c2", "c3"])
     assert split(reach) == [{"c2", "c1", "c0"}, {"c3"}]
-    # c2 moved c1 (read) out of v2 and into v1 before either was final: each is told once its
-    # last commit is read, with what it has then.
-    assert {p: sorted(reach.ids[slot] for slot in slots) for p, slots in told.lists.items()} == {
-        1: ["c3"],
-        0: ["c0", "c1", "c2"],
-    }
-    assert not any(reach.moved)
 
 
 def test_a_second_deployment_of_a_shipped_commit_ships_nothing() -> None:
-    reach, told = run([line("c2", 20, "c1"), line("c1", 10)], ["c1", "c2", "c1"])
+    reach = run([line("c2", 20, "c1"), line("c1", 10)], ["c1", "c2", "c1"])
     assert split(reach) == [{"c1"}, {"c2"}, set()]
-    assert told.lists[2] == []
 
 
 def test_commits_known_from_earlier_deployments_are_left_out() -> None:
     # A re-sync: c1 and c0 are reached by a deployment before these; git listed c1 anyway.
     log = [line("c3", 30, "c2"), line("c2", 20, "c1"), line("c1", 10, "c0")]
-    reach, _ = run(log, ["c3"], known=frozenset({"c1", "c0"}))
+    reach = run(log, ["c3"], known=frozenset({"c1", "c0"}))
     assert split(reach) == [{"c3", "c2"}]
     assert reach.boundary() == ["c1"]
     assert sorted(reach.read_ids()) == ["c2", "c3"]
@@ -121,15 +96,9 @@ def test_in_any_order_each_commit_goes_to_the_first_deployment_to_reach_it(
     graph: tuple[dict[str, list[str]], list[str], random.Random], order: str
 ) -> None:
     parents, tips, rng = graph
-    reach, told = run(log_of(parents, tips, order, rng), tips)
+    reach = run(log_of(parents, tips, order, rng), tips)
 
     assert split(reach) == first_reach(parents, tips)
-    for position, commits in told.lists.items():
-        if not reach.moved[position]:
-            assert sorted(commits) == sorted(reach.shipped[position])
-    if order == "children first":  # git's order without skew: all told, none moved
-        assert sorted(told.lists) == list(range(len(tips)))
-        assert not any(reach.moved)
 
 
 @settings(deadline=None)
@@ -149,7 +118,7 @@ def test_a_resync_leaves_out_exactly_what_earlier_deployments_reach(
     log = [line(c, 0, *parents[c]) for c in parents if c in listed]
     rng.shuffle(log)
 
-    reach, _ = run(log, new_tips, known=frozenset(old))
+    reach = run(log, new_tips, known=frozenset(old))
 
     assert split(reach) == whole[known:]
     assert set(reach.boundary()) <= old

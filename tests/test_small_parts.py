@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -198,29 +196,9 @@ def _dry_run_derivation() -> Derivation:
     )
 
 
-@pytest.mark.parametrize("ahead", [[], [3], [3, 1]])
-def test_lines_formatted_ahead_are_written_in_order(ahead: list[int]) -> None:
+def test_dry_run_lines_are_the_events_lines_in_order() -> None:
     derivation = _dry_run_derivation()
-    lines = NdjsonLines(system="api", teams=["core"])
-    for position in ahead:
-        lines.format_ahead(derivation.deployments[position])
-
-    written = b"".join(lines.in_order(derivation))
+    written = b"".join(NdjsonLines(system="api", teams=["core"]).in_order(derivation))
 
     events = events_in_order(derivation, system="api", teams=["core"])
-    assert written == b"".join(event.ndjson_line() for event in events)
-
-
-def test_without_a_temporary_folder_lines_are_formatted_at_the_end(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
-    derivation = _dry_run_derivation()
-    lines = NdjsonLines(system="api")
-    lines.format_ahead(derivation.deployments[3])
-    lines.format_ahead(derivation.deployments[1])
-
-    written = b"".join(lines.in_order(derivation))
-
-    events = events_in_order(derivation, system="api")
     assert written == b"".join(event.ndjson_line() for event in events)

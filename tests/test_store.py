@@ -44,6 +44,17 @@ def test_a_changed_body_is_news_to_every_target(store: Path) -> None:
         assert db.acknowledged(target) == set()
 
 
+def test_events_recorded_before_keep_their_rows_among_new_ones(store: Path) -> None:
+    old = [change_event(c * 40, 0, system="s") for c in "ab"]
+    new = [change_event(c * 40, 0, system="s") for c in "cd"]
+    with Store(store) as db:
+        first = db.record(old)
+        rows = db.record([new[0], old[1], new[1], old[0]])
+        assert rows[1::2] == first[::-1]
+        assert len(set(rows)) == 4
+        assert db.record([*old, *new]) == [first[0], first[1], rows[0], rows[2]]
+
+
 def test_the_same_identifier_in_two_systems_is_two_events(store: Path) -> None:
     with Store(store) as db:
         rows = db.record(

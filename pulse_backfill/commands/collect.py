@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 from pulse_backfill.commands.runs import GitBackfillSettings, PhaseListener, RepoReport
@@ -47,7 +48,6 @@ from pulse_backfill.urls import display_url, shown_location
 class DerivedRepository:
     derived: RepositoryDerivation
     origin: str  # its key in the store
-    dry_lines: NdjsonLines | None  # a dry run's lines, formatted as it derived
 
 
 def open_repository(location: str, cache_dir: Path, git_timeout: float) -> Repository:
@@ -96,11 +96,6 @@ def derive_one(
             settings.teams,
             rules,
         )
-        # A dry run's lines are formatted as the derivation makes each deployment, while git
-        # still streams, and written in order once it is done.
-        dry_lines = None
-        if store_path is None and settings.output is not None:
-            dry_lines = NdjsonLines(system=report.system, teams=settings.teams)
         with ExitStack() as stack:
             syncs = None
             if store_path is not None and resync:
@@ -113,7 +108,6 @@ def derive_one(
                 paths=paths,
                 previous=None if previous is None else SyncPoint.from_json(previous),
                 reached_before=lambda: frozenset() if syncs is None else syncs.reached(origin),
-                on_deployment=None if dry_lines is None else dry_lines.format_ahead,
                 on_read=lambda commits: listener.repository_phase(report, "deriving", commits),
                 timeout=settings.timeout,
                 rules=rules,
@@ -132,7 +126,7 @@ def derive_one(
         "deployment": len(sent),
         "incident": len(derived.failures),
     }
-    return DerivedRepository(derived, origin, dry_lines)
+    return DerivedRepository(derived, origin)
 
 
 def record_one(
@@ -150,32 +144,39 @@ def record_one(
     incidents = failure_incidents(derived.failures, system=report.system)
     if store is None:
         # A dry run holds no event: it writes a large history without building one per commit.
-        if write is not None and one.dry_lines is not None:
-            for chunk in one.dry_lines.in_order(derived.derivation):
+        if write is not None:
+            lines = NdjsonLines(system=report.system, teams=settings.teams)
+            for chunk in lines.in_order(derived.derivation):
                 write(chunk)
             for incident in incidents:
                 write(incident.ndjson_line())
         return [], [], {}
-    events = list(events_in_order(derived.derivation, system=report.system, teams=settings.teams))
-    events += incidents
+    full = derived.mode is SyncMode.FULL
+    made = chain(
+        events_in_order(derived.derivation, system=report.system, teams=settings.teams), incidents
+    )
+    # Held only to be written or delivered too: otherwise each goes into the store as it is
+    # made, as a large history's events take more memory than its whole derivation.
+    held = write is not None or (target is not None and full)
+    events = list(made) if held else []
     if write is not None:
         for event in events:
             write(event.ndjson_line())
     report.origin = one.origin
     listener.repository_phase(report, "recording", total=len(events))
     rows = store.record(
-        events,
+        events if held else made,
         origin=one.origin,
         point=derived.point.to_json(),
         reached=derived.reached,
-        whole=derived.mode is SyncMode.FULL,
+        whole=full,
         shipped=derived.shipped,
         failures=derived.failures,
         facts=OriginFacts(report.system, report.rules, settings.derivation.since),
     )
     if target is None:
         return [], [], {}
-    if derived.mode is SyncMode.FULL:
+    if full:
         return events, rows, {}  # the delivery counts those acknowledged before among them
     # Only what the target has not acknowledged is delivered: the rest was, by earlier runs.
     already = store.count_acknowledged(one.origin, target)

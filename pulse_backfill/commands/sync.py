@@ -21,12 +21,10 @@ from typing import Protocol
 from pulse_backfill.commands.sources import FoundDeployments, find_deployments
 from pulse_backfill.derive.derivation import (
     ChangeTime,
-    Deployment,
     Derivation,
     DerivationOptions,
     Status,
     before_until,
-    build,
     derive,
     is_baseline,
 )
@@ -94,7 +92,6 @@ def derive_repository(
     paths: Sequence[str] = (),
     previous: SyncPoint | None = None,
     reached_before: Callable[[], Container[str]] = frozenset,
-    on_deployment: Callable[[Deployment], object] | None = None,
     on_read: Callable[[int], object] | None = None,
     timeout: float = 30.0,
     rules: FailureRules = NO_RULES,
@@ -104,11 +101,10 @@ def derive_repository(
     """The repository's deployments; only those after `previous` when the history allows.
 
     `reached_before` gives the commits (hex ids) the deployments of `previous` reach; it is
-    asked only when there are new deployments to derive. `on_deployment`: see `derive`.
-    `on_read` is told how many commits of git's log were read so far, every few thousand.
-    `timeout`: for a deployments export at a URL. `rules`: the failures to look for; in a
-    re-sync, `store` says what the earlier syncs found. `platform`: how to ask GitHub or
-    GitLab, for their sources.
+    asked only when there are new deployments to derive. `on_read` is told how many commits
+    of git's log were read so far, every few thousand. `timeout`: for a deployments export at
+    a URL. `rules`: the failures to look for; in a re-sync, `store` says what the earlier syncs
+    found. `platform`: how to ask GitHub or GitLab, for their sources.
     """
     known = previous.deployments if previous is not None else ()
     found = find_deployments(repository, source, known=known, timeout=timeout, platform=platform)
@@ -131,7 +127,6 @@ def derive_repository(
             deployed[first_new:],
             options,
             paths,
-            on_deployment,
             deployed[:first_new],
             before,
             on_read,
@@ -237,7 +232,6 @@ def _derive(
     deployed: Sequence[DeployedCommit],
     options: DerivationOptions,
     paths: Sequence[str],
-    on_deployment: Callable[[Deployment], object] | None,
     known: Sequence[DeployedCommit] = (),
     known_commits: Container[str] = frozenset(),
     on_read: Callable[[int], object] | None = None,
@@ -251,20 +245,10 @@ def _derive(
     touching = repository.touching(tips, paths) if paths and not known else None
     with repository.history_log(tips, exclude=exclude, committer_time=committer_time) as lines:
         log = lines if on_read is None else _counted(lines, on_read)
-        if not (paths and known):
-            derivation, reach = derive(
-                deployed,
-                log,
-                options,
-                earlier=len(known),
-                known=known_commits,
-                touching=touching,
-                on_deployment=on_deployment,
-            )
-            return derivation, reach.read_ids()
         reach = Reach(tips, known=known_commits).run(log)
-    # In a re-sync, git must compare the new commits with the old ones they stand on (see
-    # Repository.touching): the log has named them.
-    touching = repository.touching(tips, paths, exclude=reach.boundary())
-    derivation = build(deployed, reach, options, earlier=len(known), touching=touching)
+    if paths and known:
+        # In a re-sync, git must compare the new commits with the old ones they stand on (see
+        # Repository.touching): the log has named them.
+        touching = repository.touching(tips, paths, exclude=reach.boundary())
+    derivation = derive(deployed, reach, options, earlier=len(known), touching=touching)
     return derivation, reach.read_ids()

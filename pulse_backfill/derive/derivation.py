@@ -8,7 +8,7 @@ commits (`reach`). Rules 5 to 8 of the README. Pure: no git, no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -75,54 +75,19 @@ def before_until(
 
 def derive(
     deployed: Sequence[DeployedCommit],
-    log: Iterable[bytes],
-    options: DerivationOptions,
-    *,
-    earlier: int = 0,
-    known: Container[str] = frozenset(),
-    touching: Container[str] | None = None,
-    on_deployment: Callable[[Deployment], object] | None = None,
-) -> tuple[Derivation, Reach]:
-    """Each of `deployed`, with the commits it reached first, from git's `log` of what they
-    reach (see `reach`); and the pass, for what it read.
-
-    `earlier`: how many deployments came before these (a re-sync's known ones), and `known`
-    the commits they reach. `touching`, when given, holds the commits that may be changes
-    (--path). Each deployment is made as soon as the pass tells it final, while git streams,
-    and shown to `on_deployment` if it is to be sent: the derivation holds that very object
-    unless a later line changed what it shipped.
-    """
-    made: dict[int, Deployment] = {}
-
-    def final(position: int, commits: list[int]) -> None:
-        deployment = _deployment(deployed, position, reach, commits, options, earlier, touching)
-        made[position] = deployment
-        if on_deployment is not None and deployment.status is Status.SEND:
-            on_deployment(deployment)
-
-    reach = Reach([d.commit for d in deployed], known=known, on_final=final)
-    reach.run(log)
-    return build(deployed, reach, options, earlier=earlier, touching=touching, made=made), reach
-
-
-def build(
-    deployed: Sequence[DeployedCommit],
     reach: Reach,
     options: DerivationOptions,
     *,
     earlier: int = 0,
     touching: Container[str] | None = None,
-    made: Mapping[int, Deployment] | None = None,
 ) -> Derivation:
-    """`derive`'s answer from a pass that has run; `made`: deployments made while it ran."""
-    made = made or {}
+    """Each of `deployed`, with the commits it reached first, from the pass over git's log of
+    what they reach (see `reach`). `earlier`: how many deployments came before these (a
+    re-sync's known ones). `touching`, when given, holds the commits that may be changes
+    (--path)."""
     return Derivation(
         tuple(
-            made[position]
-            if position in made and not reach.moved[position]
-            else _deployment(
-                deployed, position, reach, reach.shipped[position], options, earlier, touching
-            )
+            _deployment(deployed, position, reach, options, earlier, touching)
             for position in range(len(deployed))
         )
     )
@@ -132,16 +97,16 @@ def _deployment(
     deployed: Sequence[DeployedCommit],
     position: int,
     reach: Reach,
-    commits: list[int],
     options: DerivationOptions,
     earlier: int,
     touching: Container[str] | None,
 ) -> Deployment:
-    """The deployment at `position`, shipping `commits` first."""
+    """The deployment at `position`, with the commits it reached first."""
     identifier, commit, time = deployed[position]
     if is_baseline(earlier + position, time, options):
         return Deployment(identifier, commit, time, Status.BASELINE)
     ids, times, merges = reach.ids, reach.times, reach.merges
+    commits = reach.shipped[position]
     if options.no_merges:  # rule 8: merges bound deployments but are not changes
         commits = [c for c in commits if not merges[c]]
     new = tuple.__new__  # NamedTuple's own constructor is a Python call, per commit

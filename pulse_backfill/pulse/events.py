@@ -5,11 +5,10 @@ from __future__ import annotations
 import functools
 import json
 import re
-import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
 from pulse_backfill.dates import rfc3339
 from pulse_backfill.derive.derivation import Deployment, Derivation
@@ -257,13 +256,7 @@ def failure_incidents(failures: Iterable[Failure], *, system: str | None) -> lis
 
 class NdjsonLines:
     """`events_in_order` as `--output` writes them, a deployment's lines at a time, without an
-    event per commit: what a dry run writes.
-
-    A deployment can be formatted ahead (`format_ahead`), while git still streams, as the
-    derivation makes it; its lines are used if the derivation ends with that very deployment.
-    Until then they wait in a temporary file (unlinked, in TMPDIR): a large history's lines take
-    more memory than all the rest of its derivation.
-    """
+    event per commit: what a dry run writes."""
 
     def __init__(self, *, system: str | None, teams: Sequence[str] = ()) -> None:
         # The suffix goes into %-templates: a % in a system's name must stay itself.
@@ -271,44 +264,11 @@ class NdjsonLines:
         self._change_line = _GIT_CHANGE[:-1] + suffix
         self._deployment_line = _GIT_DEPLOYMENT[:-1] + suffix
         self._team_list = encode_json(list(teams))
-        self._spool: IO[bytes] | None = None
-        self._spooling = True  # until the temporary file fails: then lines wait to the end
-        # By id(): each deployment is held here, so no other object can have its id. Each
-        # deployment's lines: where they start in the spool, and their length.
-        self._ahead: dict[int, tuple[Deployment, int, int]] = {}
-
-    def format_ahead(self, deployment: Deployment) -> None:
-        if not self._spooling:
-            return
-        lines = self._lines(deployment)
-        try:
-            if self._spool is None:
-                # Open across calls; in_order closes it (and the system removes it at once).
-                self._spool = tempfile.TemporaryFile(prefix="pulse-backfill-")  # noqa: SIM115
-            start = self._spool.tell()
-            self._spool.write(lines)
-        except OSError:  # a full or read-only temporary folder costs time, not the run
-            self._spooling = False
-            self._ahead.clear()
-            return
-        self._ahead[id(deployment)] = (deployment, start, len(lines))
 
     def in_order(self, derivation: Derivation) -> Iterator[bytes]:
         """Each sent deployment's lines, its changes' then its own."""
-        try:
-            for deployment in derivation.sent:
-                ahead = self._ahead.pop(id(deployment), None)
-                if ahead is None or self._spool is None:
-                    yield self._lines(deployment)
-                    continue
-                _, start, length = ahead
-                self._spool.seek(start)
-                yield self._spool.read(length)
-        finally:
-            self._ahead.clear()
-            if self._spool is not None:
-                self._spool.close()
-                self._spool = None
+        for deployment in derivation.sent:
+            yield self._lines(deployment)
 
     def _lines(self, deployment: Deployment) -> bytes:
         change_line, dates, clock, day_length = self._change_line, _DATES, _clock(), _DAY

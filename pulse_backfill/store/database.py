@@ -12,8 +12,10 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
@@ -25,6 +27,9 @@ from pulse_backfill.pulse.events import Event
 from pulse_backfill.store.failures import damaged, failed, unwritable
 from pulse_backfill.store.lock import StoreLock
 from pulse_backfill.store.schema import APPLICATION_ID, check_existing, migrate
+
+# Events staged at a time when recorded: the staging table stays small, in memory.
+_BATCH = 10_000
 
 
 def default_store_path() -> Path:
@@ -77,9 +82,10 @@ class Store:
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
-            # Change ids are hashes, so index inserts land all over the file: a larger page
-            # cache than the 2 MB default records a large history about twice as fast.
-            self._db.execute("PRAGMA cache_size = -32768")
+            # Change ids are hashes, so index inserts land all over the file: an 8 MB page
+            # cache records a large history a sixth faster than the 2 MB default. More is
+            # memory for nothing: 32 MB took 30 MB more to record Rails' history no faster.
+            self._db.execute("PRAGMA cache_size = -8192")
             # Look-ups of many events go through temporary tables: in memory, not in TMPDIR.
             self._db.execute("PRAGMA temp_store = MEMORY")
             migrate(self._db)
@@ -145,7 +151,7 @@ class Store:
     @_guarded
     def record(
         self,
-        events: Sequence[Event],
+        events: Iterable[Event],
         *,
         origin: str | None = None,
         point: str | None = None,
@@ -171,30 +177,14 @@ class Store:
                 self._db.execute("UPDATE events SET origin = NULL WHERE origin = ?", (origin_id,))
                 self._db.execute("DELETE FROM reached WHERE origin = ?", (origin_id,))
                 self._db.execute("DELETE FROM failures WHERE origin = ?", (origin_id,))
-            rows = (
-                (e.system or "", e.kind, e.identifier, e.payload.decode("utf-8"), now, origin_id)
-                for e in events
-            )
-            self._db.executemany(
-                "INSERT INTO events (system, kind, identifier, body, recorded_at, origin)"
-                " VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (system, kind, identifier) DO UPDATE SET body = excluded.body,"
-                " origin = excluded.origin"
-                " WHERE body IS NOT excluded.body OR origin IS NOT excluded.origin",
-                rows,
-            )
+            ids = self._upsert(events, now, origin_id)
             if origin_id is not None and point is not None:
                 self._db.execute(
                     "UPDATE syncs SET point = ?, synced_at = ? WHERE id = ?",
                     (point, now, origin_id),
                 )
-                positions = shipped or {}
+                self._reach(origin_id, reached, shipped or {})
                 system = "" if facts is None else facts.system or ""
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO reached (origin, commit_id, shipped_by)"
-                    " VALUES (?, ?, ?)",
-                    ((origin_id, bytes.fromhex(c), positions.get(c)) for c in reached),
-                )
                 self._db.executemany(
                     "INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
@@ -207,30 +197,87 @@ class Store:
                     "UPDATE syncs SET system = ?, rules = ?, since = ? WHERE id = ?",
                     (facts.system or "", facts.rules, facts.since, origin_id),
                 )
-            ids = self._ids(events)
         return ids
 
-    def _ids(self, events: Sequence[Event]) -> list[int]:
-        """The row ids of `events`, in order: looked up through a temporary table, so the cost
-        follows the events asked for, not the size of the store."""
-        self._db.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS asked"
-            " (position INTEGER PRIMARY KEY, system TEXT, kind TEXT, identifier TEXT)"
+    def _upsert(self, events: Iterable[Event], now: int, origin_id: int | None) -> list[int]:
+        """Insert `events`, or update those recorded before; their row ids, in order.
+
+        Staged in a temporary table, a batch at a time, and upserted by one statement each:
+        SQLite then goes through the rows on its own, not a call from Python per row (half
+        the time of an executemany on git's history). A new event gets the id after the
+        store's last, in order, so when a batch is all new (a first sync) its ids are known
+        without looking them up; otherwise they are looked up, at a cost that follows the
+        batch, not the store. Making the next batch's rows while SQLite upserts one takes a
+        first sync 4% less time (git's and Rails' histories, in pairs)."""
+        db = self._db
+        db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS recording (position INTEGER PRIMARY KEY,"
+            " system TEXT, kind TEXT, identifier TEXT, body TEXT)"
         )
-        self._db.execute("DELETE FROM temp.asked")
-        self._db.executemany(
-            "INSERT INTO temp.asked VALUES (?, ?, ?, ?)",
-            ((n, e.system or "", e.kind, e.identifier) for n, e in enumerate(events)),
-        )
-        ids = [
-            int(row[0])
-            for row in self._db.execute(
-                "SELECT e.id FROM temp.asked a JOIN events e ON e.system = a.system"
-                " AND e.kind = a.kind AND e.identifier = a.identifier ORDER BY a.position"
-            )
-        ]
-        self._db.execute("DELETE FROM temp.asked")
+        ids: list[int] = []
+        remaining = iter(events)
+
+        def rows() -> list[tuple[int, str, str, str, str]]:
+            """The next batch, as rows of the staging table."""
+            batch = islice(remaining, _BATCH)
+            return [
+                (n, e.system or "", e.kind, e.identifier, e.payload.decode("utf-8"))
+                for n, e in enumerate(batch)
+            ]
+
+        with ThreadPoolExecutor(1, thread_name_prefix="events") as maker:
+            batch = rows()
+            while batch:
+                db.executemany("INSERT INTO temp.recording VALUES (?, ?, ?, ?, ?)", batch)
+                # SQLite upserts a batch without holding the interpreter's lock: the next one
+                # is made meanwhile, on another thread. Not while binding, which takes the lock
+                # back row by row: the two threads would wait on each other.
+                coming = maker.submit(rows)
+                (last,) = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
+                # WHERE true: SQLite's grammar needs it between a SELECT and ON CONFLICT.
+                db.execute(
+                    "INSERT INTO events (id, system, kind, identifier, body, recorded_at, origin)"
+                    " SELECT ? + 1 + position, system, kind, identifier, body, ?, ?"
+                    " FROM temp.recording WHERE true"
+                    " ON CONFLICT (system, kind, identifier) DO UPDATE SET body = excluded.body,"
+                    " origin = excluded.origin"
+                    " WHERE body IS NOT excluded.body OR origin IS NOT excluded.origin",
+                    (last, now, origin_id),
+                )
+                (new,) = db.execute("SELECT count(*) FROM events WHERE id > ?", (last,)).fetchone()
+                if new == len(batch):
+                    ids.extend(range(last + 1, last + 1 + len(batch)))
+                else:
+                    ids.extend(
+                        int(row[0])
+                        for row in db.execute(
+                            "SELECT e.id FROM temp.recording r JOIN events e ON e.system = r.system"
+                            " AND e.kind = r.kind AND e.identifier = r.identifier"
+                            " ORDER BY r.position"
+                        )
+                    )
+                db.execute("DELETE FROM temp.recording")
+                batch = coming.result()
         return ids
+
+    def _reach(self, origin_id: int, reached: Sequence[str], shipped: Mapping[str, int]) -> None:
+        """Record that `origin_id` reaches these commits (hex ids), with the deployment that
+        shipped each as a change: one statement that splits their bytes, laid end to end,
+        beside a JSON list of their deployments (a quarter of the time of a row at a time)."""
+        for length in sorted({len(commit) for commit in reached}):  # SHA-1 or SHA-256
+            # In order, the index's pages fill one after another: a third faster than in
+            # git's order.
+            commits = sorted(commit for commit in reached if len(commit) == length)
+            self._db.execute(
+                "INSERT OR IGNORE INTO reached (origin, commit_id, shipped_by)"
+                " SELECT ?1, substr(?2, key * ?3 + 1, ?3), value FROM json_each(?4)",
+                (
+                    origin_id,
+                    bytes.fromhex("".join(commits)),
+                    length // 2,
+                    json.dumps([shipped.get(commit) for commit in commits]),
+                ),
+            )
 
     def _origin_id(self, origin: str) -> int:
         self._db.execute("INSERT INTO syncs (origin) VALUES (?) ON CONFLICT DO NOTHING", (origin,))
