@@ -10,10 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.align import Align
-from rich.padding import Padding
-from rich.text import Text
-from typer import rich_utils
 from typer._click.core import Context  # typer 0.28 vendors click
 from typer._click.formatting import HelpFormatter
 from typer.core import TyperCommand, TyperGroup
@@ -25,6 +21,12 @@ class PanelledHelp:
     rich_markup_mode: Any
 
     def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
+        # Imported here: the terminal library is loaded when help is shown, not by every run.
+        from rich.align import Align
+        from rich.padding import Padding
+        from rich.text import Text
+        from typer import rich_utils
+
         command: Any = self
         mode = self.rich_markup_mode
         console = rich_utils._get_rich_console()

@@ -11,14 +11,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-import httpx
 
 from pulse_backfill import __version__
 from pulse_backfill.dates import rfc3339
 from pulse_backfill.errors import FetchError, PulseBackfillError, UsageError
+
+if TYPE_CHECKING:
+    import httpx
 from pulse_backfill.platforms.cache import AnswerCache, Kept, fingerprint
 from pulse_backfill.platforms.limits import next_link, rate_limit_wait
 from pulse_backfill.urls import is_loopback
@@ -103,6 +104,10 @@ class Api:
         if platform.token is not None:
             name, form = platform.token_header
             headers[name] = form.format(platform.token.value)
+        # Imported here: httpx is a quarter of the start-up of every run, most of which ask no
+        # platform.
+        import httpx
+
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             headers=headers,
@@ -174,7 +179,7 @@ class Api:
             self._wait_turn()
             try:
                 response = self._http.get(url, headers=headers)
-            except httpx.HTTPError as error:
+            except _http_errors() as error:
                 raise FetchError(
                     f"cannot reach {self.platform.name} at {_shown(url)} "
                     f"({type(error).__name__}): try later"
@@ -272,6 +277,12 @@ class Api:
             f"{self.platform.name} has no {what}, or {who} cannot see it (404): check the name "
             "and the token's access"
         )
+
+
+def _http_errors() -> type[Exception]:
+    import httpx
+
+    return httpx.HTTPError
 
 
 def _next_page(url: str, headers: httpx.Headers) -> str | None:
