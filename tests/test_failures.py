@@ -606,3 +606,29 @@ def test_a_window_without_deployments_says_where_they_are(
         ]
         is None
     )
+
+
+def test_the_slowest_changes_with_their_subjects_from_the_repository(
+    cli: Cli, tmp_path: Path, store: Path
+) -> None:
+    builder = RepoBuilder(tmp_path / "app")
+    builder.commit("one")
+    builder.tag("v1.0.0")
+    slow = builder.commit("parse dates as git does", step=10 * 86_400)
+    builder.commit("fix a typo")
+    builder.tag("v1.1.0")
+    assert cli("git", builder.path, "--store", store).exit_code == 0
+    period = ("--since", "2020-09-01", "--until", "2020-10-01")
+    slowest = json.loads(cli("report", "--store", store, *period, "--json").stdout)[
+        "slowest_changes"
+    ]
+    assert [(c["change"], c["subject"]) for c in slowest] == [
+        (slow, "parse dates as git does"),
+        (commit_of(builder.path, "fix a typo"), "fix a typo"),
+    ]
+    # A repository moved away since: the report goes without its subjects.
+    builder.path.rename(tmp_path / "moved")
+    slowest = json.loads(cli("report", "--store", store, *period, "--json").stdout)[
+        "slowest_changes"
+    ]
+    assert [c["subject"] for c in slowest] == [None, None]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -105,6 +107,8 @@ def report_command(
     # Imported here: the other commands, whose start-up a nightly re-sync pays, never need them.
     from rich.console import Console
 
+    from pulse_backfill.commands.subjects import subjects
+    from pulse_backfill.git.remote import default_cache_dir
     from pulse_backfill.report.build import build_report, read_history
     from pulse_backfill.report.page import html_page
     from pulse_backfill.report.view import show
@@ -118,6 +122,13 @@ def report_command(
         until=parse_date_option(until, "--until"),
         now=int(time.time()),
         by=by,
+    )
+    cache = os.environ.get("PULSE_BACKFILL_CACHE_DIR")  # where `git` keeps URLs' clones
+    wanted = [(c.system, c.change) for c in report.slowest]
+    named = subjects(stores, wanted, Path(cache) if cache else default_cache_dir())
+    report = replace(
+        report,
+        slowest=[replace(c, subject=named.get((c.system, c.change))) for c in report.slowest],
     )
     if html_file is not None:
         try:

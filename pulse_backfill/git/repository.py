@@ -291,6 +291,23 @@ class Repository:
                 found[commit] = subject.rstrip("\n")
         return found
 
+    def subjects_of(self, commits: Sequence[str]) -> dict[str, str]:
+        """The subject of each of `commits` this repository has (one git process)."""
+        if not commits:
+            return {}
+        with tempfile.TemporaryFile() as stdin:
+            stdin.write("".join(f"{commit}\n" for commit in commits).encode())
+            stdin.seek(0)
+            output = self._git(
+                "log", "--no-walk=unsorted", "--ignore-missing", "--stdin", "--format=%H %s",
+                stdin=stdin,
+            )  # fmt: skip
+        found = {}
+        for line in output.decode("utf-8", errors="replace").splitlines():
+            commit, _, subject = line.partition(" ")
+            found[commit] = subject
+        return found
+
     def is_proper_ancestor(self, commit: str, of: str) -> bool:
         """Whether `commit` is an ancestor of `of`, and not `of` itself."""
         if commit == of:

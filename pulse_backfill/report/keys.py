@@ -447,11 +447,13 @@ class SlowChange:
     deployment: str
     deployed_at: int
     lead_time: int
+    subject: str | None = None  # from the repository, where the report could read it
 
     def to_json(self) -> dict[str, Any]:
         return {
             "system": self.system,
             "change": self.change,
+            "subject": self.subject,
             "deployment": self.deployment,
             "deployed_at": rfc3339(self.deployed_at),
             "lead_time_seconds": self.lead_time,

@@ -289,7 +289,14 @@ def _slowest(report: Report) -> str:
     rows_ = [
         (
             c.system,
-            (c.system, c.change[:12], c.deployment, day(c.deployed_at), duration(c.lead_time)),
+            (
+                c.system,
+                c.change[:12],
+                c.subject or "-",
+                c.deployment,
+                day(c.deployed_at),
+                duration(c.lead_time),
+            ),
         )
         for c in sorted(report.slowest, key=lambda c: (-c.lead_time, c.deployed_at, c.change))
     ]
@@ -297,9 +304,9 @@ def _slowest(report: Report) -> str:
         "slowest",
         "The slowest changes",
         "Each system's 20 changes of the window that took longest from commit to deployment, "
-        "slowest first. The store keeps no commit's subject (Pulse is sent none): "
-        "'git show COMMIT' in the repository gives it.",
-        ("system", "commit", "deployment", "deployed", "lead time"),
+        "slowest first; the subjects are read from the repositories the stores synced ('-': "
+        "not there any more).",
+        ("system", "commit", "subject", "deployment", "deployed", "lead time"),
         _rows(rows_),
     )
 

@@ -12,6 +12,7 @@ from pulse_backfill.store.database import (
     SyncState,
     default_store_path,
     key_fingerprint,
+    origin_locations,
     read_store,
     reading_syncs,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "SyncState",
     "default_store_path",
     "key_fingerprint",
+    "origin_locations",
     "read_store",
     "reading_syncs",
 ]

@@ -610,3 +610,17 @@ def read_store(path: Path) -> StoreContents:
     return StoreContents(
         [(str(system), str(kind), str(body)) for system, kind, body in events], failures, origins
     )
+
+
+def origin_locations(path: Path) -> list[tuple[str, str]]:
+    """Each git origin's system and repository location (a path or a URL without credentials),
+    as its syncs recorded them; read-only, without the lock."""
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            rows = db.execute(
+                "SELECT system, origin FROM syncs WHERE origin LIKE 'git %' AND system IS NOT NULL"
+            ).fetchall()
+    except sqlite3.Error as error:
+        raise failed(path, error, writing=False) from None
+    # An origin is "git LOCATION RECIPE-HASH": the location may hold spaces, the hash none.
+    return [(str(system), str(origin)[4:].rsplit(" ", 1)[0]) for system, origin in rows]
