@@ -121,7 +121,9 @@ def derive_repository(
     first_new = len(known) if before else 0
     # The new commits' messages, read by git on the other core while this one derives.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="messages") as aside:
-        messages = aside.submit(_messages, repository, rules, deployed, first_new)
+        messages = (
+            aside.submit(_messages, repository, rules, deployed, first_new) if rules else None
+        )
         derivation, reached = _derive(
             repository,
             deployed[first_new:],
@@ -133,7 +135,7 @@ def derive_repository(
         )
         mode = SyncMode.INCREMENTAL if first_new else SyncMode.FULL
         derived = RepositoryDerivation(derivation, found, point, mode, reached)
-        if not rules:
+        if messages is None:
             return derived
         return _with_failures(
             derived, repository, options, rules, messages.result(), store if first_new else None

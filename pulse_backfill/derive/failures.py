@@ -103,6 +103,14 @@ def parse_rules(text: str, *, option: str = "--infer-failures") -> FailureRules:
     return FailureRules(reverts=reverts, rollbacks=rollbacks, hotfix=hotfix)
 
 
+def marked_by(rule: str, marker: str, subject: str | None) -> dict[str, str | None]:
+    """What marked a deployment failed, as JSON shows it: a rollback's deployment, else the
+    revert's or the hotfix's commit and subject."""
+    if rule == Rule.ROLLBACKS:
+        return {"rollback": marker}
+    return {"commit": marker, "subject": subject}
+
+
 def reverted_commits(message: str) -> list[str]:
     """The commits a commit's message says it reverts."""
     return _REVERTS.findall(message)
@@ -113,6 +121,7 @@ class Failure:
     """A failed deployment, what marked it, and the deployment that recovered it."""
 
     failed: DeployedCommit
+    position: int  # the failed deployment's, among all of its repository's (a sync point's)
     rule: Rule
     # What marked it: the revert's or the hotfix's commit and its subject; for a rollback,
     # the rollback's own deployment (its id, as the source names it) and no subject.
@@ -123,16 +132,11 @@ class Failure:
 
     def to_json(self) -> dict[str, Any]:
         """As --json and the report list it."""
-        marked_by: dict[str, str | None] = (
-            {"rollback": self.marker}
-            if self.rule is Rule.ROLLBACKS
-            else {"commit": self.marker, "subject": self.subject}
-        )
         return {
             "deployment": self.failed.id,
             "deployed_at": rfc3339(self.failed.time),
             "rule": str(self.rule),
-            "marked_by": marked_by,
+            "marked_by": marked_by(self.rule, self.marker, self.subject),
             "recovered_by": self.recovered.id,
             "recovered_at": rfc3339(self.recovered.time),
             "recovery_seconds": self.recovery_seconds,
@@ -222,6 +226,7 @@ def find_failures(
     return [
         Failure(
             failed=line.deployed[failed],
+            position=failed,
             rule=list(Rule)[rule],
             marker=marker,
             subject=subject,

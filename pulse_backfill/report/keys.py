@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from pulse_backfill.dates import rfc3339
+from pulse_backfill.derive.failures import marked_by
 
 MINUTE = 60
 HOUR = 3600
@@ -69,17 +70,12 @@ class Failure:
     recovery_shipped: bool  # False for a rollback, which Pulse never sees as a deployment
 
     def to_json(self) -> dict[str, Any]:
-        marked_by: dict[str, str | None] = (
-            {"rollback": self.marker}
-            if self.rule == "rollbacks"
-            else {"commit": self.marker, "subject": self.subject}
-        )
         return {
             "system": self.system,
             "deployment": self.deployment,
             "deployed_at": rfc3339(self.deployed_at),
             "rule": self.rule,
-            "marked_by": marked_by,
+            "marked_by": marked_by(self.rule, self.marker, self.subject),
             "recovered_by": self.recovered_by,
             "recovered_at": rfc3339(self.recovered_at),
             "recovery_seconds": self.recovered_at - self.deployed_at,

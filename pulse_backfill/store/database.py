@@ -188,8 +188,8 @@ class Store:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        (origin_id, position, system, *failure_row(failure))
-                        for position, failure in failures_by_position(failures, point)
+                        (origin_id, failure.position, system, *failure_row(failure))
+                        for failure in failures
                     ),
                 )
             if origin_id is not None and facts is not None:
@@ -414,19 +414,6 @@ class OriginFacts:
     system: str | None
     rules: str
     since: int | None
-
-
-def failures_by_position(
-    failures: Sequence[Failure], point: str | None
-) -> list[tuple[int, Failure]]:
-    """Each failure with its failed deployment's position in the sync point."""
-    if not failures or point is None:
-        return []
-    positions = {
-        identifier: position
-        for position, (identifier, _, _) in enumerate(json.loads(point)["deployments"])
-    }
-    return [(positions[failure.failed.id], failure) for failure in failures]
 
 
 def failure_row(failure: Failure) -> tuple[object, ...]:
