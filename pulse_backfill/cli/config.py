@@ -86,8 +86,9 @@ def _table(
             raise UsageError(f"{where}: {key!r} is not a command: its tables are {tables}")
         else:
             close = difflib.get_close_matches(key, options, n=1)
-            fix = f"did you mean {close[0]!r}?" if close else f"see '{ctx.info_name} {name} --help'"
-            raise UsageError(f"{where} has no option {key!r}: {fix.replace('.', ' ')}")
+            command_line = f"{ctx.info_name} {name.replace('.', ' ')}"  # [incidents.file]
+            fix = f"did you mean {close[0]!r}?" if close else f"see '{command_line} --help'"
+            raise UsageError(f"{where} has no option {key!r}: {fix}")
     return found
 
 
