@@ -20,7 +20,6 @@ from pulse_backfill.commands.runs import (
     GitBackfillSettings,
     PhaseListener,
     RepoReport,
-    default_system,
 )
 from pulse_backfill.commands.sending import (
     Delivery,
@@ -246,7 +245,7 @@ def _names(repositories: Sequence[RepoSpec], settings: GitBackfillSettings) -> d
     names = {}
     for spec in repositories:
         system = settings.system if spec.system is None else spec.system
-        names[spec] = system or default_system(spec.location) or spec.location
+        names[spec] = system or settings.default_system(spec.location) or spec.location
     taken = Counter(names.values())
     repeated = [spec.location for spec in repositories if taken[names[spec]] > 1]
     return {

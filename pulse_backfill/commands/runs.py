@@ -46,6 +46,10 @@ class GitBackfillSettings(SendSettings):
     jobs: int = 4  # repositories fetched and derived at once
     shard: Shard | None = None  # only the repositories of this shard
     platform: PlatformAccess = field(default_factory=PlatformAccess)  # GitHub's, GitLab's
+    # Each local repository's default system, once git was asked (see `default_system`).
+    _systems: dict[str, str | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def source_of(self, spec: RepoSpec) -> DeploymentSource:
         return source_of(
@@ -63,7 +67,7 @@ class GitBackfillSettings(SendSettings):
         for spec in {replace(spec, where=None): spec for spec in self.repositories}.values():
             system, chosen = self.system if spec.system is None else spec.system, True
             if system is None:
-                system, chosen = default_system(spec.location), False
+                system, chosen = self.default_system(spec.location), False
             if system is None:
                 continue  # a repository that cannot be read: its run says so
             first = named.setdefault(system, spec)
@@ -73,6 +77,13 @@ class GitBackfillSettings(SendSettings):
                     f"{_named(first)} and {_named(spec)} would both be system {system!r}: "
                     "give each its own with --system on a --repos line"
                 )
+
+    def default_system(self, location: str) -> str | None:
+        """`default_system`, asked of git once in a run: the check of the systems and the
+        progress display both name each repository before it is opened."""
+        if location not in self._systems:
+            self._systems[location] = default_system(location)
+        return self._systems[location]
 
     def rules_of(self, spec: RepoSpec) -> FailureRules:
         """One repository's failure rules: a --repos line's own, else the run's."""

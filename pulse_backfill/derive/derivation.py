@@ -105,12 +105,12 @@ def _deployment(
     identifier, commit, time = deployed[position]
     if is_baseline(earlier + position, time, options):
         return Deployment(identifier, commit, time, Status.BASELINE)
-    ids, times, merges = reach.ids, reach.times, reach.merges
     commits = reach.shipped[position]
     if options.no_merges:  # rule 8: merges bound deployments but are not changes
+        merges = reach.merges
         commits = [c for c in commits if not merges[c]]
-    new = tuple.__new__  # NamedTuple's own constructor is a Python call, per commit
-    changes = [new(Change, (times[c], ids[c])) for c in commits]
+    made = reach.changes
+    changes: list[Change] = [made[c] for c in commits]  # type: ignore[misc]  # all read
     if touching is not None:
         changes = [change for change in changes if change.id in touching]
     changes.sort()  # by time, then id

@@ -23,6 +23,8 @@ from __future__ import annotations
 from array import array
 from collections.abc import Container, Iterable, Sequence
 
+from pulse_backfill.derive.history import Change
+
 
 class Reach:
     """The pass, and what it found: the commits read, by slot, and each one's first deployment.
@@ -38,7 +40,9 @@ class Reach:
         self.tips = tips
         self.known = known
         self.ids: list[str] = []
-        self.times = array("q")
+        # Each commit read as a change (its time and id), made while git streams: a deployment's
+        # changes are then picked, not made, once the log is read. None for a parent not read.
+        self.changes: list[Change | None] = []
         self.merges = bytearray()  # 1 for a commit with more than one parent
         self.read = bytearray()  # 0 for a parent named but never read (see `boundary`)
         self.first = array("q")  # the first deployment known to reach it, so far
@@ -65,11 +69,12 @@ class Reach:
         # Once per commit while git streams: look-ups bound locally.
         known, any_known = self.known, bool(self.known)
         get, slot, lower = self.slots.get, self._slot, self._lower
-        first, parents, times, merges, read = (
-            self.first, self.parents, self.times, self.merges, self.read
+        ids, first, parents, changes, merges, read = (
+            self.ids, self.first, self.parents, self.changes, self.merges, self.read
         )  # fmt: skip
+        new = tuple.__new__  # NamedTuple's own constructor is a Python call, per commit
         for line in log:
-            # Decoded whole: each change shares its id with `ids`.
+            # Decoded once, then split: cheaper than decoding each field.
             commit, time, *parent_ids = line.decode().split()
             if any_known and commit in known:
                 continue
@@ -86,7 +91,7 @@ class Reach:
                     lower(parent, reached)
                 own_parents.append(parent)
             parents[position] = tuple(own_parents)
-            times[position] = int(time)
+            changes[position] = new(Change, (int(time), ids[position]))  # one id str, shared
             merges[position] = len(own_parents) > 1
             read[position] = 1
 
@@ -106,7 +111,7 @@ class Reach:
         self.ids.append(commit)
         self.first.append(reached)
         self.parents.append(())
-        self.times.append(0)
+        self.changes.append(None)
         self.merges.append(0)
         self.read.append(0)
         return position

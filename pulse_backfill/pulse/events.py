@@ -75,18 +75,18 @@ class Event:
 def _rfc3339(epoch_seconds: int) -> bytes:
     """`dates.rfc3339`, from each day's text formatted once: a history has a date per commit."""
     day, second = divmod(epoch_seconds, _DAY)
-    return _DATES[day] + _clock()[second]
+    return (_DATES[day] + _clock()[second]).encode()
 
 
 _DAY = 86_400
 
 
-class _Dates(dict[int, bytes]):
+class _Dates(dict[int, str]):
     """Each day's "YYYY-MM-DDT", formatted the first time it is asked for: a history has a
     change per commit, and far fewer days than commits."""
 
-    def __missing__(self, day: int) -> bytes:
-        date = self[day] = time.strftime("%Y-%m-%dT", time.gmtime(day * _DAY)).encode()
+    def __missing__(self, day: int) -> str:
+        date = self[day] = time.strftime("%Y-%m-%dT", time.gmtime(day * _DAY))
         return date
 
 
@@ -94,10 +94,10 @@ _DATES = _Dates()
 
 
 @functools.cache
-def _clock() -> list[bytes]:
+def _clock() -> list[str]:
     """Every second of a day as "HH:MM:SSZ"."""
-    minutes = [b"%02d:%02d:" % (hour, minute) for hour in range(24) for minute in range(60)]
-    seconds = [b"%02dZ" % second for second in range(60)]
+    minutes = [f"{hour:02d}:{minute:02d}:" for hour in range(24) for minute in range(60)]
+    seconds = [f"{second:02d}Z" for second in range(60)]
     return [minute + second for minute in minutes for second in seconds]
 
 
@@ -138,12 +138,12 @@ def change_event(
 
 
 _CHANGE = b'{"source":%s,"change_id":%s,"time_created":"%s","event_type":%s,"$type":"change"}'
-# The standard CLI's git helper's events, with their time as a date and a time of day
-# (`_DATES`, `_clock`): the loops that run per commit of a history format no more than this.
-_GIT_CHANGE = (
-    b'{"source":"git","change_id":"%s","time_created":"%s%s","event_type":"commit",'
-    b'"$type":"change"}'
-)
+# The standard CLI's git helper's change, around its id and its time as a date and a time of
+# day (`_DATES`, `_clock`): the loops that run per commit of a history format no more than
+# this, in an f-string, encoded once (a third faster than bytes' % with each id encoded).
+_GIT_CHANGE_START = '{"source":"git","change_id":"'
+_GIT_CHANGE_TIME = '","time_created":"'
+_GIT_CHANGE_END = '","event_type":"commit","$type":"change"}'
 _GIT_DEPLOYMENT = (
     b'{"source":"git","deploy_id":%s,"time_created":"%s","changes":[%s],"teams":%s,'
     b'"$type":"deployment"}'
@@ -154,10 +154,11 @@ def git_change_events(changes: Iterable[Change], *, system: str | None) -> Itera
     """`change_event` for each of a deployment's commits, as the standard CLI's git helper
     sends them."""
     dates, clock = _DATES, _clock()
+    start, middle, end = _GIT_CHANGE_START, _GIT_CHANGE_TIME, _GIT_CHANGE_END
     for time_created, change_id in changes:
         # A commit id is hex: JSON writes it as it is.
         day, second = divmod(time_created, _DAY)
-        payload = _GIT_CHANGE % (change_id.encode(), dates[day], clock[second])
+        payload = f"{start}{change_id}{middle}{dates[day]}{clock[second]}{end}".encode()
         yield Event("change", change_id, payload, system)
 
 
@@ -259,10 +260,10 @@ class NdjsonLines:
     event per commit: what a dry run writes."""
 
     def __init__(self, *, system: str | None, teams: Sequence[str] = ()) -> None:
-        # The suffix goes into %-templates: a % in a system's name must stay itself.
-        suffix = _ndjson_suffix(system).replace(b"%", b"%%")
-        self._change_line = _GIT_CHANGE[:-1] + suffix
-        self._deployment_line = _GIT_DEPLOYMENT[:-1] + suffix
+        suffix = _ndjson_suffix(system)
+        self._change_end = _GIT_CHANGE_END[:-1] + suffix.decode()
+        # The suffix goes into a %-template: a % in a system's name must stay itself.
+        self._deployment_line = _GIT_DEPLOYMENT[:-1] + suffix.replace(b"%", b"%%")
         self._team_list = encode_json(list(teams))
 
     def in_order(self, derivation: Derivation) -> Iterator[bytes]:
@@ -271,16 +272,22 @@ class NdjsonLines:
             yield self._lines(deployment)
 
     def _lines(self, deployment: Deployment) -> bytes:
-        change_line, dates, clock, day_length = self._change_line, _DATES, _clock(), _DAY
-        ids = [change_id.encode() for _, change_id in deployment.changes]
-        lines = [
-            change_line % (change_id, dates[created // day_length], clock[created % day_length])
-            for (created, _), change_id in zip(deployment.changes, ids, strict=True)
-        ]
-        # Commit ids are hex: the list is the ids between quotes.
-        changes = b'"' + b'","'.join(ids) + b'"' if ids else b""
-        lines.append(
-            self._deployment_line
-            % (_json_string(deployment.id), _rfc3339(deployment.time), changes, self._team_list)
+        dates, clock, day_length = _DATES, _clock(), _DAY
+        start, middle, end = _GIT_CHANGE_START, _GIT_CHANGE_TIME, self._change_end
+        changes = deployment.changes
+        text = "".join(
+            [
+                f"{start}{change_id}{middle}{dates[created // day_length]}"
+                f"{clock[created % day_length]}{end}"
+                for created, change_id in changes
+            ]
         )
-        return b"".join(lines)
+        # Commit ids are hex: the list is the ids between quotes.
+        ids = '"' + '","'.join([change_id for _, change_id in changes]) + '"' if changes else ""
+        own = self._deployment_line % (
+            _json_string(deployment.id),
+            _rfc3339(deployment.time),
+            ids.encode(),
+            self._team_list,
+        )
+        return text.encode() + own
