@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,28 @@ def test_a_new_store_carries_its_id_and_schema_version(store: Path) -> None:
     db = sqlite3.connect(store)
     assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_new_stores_first_recording_goes_into_the_file_then_wal(store: Path) -> None:
+    # Written once, under a rollback journal (a whole history's pages, not twice through the
+    # WAL); then WAL, so that readers see what is committed while a run goes on writing.
+    events = [change_event("a" * 40, 0, system="s")]
+    with Store(store) as db:
+        assert _journal(store) == "delete"
+        db.record(events)
+        assert _journal(store) == "wal"
+        db.record(events)
+    with Store(store):  # a store opened again is in WAL before it writes
+        assert _journal(store) == "wal"
+    assert sorted(path.name for path in store.parent.iterdir()) == [
+        store.name,
+        f"{store.name}.lock",
+    ]
+
+
+def _journal(store: Path) -> str:
+    with closing(sqlite3.connect(store)) as db:
+        return str(db.execute("PRAGMA journal_mode").fetchone()[0])
 
 
 def test_acknowledgements_are_kept_per_target(store: Path) -> None:
