@@ -594,7 +594,9 @@ def read_store(path: Path) -> StoreContents:
         )
     _check_existing(path)
     try:
-        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+        with closing(
+            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        ) as db:
             _check_pages(db, path)
             db.execute("BEGIN")  # one snapshot for all three
             events = db.execute("SELECT system, kind, body FROM events ORDER BY id").fetchall()
@@ -618,7 +620,9 @@ def origin_locations(path: Path) -> list[tuple[str, str]]:
     """Each git origin's system and repository location (a path or a URL without credentials),
     as its syncs recorded them; read-only, without the lock."""
     try:
-        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+        with closing(
+            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        ) as db:
             rows = db.execute(
                 "SELECT system, origin FROM syncs WHERE origin LIKE 'git %' AND system IS NOT NULL"
             ).fetchall()
