@@ -12,6 +12,7 @@ import typer
 import typer.main
 
 from pulse_backfill.cli.display import print_json
+from pulse_backfill.cli.help import Command
 from pulse_backfill.cli.options import OUTPUT, READ, parse_date_option
 from pulse_backfill.errors import UsageError
 from pulse_backfill.report.trends import Granularity
@@ -141,3 +142,8 @@ def report_command(
         print_json(report.to_json())
     else:
         show(report, Console(highlight=False, soft_wrap=True))
+
+
+# A single command, built on its own when the command line names it (cli.app._LAZY_GROUPS).
+report_app = typer.Typer(add_completion=False)
+report_app.command("report", cls=Command, epilog=EXAMPLES)(report_command)

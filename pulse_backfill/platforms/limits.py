@@ -7,7 +7,6 @@ seconds); a secondary limit's `retry-after` (seconds). GitLab: 429 until `RateLi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 
 # A 429 that says nothing of when to come back: GitHub's docs ask for at least a minute.
 UNSAID_WAIT = 60.0
@@ -49,6 +48,9 @@ def _seconds(value: str | None, now: float) -> float | None:
     seconds = _number(value)
     if seconds is not None:
         return max(0.0, seconds)
+    # Imported when an API sends a date: the email package costs every run's start-up.
+    from email.utils import parsedate_to_datetime
+
     try:
         return max(0.0, parsedate_to_datetime(value).timestamp() - now)
     except (TypeError, ValueError):
