@@ -142,6 +142,8 @@ def test_a_repositorys_line_shows_its_phase_in_its_place() -> None:
         ("a", "cloning", ""),
         ("b", "deriving", ""),
     ]
+    display.repository_phase(second, "waiting", total=5)  # derived before the first
+    assert lines_of(display)[2] == ("b", "waiting", "")
     display.repository_phase(first, "deriving")
     display.repository_phase(first, "recording", total=2)
     display.repository_done(first)
@@ -151,7 +153,7 @@ def test_a_repositorys_line_shows_its_phase_in_its_place() -> None:
     assert lines_of(display) == [
         ("repositories", "", "1/2"),
         ("a", "sending", "1/2"),
-        ("b", "deriving", ""),
+        ("b", "waiting", ""),
         ("deployments", "", "0/1"),
         ("events", "", "1/2"),
     ]
@@ -169,7 +171,7 @@ def test_a_dumb_terminal_gets_the_plain_lines(monkeypatch: pytest.MonkeyPatch) -
     assert out.getvalue() == "sent deployment v1.0.0 (1 change)\n"
 
 
-PHASES = ("cloning", "fetching", "deriving", "recording", "sending")
+PHASES = ("cloning", "fetching", "deriving", "waiting", "recording", "sending")
 
 
 def on_a_terminal(*args: str | Path, env: dict[str, str]) -> list[str]:
@@ -225,7 +227,7 @@ def test_a_terminal_shows_each_repository_by_name_in_its_phases_as_the_run_goes(
                "--base-url", server.base_url, "--store", store, "--cache-dir", cache)  # fmt: skip
         first = on_a_terminal(*run, env=key)
         again = on_a_terminal(*run, env=key)
-    everything = ["cloning", "deriving", "recording", "sending"]
+    everything = ["cloning", "deriving", "waiting", "recording", "sending"]
     assert phases_shown(first) == {
         "payments/service.git": everything,
         "search/service.git": everything,
@@ -236,9 +238,9 @@ def test_a_terminal_shows_each_repository_by_name_in_its_phases_as_the_run_goes(
     assert not any(row.startswith("sent deployment") for row in first)
     # Nothing new the next time: fetched, derived (nothing), recorded (nothing), nothing sent.
     assert phases_shown(again) == {
-        "payments/service.git": ["fetching", "deriving", "recording"],
-        "search/service.git": ["fetching", "deriving", "recording"],
-        "release-branches": ["deriving", "recording"],
+        "payments/service.git": ["fetching", "deriving", "waiting", "recording"],
+        "search/service.git": ["fetching", "deriving", "waiting", "recording"],
+        "release-branches": ["deriving", "waiting", "recording"],
     }
 
 

@@ -43,7 +43,7 @@ class _Line:
     phase: str
 
 
-_UNITS = {"deriving": "commit", "recording": "event", "sending": "event"}
+_UNITS = {"deriving": "commit", "waiting": "event", "recording": "event", "sending": "event"}
 
 
 class Display:
@@ -51,7 +51,7 @@ class Display:
     wrong: a warning, an error, what was not delivered.
 
     On a terminal, each repository in flight has a line: its name, its phase (cloning or
-    fetching, deriving, recording, sending), what it has done of it and how fast. Worker
+    fetching, deriving, waiting, recording, sending), what it has done of it and how fast. Worker
     threads tell the phases of the repositories they derive, the run's writer those it records
     and sends: the lines are kept under a lock, and rich draws from its own thread.
 

@@ -38,7 +38,8 @@ def _things(number: float, unit: str) -> str:
 
 
 class _PhaseColumn(ProgressColumn):
-    """What a repository's line is doing: cloning, fetching, deriving, recording, sending."""
+    """What a repository's line is doing: cloning, fetching, deriving, waiting, recording,
+    sending."""
 
     def render(self, task: Task) -> Text:
         return Text(f"{task.fields.get('phase', ''):<9}", style="cyan")

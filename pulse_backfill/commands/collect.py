@@ -126,6 +126,8 @@ def derive_one(
         "deployment": len(sent),
         "incident": len(derived.failures),
     }
+    # Until the writer, busy with the repositories before it, takes it up.
+    listener.repository_phase(report, "waiting", total=sum(report.counts.values()))
     return DerivedRepository(derived, origin)
 
 
@@ -163,7 +165,7 @@ def record_one(
         for event in events:
             write(event.ndjson_line())
     report.origin = one.origin
-    listener.repository_phase(report, "recording", total=len(events))
+    listener.repository_phase(report, "recording", total=sum(report.counts.values()))
     rows = store.record(
         events if held else made,
         origin=one.origin,

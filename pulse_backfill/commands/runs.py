@@ -107,9 +107,9 @@ def _named(spec: RepoSpec) -> str:
     return shown_location(spec.location) + (f" ({spec.where})" if spec.where else "")
 
 
-# What a repository of a run is being put through: cloned or fetched (a URL), derived, recorded
-# in the store, sent to the target.
-Phase = Literal["cloning", "fetching", "deriving", "recording", "sending"]
+# What a repository of a run is being put through: cloned or fetched (a URL), derived, derived
+# and waiting its turn with the run's one writer, recorded in the store, sent to the target.
+Phase = Literal["cloning", "fetching", "deriving", "waiting", "recording", "sending"]
 
 
 class PhaseListener(Protocol):
@@ -117,10 +117,11 @@ class PhaseListener(Protocol):
         self, report: RepoReport, phase: Phase, done: int | None = None, total: int | None = None
     ) -> None:
         """`report`'s repository is in `phase`, `done` of `total` through it when they are
-        known: deriving, the commits read so far (no total); recording, the events (a total);
-        sending, the events sent of all to send. Called by the thread doing it (a worker for
-        cloning, fetching and deriving; the run's writer for recording and sending), when the
-        phase starts and as it goes."""
+        known: deriving, the commits read so far (no total); waiting, the events derived (a
+        total); recording, the events (a total); sending, the events sent of all to send.
+        Called by the thread doing it (a worker for cloning, fetching and deriving, and when it
+        is done; the run's writer for recording and sending), when the phase starts and as it
+        goes."""
 
 
 @dataclass
