@@ -96,3 +96,23 @@ def _relative(value: str, now: float) -> int | None:
 def _last_day(year: int, month: int) -> int:
     following = date(year + month // 12, month % 12 + 1, 1)
     return (following - timedelta(days=1)).day
+
+
+def retry_after_seconds(value: str | None, now: float) -> float | None:
+    """Seconds a Retry-After header (RFC 9110) asks to wait, at epoch `now`: its delay-seconds,
+    or the time until its HTTP date (none for a date past); None when it says neither."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    # Imported when a server sends a date: the email package costs every run's start-up.
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - now)

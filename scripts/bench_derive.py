@@ -9,7 +9,9 @@ tags, maintenance releases on release branches, and about 0.1% of commits dated 
 parent, some by years (clock skew, as real histories have). Then, in pairs, one after the other:
   floor:  git log --format='%H %P %ct' <every release tag>     (one pass over the history)
   derive: pulse-backfill git REPO --dry-run --output /dev/null  (start-up included)
-and prints the median and the best of the pairs' ratios, and each one's peak memory. Then the
+and prints the median and the best of the pairs' ratios, and each one's peak memory; and, measured
+in the same turns, the start-up any run pays before git starts (pulse-backfill --version), with
+the derivation less it against the floor. Then the
 re-sync, on a copy of the repository and a fresh store (no key: the events are recorded):
   first sync, recorded in the store (the whole history), in pairs with a dry run (the target:
   at most 1.5 times it), each into a fresh store
@@ -98,12 +100,19 @@ def main() -> int:
         [sys.executable, "-m", "compileall", "-q", str(ROOT / "pulse_backfill")], check=True
     )
     derive_cmd = [pulse, "git", str(repo), "--dry-run", "--output", "/dev/null", "--quiet"]
+    # What any run pays before it asks git for anything: the interpreter, our imports and
+    # GitPython's (which runs `git version`), as `--version` pays them.
+    startup_cmd = [pulse, "--version"]
 
-    floors, derives = [], []
-    for _ in range(args.runs):  # in pairs: the machine's speed drifts from minute to minute
+    floors, derives, startups = [], [], []
+    for _ in range(args.runs):  # in turns: the machine's speed drifts from minute to minute
         floors.append(measure(floor_cmd))
         derives.append(measure(derive_cmd))
+        startups.append(measure(startup_cmd))
     ratios = [d / f for (f, _), (d, _) in zip(floors, derives, strict=True)]
+    after_startup = [
+        (d - s) / f for (f, _), (d, _), (s, _) in zip(floors, derives, startups, strict=True)
+    ]
     floor_s = statistics.median(t for t, _ in floors)
     derive_s = statistics.median(t for t, _ in derives)
     print(
@@ -117,6 +126,10 @@ def main() -> int:
     print(
         f"ratio derive/floor: median {statistics.median(ratios):.2f}x, "
         f"best {min(ratios):.2f}x, worst {max(ratios):.2f}x  ({args.runs} pairs)"
+    )
+    print(
+        f"start-up (pulse-backfill --version): {statistics.median(t for t, _ in startups):6.2f}s"
+        f"  derive less start-up / floor: median {statistics.median(after_startup):.2f}x"
     )
     resync(repo, pulse, derive_s, args.runs, folder)
     shutil.rmtree(folder)

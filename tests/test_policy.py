@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from pulse_backfill.dates import retry_after_seconds
 from pulse_backfill.delivery.circuit import Circuit
 from pulse_backfill.delivery.policy import (
     RetryPolicy,
     Verdict,
-    parse_retry_after,
     retry_delay,
     should_retry,
     verdict,
@@ -70,7 +70,7 @@ NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
     ],
 )
 def test_retry_after(header: str | None, seconds: float | None) -> None:
-    assert parse_retry_after(header, NOW) == seconds
+    assert retry_after_seconds(header, NOW.timestamp()) == seconds
 
 
 POLICY = RetryPolicy(max_retries=5, max_time=60, base_delay=0.5, max_delay=8)

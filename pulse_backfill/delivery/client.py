@@ -4,6 +4,7 @@ connections (httpx-aiohttp's transport)."""
 from __future__ import annotations
 
 import ssl
+import time
 import urllib.request
 from urllib.parse import urlencode, urljoin, urlsplit
 
@@ -13,8 +14,8 @@ from httpx_aiohttp import AiohttpTransport
 from yarl import URL
 
 from pulse_backfill import __version__
+from pulse_backfill.dates import retry_after_seconds
 from pulse_backfill.delivery.outcomes import Answer
-from pulse_backfill.delivery.policy import parse_retry_after
 from pulse_backfill.errors import UsageError
 from pulse_backfill.pulse.endpoint import (
     DEFAULT_TIMEOUT,
@@ -127,7 +128,7 @@ class IngestionClient:
         return Answer(
             response.status_code,
             self._redact(detail),
-            retry_after=parse_retry_after(response.headers.get("retry-after")),
+            retry_after=retry_after_seconds(response.headers.get("retry-after"), time.time()),
             location=self._redact(location) if location else None,
         )
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import Enum
 from urllib.parse import urlsplit
 
@@ -58,25 +57,6 @@ class RetryPolicy:
     # Failed answers in a row, of any events, after which the server is taken to be down and
     # probed by one request at a time (Envoy's outlier detection ejects after 5 such).
     outage_after: int = 5
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait, from a Retry-After of delay-seconds or an HTTP date; None if unusable."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    # Imported when a server sends a date: the email package costs every run's start-up.
-    from email.utils import parsedate_to_datetime
-
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def retry_delay(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from pulse_backfill.dates import retry_after_seconds
+
 # A 429 that says nothing of when to come back: GitHub's docs ask for at least a minute.
 UNSAID_WAIT = 60.0
 
@@ -18,7 +20,7 @@ def rate_limit_wait(status: int, headers: Mapping[str, str], now: float) -> floa
     said = {name.lower(): value for name, value in headers.items()}
     if status not in (403, 429):
         return None
-    retry_after = _seconds(said.get("retry-after"), now)
+    retry_after = retry_after_seconds(said.get("retry-after"), now)
     if retry_after is not None:
         return retry_after
     reset = _number(said.get("x-ratelimit-reset") or said.get("ratelimit-reset"))
@@ -38,22 +40,6 @@ def _number(value: str | None) -> float | None:
     try:
         return float(value.strip())
     except ValueError:
-        return None
-
-
-def _seconds(value: str | None, now: float) -> float | None:
-    """Retry-After: seconds, or an HTTP date."""
-    if value is None:
-        return None
-    seconds = _number(value)
-    if seconds is not None:
-        return max(0.0, seconds)
-    # Imported when an API sends a date: the email package costs every run's start-up.
-    from email.utils import parsedate_to_datetime
-
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
-    except (TypeError, ValueError):
         return None
 
 
