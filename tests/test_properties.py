@@ -268,7 +268,7 @@ def test_each_deployment_ships_what_reachability_gives_it(
                 assert set(event.requires) <= sent
 
         # A dry run's --output lines are the events', byte for byte (a system needing escapes).
-        odd = "api %s <&>"
+        odd = 'api %s <&> "é" {x}'
         lines = NdjsonLines(system=odd, teams=["t"])
         assert b"".join(lines.in_order(derivation)) == b"".join(
             event.ndjson_line() for event in events_in_order(derivation, system=odd, teams=["t"])
