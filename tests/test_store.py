@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import errno
+import signal
 import sqlite3
+import subprocess
+import sys
 from contextlib import closing
 from pathlib import Path
 
@@ -34,6 +37,38 @@ def test_a_new_stores_first_recording_goes_into_the_file_then_wal(store: Path) -
         store.name,
         f"{store.name}.lock",
     ]
+
+
+_KILLED_WHILE_RECORDING = """
+import os, signal, sys
+from pathlib import Path
+from pulse_backfill.pulse.events import change_event
+from pulse_backfill.store import Store
+
+def events():
+    for n in range(50_000):
+        if n == 30_000:  # three batches staged, the transaction open: the process dies
+            os.kill(os.getpid(), signal.SIGKILL)
+        yield change_event(f"{n:040x}", n, system="s")
+
+with Store(Path(sys.argv[1])) as store:
+    store.record(events(), origin="o", point="[]")
+"""
+
+
+def test_a_first_recording_killed_midway_leaves_a_sound_empty_store(store: Path) -> None:
+    # The rollback journal is SQLite's own: the next opening rolls the transaction back.
+    killed = subprocess.run([sys.executable, "-c", _KILLED_WHILE_RECORDING, str(store)])
+    assert killed.returncode == -signal.SIGKILL
+    assert (store.parent / f"{store.name}-journal").exists()
+    events = [change_event("a" * 40, 0, system="s")]
+    with Store(store) as db:
+        assert db.count_unacknowledged("o") == 0
+        assert db.record(events, origin="o", point="[]") == [1]
+        assert _journal(store) == "wal"
+    with closing(sqlite3.connect(store)) as check:
+        assert check.execute("PRAGMA quick_check").fetchall() == [("ok",)]
+        assert check.execute("SELECT count(*) FROM events").fetchone() == (1,)
 
 
 def _journal(store: Path) -> str:
