@@ -32,7 +32,7 @@ def test_a_line_of_commits_split_by_tags_in_gits_order() -> None:
     log = [line("c4", 40, "c3"), line("c3", 30, "c2"), line("c2", 20, "c1"), line("c1", 10)]
     reach = run(log, ["c1", "c3", "c4"])
     assert split(reach) == [{"c1"}, {"c2", "c3"}, {"c4"}]
-    assert sorted(reach.changes[slot].time for slot in reach.shipped[1]) == [20, 30]  # type: ignore[union-attr]
+    assert sorted(reach.changes[slot].time for slot in reach.shipped[1]) == [20, 30]
 
 
 def test_a_commit_listed_before_its_child_goes_to_the_childs_deployment() -> None:

@@ -109,8 +109,8 @@ def _deployment(
     if options.no_merges:  # rule 8: merges bound deployments but are not changes
         merges = reach.merges
         commits = [c for c in commits if not merges[c]]
-    made = reach.changes
-    changes: list[Change] = [made[c] for c in commits]  # type: ignore[misc]  # all read
+    made = reach.changes  # every commit a deployment reaches first was read
+    changes = [made[c] for c in commits]
     if touching is not None:
         changes = [change for change in changes if change.id in touching]
     changes.sort()  # by time, then id

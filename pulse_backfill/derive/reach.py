@@ -25,6 +25,8 @@ from collections.abc import Container, Iterable, Sequence
 
 from pulse_backfill.derive.history import Change
 
+UNREAD = Change(-1, "")  # the change of a slot whose line was not read (see `Reach.changes`)
+
 
 class Reach:
     """The pass, and what it found: the commits read, by slot, and each one's first deployment.
@@ -41,8 +43,9 @@ class Reach:
         self.known = known
         self.ids: list[str] = []
         # Each commit read as a change (its time and id), made while git streams: a deployment's
-        # changes are then picked, not made, once the log is read. None for a parent not read.
-        self.changes: list[Change | None] = []
+        # changes are then picked, not made, once the log is read. `UNREAD` for a parent named
+        # but never read.
+        self.changes: list[Change] = []
         self.merges = bytearray()  # 1 for a commit with more than one parent
         self.read = bytearray()  # 0 for a parent named but never read (see `boundary`)
         self.first = array("q")  # the first deployment known to reach it, so far
@@ -111,7 +114,7 @@ class Reach:
         self.ids.append(commit)
         self.first.append(reached)
         self.parents.append(())
-        self.changes.append(None)
+        self.changes.append(UNREAD)
         self.merges.append(0)
         self.read.append(0)
         return position
