@@ -113,6 +113,44 @@ def test_events_recorded_before_keep_their_rows_among_new_ones(store: Path) -> N
         assert db.record([*old, *new]) == [first[0], first[1], rows[0], rows[2]]
 
 
+def test_the_same_event_twice_in_a_first_recording_is_one_row(store: Path) -> None:
+    # A first recording builds the identity index after its rows: the same event twice among
+    # them is undone and upserted, as in any later recording.
+    events = [
+        change_event("a" * 40, 0, system="s"),
+        change_event("b" * 40, 0, system="s"),
+        change_event("a" * 40, 60, system="s"),
+    ]
+    with Store(store) as db:
+        assert db.record(events, origin="o") == [1, 2, 1]
+        assert db.record([change_event("c" * 40, 0, system="s")]) == [3]
+    with closing(sqlite3.connect(store)) as check:
+        assert check.execute("SELECT id, body FROM events ORDER BY id").fetchall() == [
+            (1, events[2].payload.decode()),
+            (2, events[1].payload.decode()),
+            (3, change_event("c" * 40, 0, system="s").payload.decode()),
+        ]
+        assert _identity_index(check) == [("events_identity", 1)]
+
+
+def test_a_first_recording_leaves_the_identity_index(store: Path) -> None:
+    events = [change_event(f"{n:040x}", n, system="s") for n in range(25_000)]
+    with Store(store) as db:
+        rows = db.record(events, origin="o")
+        assert rows == list(range(1, 25_001))
+        assert db.record(events[::-1], origin="o") == rows[::-1]
+    with closing(sqlite3.connect(store)) as check:
+        assert _identity_index(check) == [("events_identity", 1)]
+        assert check.execute("SELECT count(*) FROM events").fetchone() == (25_000,)
+
+
+def _identity_index(db: sqlite3.Connection) -> list[tuple[str, int]]:
+    """The events' unique indexes: (name, unique)."""
+    return [
+        (name, unique) for _, name, unique, *_ in db.execute("PRAGMA index_list(events)") if unique
+    ]
+
+
 def test_the_same_identifier_in_two_systems_is_two_events(store: Path) -> None:
     with Store(store) as db:
         rows = db.record(
@@ -196,8 +234,41 @@ def test_a_store_of_schema_1_is_upgraded_in_place(store: Path) -> None:
         assert upgraded.syncs.sync_point("git /x 0") is None
         assert upgraded.record([change_event("c", 0, system="s")], origin="git /x 0") == [1]
     db = sqlite3.connect(store)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 1
+
+
+def test_a_store_of_schema_4_keeps_its_events_and_acknowledgements(store: Path) -> None:
+    # Schema 5 copies the events into a table whose identity is an index of its own: the rows,
+    # their ids and what targets acknowledged stay; a changed body is still news to them.
+    from pulse_backfill.store.schema import MIGRATIONS, split_statements
+
+    db = sqlite3.connect(store)
+    for script in MIGRATIONS[:4]:
+        for statement in split_statements(script):
+            db.execute(statement)
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    db.execute("PRAGMA user_version = 4")
+    db.execute("INSERT INTO syncs (id, origin) VALUES (7, 'o')")
+    db.executemany(
+        "INSERT INTO events VALUES (?, 's', 'change', ?, ?, 0, 7)",
+        [(5, "a" * 40, "{}"), (9, "b" * 40, "{}")],
+    )
+    db.execute("INSERT INTO targets VALUES (3, 'https://x', ?)", (key_fingerprint("key"),))
+    db.executemany("INSERT INTO deliveries VALUES (?, 3, 'acked', 1, NULL, 0)", [(5,), (9,)])
+    db.commit()
+    db.close()
+    with Store(store) as upgraded:
+        target = upgraded.target("https://x", "key")
+        assert upgraded.acknowledged(target) == {5, 9}
+        assert upgraded.count_acknowledged("o", target) == {"change": 2}
+        assert upgraded.record([change_event("a" * 40, 0, system="s")], origin="o") == [5]
+        assert upgraded.acknowledged(target) == {9}
+        assert upgraded.record([change_event("c" * 40, 0, system="s")]) == [10]
+    with closing(sqlite3.connect(store)) as check:
+        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        assert check.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert _identity_index(check) == [("events_identity", 1)]
 
 
 def test_a_store_of_schema_2_forgets_where_its_syncs_stood(store: Path) -> None:

@@ -26,10 +26,23 @@ from pulse_backfill.errors import StoreError
 from pulse_backfill.pulse.events import Event
 from pulse_backfill.store.failures import damaged, failed, unwritable
 from pulse_backfill.store.lock import StoreLock
-from pulse_backfill.store.schema import APPLICATION_ID, check_existing, migrate
+from pulse_backfill.store.schema import APPLICATION_ID, IDENTITY_INDEX, check_existing, migrate
 
 # Events staged at a time when recorded: the staging table stays small, in memory.
 _BATCH = 10_000
+_FIRST_BATCH = 1_000
+# A staged batch into the events, each new one numbered after the store's last (?1), in order.
+_INSERT = (
+    "INSERT INTO events (id, system, kind, identifier, body, recorded_at, origin)"
+    " SELECT ?1 + rowid, system, kind, identifier, body, ?2, ?3 FROM temp.recording"
+)
+# The same, and an event recorded before takes its new body and origin, if they changed.
+# (WHERE true: SQLite's grammar needs it between a SELECT and ON CONFLICT.)
+_UPSERT = (
+    _INSERT + " WHERE true ON CONFLICT (system, kind, identifier) DO UPDATE"
+    " SET body = excluded.body, origin = excluded.origin"
+    " WHERE body IS NOT excluded.body OR origin IS NOT excluded.origin"
+)
 
 
 def default_store_path() -> Path:
@@ -40,6 +53,19 @@ def key_fingerprint(api_key: str) -> str:
     """Tells keys apart without keeping them."""
     digest = hashlib.sha256(b"pulse-backfill key fingerprint\0" + api_key.encode()).hexdigest()
     return f"sha256:{digest[:16]}"
+
+
+def _packed(reached: Sequence[str], shipped: Mapping[str, int]) -> list[tuple[bytes, int, str]]:
+    """Commits (hex ids) as `Store._reach` writes them, for each length of id (SHA-1,
+    SHA-256): their bytes laid end to end, the length in bytes, and a JSON list of the
+    deployment that shipped each as a change."""
+    packed = []
+    for length in sorted({len(commit) for commit in reached}):
+        # In order, the index's pages fill one after another: a third faster than in git's.
+        commits = sorted(commit for commit in reached if len(commit) == length)
+        deployments = json.dumps([shipped.get(commit) for commit in commits])
+        packed.append((bytes.fromhex("".join(commits)), length // 2, deployments))
+    return packed
 
 
 class _OfAStore(Protocol):
@@ -80,7 +106,6 @@ class Store:
             new = not path.exists() or path.stat().st_size == 0
             self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
             _check_pages(self._db, path)
-            self._db.execute("PRAGMA foreign_keys = ON")
             # A new store's first recording (a first sync: a whole history) is written once,
             # into the file, under a rollback journal that holds nothing for pages the file did
             # not have; in WAL, every page is written twice (the WAL, then the file). WAL from
@@ -95,6 +120,7 @@ class Store:
             # Look-ups of many events go through temporary tables: in memory, not in TMPDIR.
             self._db.execute("PRAGMA temp_store = MEMORY")
             migrate(self._db)
+            self._db.execute("PRAGMA foreign_keys = ON")
         except (OSError, sqlite3.Error) as error:
             self._abandon()
             raise unwritable(path, error) from None
@@ -190,13 +216,21 @@ class Store:
                 self._db.execute("UPDATE events SET origin = NULL WHERE origin = ?", (origin_id,))
                 self._db.execute("DELETE FROM reached WHERE origin = ?", (origin_id,))
                 self._db.execute("DELETE FROM failures WHERE origin = ?", (origin_id,))
-            ids = self._upsert(events, now, origin_id)
+            rows = ((e.system or "", e.kind, e.identifier, e.payload.decode()) for e in events)
+            first = self._first_events()
+            ids = self._stage(rows, now, origin_id, _INSERT if first else _UPSERT)
+            with ThreadPoolExecutor(1, thread_name_prefix="reached") as packing:
+                # Sorting and packing a whole history's commits is Python's work; building the
+                # index is SQLite's, without the interpreter's lock: they overlap.
+                packed = packing.submit(_packed, reached, shipped or {})
+                if first:
+                    ids = self._index_first_events(ids, now, origin_id)
             if origin_id is not None and point is not None:
                 self._db.execute(
                     "UPDATE syncs SET point = ?, synced_at = ? WHERE id = ?",
                     (point, now, origin_id),
                 )
-                self._reach(origin_id, reached, shipped or {})
+                self._reach(origin_id, packed.result())
                 system = "" if facts is None else facts.system or ""
                 self._db.executemany(
                     "INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -214,51 +248,69 @@ class Store:
             self._to_wal()
         return ids
 
-    def _upsert(self, events: Iterable[Event], now: int, origin_id: int | None) -> list[int]:
-        """Insert `events`, or update those recorded before; their row ids, in order.
+    def _first_events(self) -> bool:
+        """Whether the store holds no event yet (a first sync: a whole history to insert). Then
+        the identity index is dropped until `_index_first_events`: SQLite sorts the keys once,
+        after the rows, instead of placing each hash id in the index as it comes (a sixth of
+        Rails' first recording)."""
+        (first,) = self._db.execute("SELECT NOT EXISTS (SELECT 1 FROM events)").fetchone()
+        if first:
+            self._db.execute("SAVEPOINT first_events")
+            self._db.execute("DROP INDEX events_identity")
+        return bool(first)
 
-        Staged in a temporary table, a batch at a time, and upserted by one statement each:
+    def _index_first_events(self, ids: list[int], now: int, origin_id: int | None) -> list[int]:
+        """The identity index built again over the first events inserted (their `ids`). Should
+        two of them be the same event (a document can hold one twice), that is undone, and
+        they are upserted as any later events are: their row ids, in order."""
+        try:
+            self._db.execute(IDENTITY_INDEX)
+        except sqlite3.IntegrityError:
+            again = self._db.execute(
+                "SELECT system, kind, identifier, body FROM events ORDER BY id"
+            )
+            inserted: list[tuple[str, str, str, str]] = again.fetchall()
+            self._db.execute("ROLLBACK TO first_events")
+            ids = self._stage(iter(inserted), now, origin_id, _UPSERT)
+        self._db.execute("RELEASE first_events")
+        return ids
+
+    def _stage(
+        self, rows: Iterator[tuple[str, str, str, str]], now: int, origin_id: int | None, into: str
+    ) -> list[int]:
+        """`rows` (system, kind, identifier, body) written by `into` (`_INSERT`, or `_UPSERT`
+        to update those recorded before); their row ids, in order.
+
+        Staged in a temporary table, a batch at a time, and written by one statement each:
         SQLite then goes through the rows on its own, not a call from Python per row (half
         the time of an executemany on git's history). A new event gets the id after the
         store's last, in order, so when a batch is all new (a first sync) its ids are known
         without looking them up; otherwise they are looked up, at a cost that follows the
-        batch, not the store. Making the next batch's rows while SQLite upserts one takes a
+        batch, not the store. Making the next batch's rows while SQLite writes one takes a
         first sync 4% less time (git's and Rails' histories, in pairs)."""
         db = self._db
+        # A batch's rows are numbered 1, 2, ... by SQLite (the rowid of a table emptied).
         db.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS recording (position INTEGER PRIMARY KEY,"
-            " system TEXT, kind TEXT, identifier TEXT, body TEXT)"
+            "CREATE TEMP TABLE IF NOT EXISTS recording (system TEXT, kind TEXT, identifier TEXT,"
+            " body TEXT)"
         )
+        db.execute("DELETE FROM temp.recording")
         ids: list[int] = []
-        remaining = iter(events)
 
-        def rows() -> list[tuple[int, str, str, str, str]]:
-            """The next batch, as rows of the staging table."""
-            batch = islice(remaining, _BATCH)
-            return [
-                (n, e.system or "", e.kind, e.identifier, e.payload.decode("utf-8"))
-                for n, e in enumerate(batch)
-            ]
+        def staged(size: int = _BATCH) -> list[tuple[str, str, str, str]]:
+            return list(islice(rows, size))
 
         with ThreadPoolExecutor(1, thread_name_prefix="events") as maker:
-            batch = rows()
+            # The first batch small: SQLite starts at once, while the next is made.
+            batch = staged(_FIRST_BATCH)
             while batch:
-                db.executemany("INSERT INTO temp.recording VALUES (?, ?, ?, ?, ?)", batch)
-                # SQLite upserts a batch without holding the interpreter's lock: the next one
+                db.executemany("INSERT INTO temp.recording VALUES (?, ?, ?, ?)", batch)
+                # SQLite writes a batch without holding the interpreter's lock: the next one
                 # is made meanwhile, on another thread. Not while binding, which takes the lock
                 # back row by row: the two threads would wait on each other.
-                coming = maker.submit(rows)
+                coming = maker.submit(staged)
                 (last,) = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
-                # WHERE true: SQLite's grammar needs it between a SELECT and ON CONFLICT.
-                db.execute(
-                    "INSERT INTO events (id, system, kind, identifier, body, recorded_at, origin)"
-                    " SELECT ? + 1 + position, system, kind, identifier, body, ?, ?"
-                    " FROM temp.recording WHERE true"
-                    " ON CONFLICT (system, kind, identifier) DO UPDATE SET body = excluded.body,"
-                    " origin = excluded.origin"
-                    " WHERE body IS NOT excluded.body OR origin IS NOT excluded.origin",
-                    (last, now, origin_id),
-                )
+                db.execute(into, (last, now, origin_id))
                 (new,) = db.execute("SELECT count(*) FROM events WHERE id > ?", (last,)).fetchone()
                 if new == len(batch):
                     ids.extend(range(last + 1, last + 1 + len(batch)))
@@ -268,30 +320,22 @@ class Store:
                         for row in db.execute(
                             "SELECT e.id FROM temp.recording r JOIN events e ON e.system = r.system"
                             " AND e.kind = r.kind AND e.identifier = r.identifier"
-                            " ORDER BY r.position"
+                            " ORDER BY r.rowid"
                         )
                     )
                 db.execute("DELETE FROM temp.recording")
                 batch = coming.result()
         return ids
 
-    def _reach(self, origin_id: int, reached: Sequence[str], shipped: Mapping[str, int]) -> None:
-        """Record that `origin_id` reaches these commits (hex ids), with the deployment that
-        shipped each as a change: one statement that splits their bytes, laid end to end,
-        beside a JSON list of their deployments (a quarter of the time of a row at a time)."""
-        for length in sorted({len(commit) for commit in reached}):  # SHA-1 or SHA-256
-            # In order, the index's pages fill one after another: a third faster than in
-            # git's order.
-            commits = sorted(commit for commit in reached if len(commit) == length)
+    def _reach(self, origin_id: int, packed: list[tuple[bytes, int, str]]) -> None:
+        """Record that `origin_id` reaches these commits (see `_packed`): one statement each
+        that splits their bytes beside their deployments (a quarter of the time of a row at a
+        time)."""
+        for commits, length, deployments in packed:
             self._db.execute(
                 "INSERT OR IGNORE INTO reached (origin, commit_id, shipped_by)"
                 " SELECT ?1, substr(?2, key * ?3 + 1, ?3), value FROM json_each(?4)",
-                (
-                    origin_id,
-                    bytes.fromhex("".join(commits)),
-                    length // 2,
-                    json.dumps([shipped.get(commit) for commit in commits]),
-                ),
+                (origin_id, commits, length, deployments),
             )
 
     def _origin_id(self, origin: str) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 from pulse_backfill.errors import StoreError
 
 APPLICATION_ID = 0x50554C53  # "PULS": marks the file as ours
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Index i holds the statements that upgrade a store from version i to version i + 1.
 MIGRATIONS: tuple[str, ...] = (
@@ -98,14 +98,45 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (origin, position)
     ) WITHOUT ROWID;
     """,
+    """
+    -- An event's identity as an index of its own, no longer the table's UNIQUE constraint
+    -- (which SQLite cannot drop): a store's first recording, a whole history, builds it once
+    -- after the rows instead of row by row. SQLite's way to change a table: a new one, copied.
+    CREATE TABLE events_v5 (
+        id INTEGER PRIMARY KEY,
+        system TEXT NOT NULL,              -- '' when the event has no system
+        kind TEXT NOT NULL CHECK (kind IN ('change', 'deployment', 'incident')),
+        identifier TEXT NOT NULL,
+        body TEXT NOT NULL,                -- the exact JSON that is POSTed
+        recorded_at INTEGER NOT NULL,
+        origin INTEGER REFERENCES syncs (id)
+    );
+    INSERT INTO events_v5 SELECT id, system, kind, identifier, body, recorded_at, origin
+    FROM events;
+    DROP TABLE events;
+    ALTER TABLE events_v5 RENAME TO events;
+    CREATE UNIQUE INDEX events_identity ON events (system, kind, identifier);
+    CREATE INDEX events_by_origin ON events (origin);
+    CREATE TRIGGER events_body_changed AFTER UPDATE OF body ON events
+    WHEN old.body IS NOT new.body
+    BEGIN
+        DELETE FROM deliveries WHERE event = old.id;
+    END;
+    """,
 )
+
+# The statement that builds an event's identity (see the last migration).
+IDENTITY_INDEX = "CREATE UNIQUE INDEX events_identity ON events (system, kind, identifier)"
 
 
 def migrate(db: sqlite3.Connection) -> None:
-    """Upgrade the store open as `db` to this version's schema, in one transaction."""
+    """Upgrade the store open as `db` to this version's schema, in one transaction. Foreign
+    keys are off while it runs (a table copied and dropped must not cascade to the rows that
+    refer to it): the caller turns them on after."""
     version: int = db.execute("PRAGMA user_version").fetchone()[0]
     if version == SCHEMA_VERSION:
         return
+    db.execute("PRAGMA foreign_keys = OFF")
     db.execute("BEGIN IMMEDIATE")
     for statements in MIGRATIONS[version:]:
         for statement in split_statements(statements):
