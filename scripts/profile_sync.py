@@ -12,7 +12,8 @@ how long it took:
   git's log     the pass over git's log, in step with git (`Reach.run`)
   derive        each deployment's changes picked and sorted (`derive`)
   record        the events, `reached` and the sync point written to the store, or the --output
-                lines a dry run writes; `upsert`, `reached` and `commit` split a recording
+                lines a dry run writes; `events`, `index` (a first sync's), `reached` and
+                `commit` split a recording
   exit          the summary and the store closed, up to the interpreter's exit handlers
 
 With --fresh-store, that store (and the files SQLite keeps beside it) is removed before each run,
@@ -84,7 +85,8 @@ _POINTS = [
     ("pulse_backfill.derive.reach", "Reach", "run", "log"),
     ("pulse_backfill.commands.sync", "", "derive", "derive"),
     ("pulse_backfill.commands.backfill", "", "record_one", "record"),
-    ("pulse_backfill.store.database", "Store", "_upsert", "upsert"),
+    ("pulse_backfill.store.database", "Store", "_stage", "events"),
+    ("pulse_backfill.store.database", "Store", "_index_first_events", "index"),
     ("pulse_backfill.store.database", "Store", "_reach", "reached"),
     ("pulse_backfill.store.database", "Store", "record", "store"),
 ]
@@ -97,8 +99,9 @@ _PHASES = [
     ("git's log", "log start", "log end"),
     ("derive", "log end", "derive end"),
     ("record", "derive_one end", "record end"),
-    ("  upsert", "upsert start", "upsert end"),
-    ("  reached", "upsert end", "reached end"),
+    ("  events", "events start", "events end"),
+    ("  index", "index start", "index end"),
+    ("  reached", "reached start", "reached end"),
     ("  commit", "reached end", "store end"),
     ("exit", "record end", "exit"),
 ]
