@@ -254,6 +254,10 @@ def test_a_store_of_schema_4_keeps_its_events_and_acknowledgements(store: Path) 
         "INSERT INTO events VALUES (?, 's', 'change', ?, ?, 0, 7)",
         [(5, "a" * 40, "{}"), (9, "b" * 40, "{}")],
     )
+    db.executemany(  # pages enough that the copy leaves some free
+        "INSERT INTO events VALUES (?, 's', 'change', ?, ?, 0, NULL)",
+        [(n, f"{n:040x}", "{}" + " " * 200) for n in range(100, 1100)],
+    )
     db.execute("INSERT INTO targets VALUES (3, 'https://x', ?)", (key_fingerprint("key"),))
     db.executemany("INSERT INTO deliveries VALUES (?, 3, 'acked', 1, NULL, 0)", [(5,), (9,)])
     db.commit()
@@ -264,11 +268,12 @@ def test_a_store_of_schema_4_keeps_its_events_and_acknowledgements(store: Path) 
         assert upgraded.count_acknowledged("o", target) == {"change": 2}
         assert upgraded.record([change_event("a" * 40, 0, system="s")], origin="o") == [5]
         assert upgraded.acknowledged(target) == {9}
-        assert upgraded.record([change_event("c" * 40, 0, system="s")]) == [10]
+        assert upgraded.record([change_event("c" * 40, 0, system="s")]) == [1100]
     with closing(sqlite3.connect(store)) as check:
         assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
         assert check.execute("PRAGMA foreign_key_check").fetchall() == []
         assert _identity_index(check) == [("events_identity", 1)]
+        assert check.execute("PRAGMA freelist_count").fetchone() == (0,)  # vacuumed
 
 
 def test_a_store_of_schema_2_forgets_where_its_syncs_stood(store: Path) -> None:
