@@ -216,14 +216,21 @@ def test_an_unwritable_location(tmp_path: Path) -> None:
         Store(blocker / "store.sqlite3")
 
 
-def test_a_store_of_schema_1_is_upgraded_in_place(store: Path) -> None:
+def _store_of_schema(store: Path, version: int) -> sqlite3.Connection:
+    """A store as an older pulse-backfill left it: its first `version` migrations, open."""
     from pulse_backfill.store.schema import MIGRATIONS, split_statements
 
     db = sqlite3.connect(store)
-    for statement in split_statements(MIGRATIONS[0]):
-        db.execute(statement)
+    for script in MIGRATIONS[:version]:
+        for statement in split_statements(script):
+            db.execute(statement)
     db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    db.execute("PRAGMA user_version = 1")
+    db.execute(f"PRAGMA user_version = {version}")
+    return db
+
+
+def test_a_store_of_schema_1_is_upgraded_in_place(store: Path) -> None:
+    db = _store_of_schema(store, 1)
     db.execute(
         "INSERT INTO events (system, kind, identifier, body, recorded_at)"
         " VALUES ('s', 'change', 'c', '{}', 0)"
@@ -241,14 +248,7 @@ def test_a_store_of_schema_1_is_upgraded_in_place(store: Path) -> None:
 def test_a_store_of_schema_4_keeps_its_events_and_acknowledgements(store: Path) -> None:
     # Schema 5 copies the events into a table whose identity is an index of its own: the rows,
     # their ids and what targets acknowledged stay; a changed body is still news to them.
-    from pulse_backfill.store.schema import MIGRATIONS, split_statements
-
-    db = sqlite3.connect(store)
-    for script in MIGRATIONS[:4]:
-        for statement in split_statements(script):
-            db.execute(statement)
-    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    db.execute("PRAGMA user_version = 4")
+    db = _store_of_schema(store, 4)
     db.execute("INSERT INTO syncs (id, origin) VALUES (7, 'o')")
     db.executemany(
         "INSERT INTO events VALUES (?, 's', 'change', ?, ?, 0, 7)",
@@ -279,14 +279,7 @@ def test_a_store_of_schema_4_keeps_its_events_and_acknowledgements(store: Path) 
 def test_a_store_of_schema_2_forgets_where_its_syncs_stood(store: Path) -> None:
     # Schema 2's re-syncs trusted git's `--not`: the next sync of each origin derives its whole
     # history once, and records what its deployments reach.
-    from pulse_backfill.store.schema import MIGRATIONS, split_statements
-
-    db = sqlite3.connect(store)
-    for script in MIGRATIONS[:2]:
-        for statement in split_statements(script):
-            db.execute(statement)
-    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    db.execute("PRAGMA user_version = 2")
+    db = _store_of_schema(store, 2)
     db.execute("INSERT INTO syncs (origin, point) VALUES ('git /x 0', '{\"releases\": []}')")
     db.commit()
     db.close()
