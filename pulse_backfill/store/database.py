@@ -39,7 +39,7 @@ _INSERT = (
 # The same, and an event recorded before takes its new body and origin, if they changed.
 # (WHERE true: SQLite's grammar needs it between a SELECT and ON CONFLICT.)
 _UPSERT = (
-    _INSERT + " WHERE true ON CONFLICT (system, kind, identifier) DO UPDATE"
+    _INSERT + " WHERE true ON CONFLICT (identifier, kind, system) DO UPDATE"
     " SET body = excluded.body, origin = excluded.origin"
     " WHERE body IS NOT excluded.body OR origin IS NOT excluded.origin"
 )

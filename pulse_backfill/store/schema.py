@@ -101,7 +101,9 @@ MIGRATIONS: tuple[str, ...] = (
     """
     -- An event's identity as an index of its own, no longer the table's UNIQUE constraint
     -- (which SQLite cannot drop): a store's first recording, a whole history, builds it once
-    -- after the rows instead of row by row. SQLite's way to change a table: a new one, copied.
+    -- after the rows instead of row by row. Its identifier first: keys that differ there at
+    -- once (hash ids, not a system shared by every row) build a third faster and compare
+    -- sooner. SQLite's way to change a table: a new one, copied.
     CREATE TABLE events_v5 (
         id INTEGER PRIMARY KEY,
         system TEXT NOT NULL,              -- '' when the event has no system
@@ -115,7 +117,7 @@ MIGRATIONS: tuple[str, ...] = (
     FROM events;
     DROP TABLE events;
     ALTER TABLE events_v5 RENAME TO events;
-    CREATE UNIQUE INDEX events_identity ON events (system, kind, identifier);
+    CREATE UNIQUE INDEX events_identity ON events (identifier, kind, system);
     CREATE INDEX events_by_origin ON events (origin);
     CREATE TRIGGER events_body_changed AFTER UPDATE OF body ON events
     WHEN old.body IS NOT new.body
@@ -126,7 +128,7 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 # The statement that builds an event's identity (see the last migration).
-IDENTITY_INDEX = "CREATE UNIQUE INDEX events_identity ON events (system, kind, identifier)"
+IDENTITY_INDEX = "CREATE UNIQUE INDEX events_identity ON events (identifier, kind, system)"
 
 
 def migrate(db: sqlite3.Connection) -> None:
