@@ -217,7 +217,7 @@ class Store:
                 self._db.execute("DELETE FROM reached WHERE origin = ?", (origin_id,))
                 self._db.execute("DELETE FROM failures WHERE origin = ?", (origin_id,))
             rows = ((e.system or "", e.kind, e.identifier, e.payload.decode()) for e in events)
-            first = self._first_events()
+            first = self._begin_first_events()
             ids = self._stage(rows, now, origin_id, _INSERT if first else _UPSERT)
             with ThreadPoolExecutor(1, thread_name_prefix="reached") as packing:
                 # Sorting and packing a whole history's commits is Python's work; building the
@@ -248,11 +248,11 @@ class Store:
             self._to_wal()
         return ids
 
-    def _first_events(self) -> bool:
-        """Whether the store holds no event yet (a first sync: a whole history to insert). Then
-        the identity index is dropped until `_index_first_events`: SQLite sorts the keys once,
-        after the rows, instead of placing each hash id in the index as it comes (a sixth of
-        Rails' first recording)."""
+    def _begin_first_events(self) -> bool:
+        """If the store holds no event yet (a first sync: a whole history to insert), drop the
+        identity index until `_index_first_events`, in a savepoint, and say so. SQLite then
+        sorts the keys once, after the rows, instead of placing each hash id in the index as
+        it comes: Rails' rows inserted and indexed in 0.47 s instead of 0.59 s."""
         (first,) = self._db.execute("SELECT NOT EXISTS (SELECT 1 FROM events)").fetchone()
         if first:
             self._db.execute("SAVEPOINT first_events")
