@@ -10,9 +10,12 @@ parent, some by years (clock skew, as real histories have). Then, in pairs, one 
   floor:  git log --format='%H %P %ct' <every release tag>     (one pass over the history)
   derive: pulse-backfill git REPO --dry-run --output /dev/null  (start-up included)
 and prints the median and the best of the pairs' ratios, and each one's peak memory; and, measured
-in the same turns, the start-up any run pays before git starts (pulse-backfill --version), with
-the derivation less it against the floor. Then the
-re-sync, on a copy of the repository and a fresh store (no key: the events are recorded):
+in the same turns:
+  start-up: what any run pays before git starts (pulse-backfill --version), and the derivation
+            less it against the floor
+  skeleton: a Python program that imports typer and GitPython, then reads the floor's log
+            through a pipe and does nothing with it: the least a tool on this stack can take
+Then the re-sync, on a copy of the repository and a fresh store (no key: the events are recorded):
   first sync, recorded in the store (the whole history), in pairs with a dry run (the target:
   at most 1.5 times it), each into a fresh store
   re-sync with nothing new
@@ -38,6 +41,18 @@ sys.path.insert(0, str(ROOT))
 from fixtures.fast_import import build  # noqa: E402
 from fixtures.synthetic import synthetic_history  # noqa: E402
 from pulse_backfill.derive.releases import TagRules  # noqa: E402
+
+# The skeleton: the interpreter, the stack's two libraries imported (GitPython runs `git version`),
+# and git's output read line by line through a pipe (fully buffered, as the tool has it), nothing
+# done with it: what any run on this stack pays before it derives anything.
+_SKELETON = """\
+import os, subprocess, sys
+import git, typer
+log = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, env={**os.environ, "GIT_FLUSH": "0"})
+for line in log.stdout:
+    pass
+sys.exit(log.wait())
+"""
 
 
 def measure(command: list[str]) -> tuple[float, float]:
@@ -103,12 +118,15 @@ def main() -> int:
     # What any run pays before it asks git for anything: the interpreter, our imports and
     # GitPython's (which runs `git version`), as `--version` pays them.
     startup_cmd = [pulse, "--version"]
+    # The least a Python tool on this stack pays to read the floor's log, doing nothing with it.
+    skeleton_cmd = [sys.executable, "-c", _SKELETON, *floor_cmd]
 
-    floors, derives, startups = [], [], []
+    floors, derives, startups, skeletons = [], [], [], []
     for _ in range(args.runs):  # in turns: the machine's speed drifts from minute to minute
         floors.append(measure(floor_cmd))
         derives.append(measure(derive_cmd))
         startups.append(measure(startup_cmd))
+        skeletons.append(measure(skeleton_cmd))
     ratios = [d / f for (f, _), (d, _) in zip(floors, derives, strict=True)]
     after_startup = [
         (d - s) / f for (f, _), (d, _), (s, _) in zip(floors, derives, startups, strict=True)
@@ -130,6 +148,11 @@ def main() -> int:
     print(
         f"start-up (pulse-backfill --version): {statistics.median(t for t, _ in startups):6.2f}s"
         f"  derive less start-up / floor: median {statistics.median(after_startup):.2f}x"
+    )
+    bare = [s / f for (f, _), (s, _) in zip(floors, skeletons, strict=True)]
+    print(
+        f"skeleton (typer, GitPython, log read): {statistics.median(t for t, _ in skeletons):6.2f}s"
+        f"  skeleton / floor: median {statistics.median(bare):.2f}x"
     )
     resync(repo, pulse, derive_s, args.runs, folder)
     shutil.rmtree(folder)
