@@ -7,7 +7,7 @@ median of when it ended (milliseconds since the process started, as the kernel c
 how long it took:
 
   start-up      the interpreter and every module the command line imports
-  setup         the store opened (and its pages checked), the repositories named
+  setup         the store opened (its pages checked meanwhile, on a thread), the repositories named
   tags          git's tags read and the deployments chosen, up to git's log of the history
   git's log     the pass over git's log, in step with git (`Reach.run`)
   derive        each deployment's changes picked and sorted (`derive`)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from pulse_backfill.errors import StoreError
+from pulse_backfill.store import Store
 from tests.conftest import API_KEY, Cli
 from tests.ingestion_server import IngestionServer
 
@@ -115,3 +117,19 @@ def test_in_an_organisation_run_damage_ends_the_run(
         == _fix(store, "Could not decode to UTF-8 column 'body'")[:-1]
     )
     assert server.requests == []
+
+
+def test_a_store_opens_while_its_pages_are_checked_and_is_written_only_once_they_pass(
+    cli: Cli, big_repo: Path, store: Path
+) -> None:
+    # The run reads git while SQLite reads the pages: opening does not wait for the check, and
+    # the first write does (here the target's row, before any event).
+    _recorded(cli, big_repo, store)
+    page_size = sqlite3.connect(store).execute("PRAGMA page_size").fetchone()[0]
+    # Pages of the events' tables, which writing the target's row does not read.
+    middle = store.stat().st_size // page_size // 2
+    damaged = _overwrite(store, page_size * middle, b"\xa5" * page_size * 2)
+    with Store(store) as opened, pytest.raises(StoreError) as refused:
+        opened.target("https://pulse.example", API_KEY)
+    assert f"{refused.value}\n" == _fix(store, "database disk image is malformed")[len("Error: ") :]
+    assert store.read_bytes() == damaged

@@ -4,6 +4,7 @@ check that a file is a store of ours before anything writes to it."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from pulse_backfill.errors import StoreError
@@ -131,13 +132,14 @@ MIGRATIONS: tuple[str, ...] = (
 IDENTITY_INDEX = "CREATE UNIQUE INDEX events_identity ON events (identifier, kind, system)"
 
 
-def migrate(db: sqlite3.Connection) -> None:
-    """Upgrade the store open as `db` to this version's schema, in one transaction. Foreign
-    keys are off while it runs (a table copied and dropped must not cascade to the rows that
-    refer to it): the caller turns them on after."""
+def migrate(db: sqlite3.Connection, *, before_writing: Callable[[], None]) -> None:
+    """Upgrade the store open as `db` to this version's schema, in one transaction, after
+    `before_writing` (which may refuse it). Foreign keys are off while it runs (a table copied
+    and dropped must not cascade to the rows that refer to it): the caller turns them on after."""
     version: int = db.execute("PRAGMA user_version").fetchone()[0]
     if version == SCHEMA_VERSION:
         return
+    before_writing()
     db.execute("PRAGMA foreign_keys = OFF")
     db.execute("BEGIN IMMEDIATE")
     for statements in MIGRATIONS[version:]:
