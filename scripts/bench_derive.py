@@ -149,12 +149,12 @@ def main() -> int:
         f"start-up (pulse-backfill --version): {statistics.median(t for t, _ in startups):6.2f}s"
         f"  derive less start-up / floor: median {statistics.median(after_startup):.2f}x"
     )
-    bare = [s / f for (f, _), (s, _) in zip(floors, skeletons, strict=True)]
+    skeleton_ratios = [s / f for (f, _), (s, _) in zip(floors, skeletons, strict=True)]
     skeleton_s = statistics.median(t for t, _ in skeletons)
     print(
         f"skeleton (stack imported, log read): {skeleton_s:6.2f}s"
-        f"  skeleton / floor: median {statistics.median(bare):.2f}x; left to the derivation"
-        f" within 1.25x the floor: {(1.25 * floor_s - skeleton_s) * 1000:.0f} ms"
+        f"  skeleton / floor: median {statistics.median(skeleton_ratios):.2f}x; left to the"
+        f" derivation within 1.25x the floor: {(1.25 * floor_s - skeleton_s) * 1000:.0f} ms"
     )
     resync(repo, pulse, derive_s, args.runs, folder)
     shutil.rmtree(folder)

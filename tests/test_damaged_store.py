@@ -131,5 +131,5 @@ def test_a_store_opens_while_its_pages_are_checked_and_is_written_only_once_they
     damaged = _overwrite(store, page_size * middle, b"\xa5" * page_size * 2)
     with Store(store) as opened, pytest.raises(StoreError) as refused:
         opened.target("https://pulse.example", API_KEY)
-    assert f"{refused.value}\n" == _fix(store, "database disk image is malformed")[len("Error: ") :]
+    assert f"Error: {refused.value}\n" == _fix(store, "database disk image is malformed")
     assert store.read_bytes() == damaged
